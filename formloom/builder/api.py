@@ -1,0 +1,74 @@
+"""App routes of the API: create (also from a template), definition, draft, publish, members."""
+from __future__ import annotations
+
+from flask import Flask, jsonify
+
+from formloom.builder import apps
+from formloom.builder.templates import install_template
+from formloom.platform.api import actor, api_blueprint, json_body
+from formloom.runtime.exceptions import ValidationFailed
+
+
+bp = api_blueprint("builder_api")
+
+
+def init_app(app: Flask) -> None:
+    from formloom.platform.extensions import csrf
+
+    csrf.exempt(bp)  # cookie sessions are checked for the CSRF header in `authenticate`
+    app.register_blueprint(bp)
+
+
+@bp.get("/apps")
+def list_apps():
+    return jsonify({"items": [{"key": a.key, "name": a.name, "version": a.published_version}
+                              for a in apps.list_apps(actor())]})
+
+
+@bp.post("/apps")
+def create_app():
+    result = apps.create_app(actor(), json_body())
+    return jsonify(result), 201
+
+
+@bp.post("/apps/from-template")
+def create_from_template():
+    body = json_body()
+    if not isinstance(body.get("template"), str):
+        raise ValidationFailed('"template" is required', [{"field": "template", "message": "is required"}])
+    result = install_template(body["template"], actor(), sample_data=bool(body.get("sample_data")),
+                              app_key=body.get("key"), name=body.get("name"),
+                              language=body.get("language", "zh"))
+    return jsonify(result), 201
+
+
+@bp.get("/apps/<app_key>/definition")
+def get_definition(app_key):
+    return jsonify(apps.definition(actor(), app_key))
+
+
+@bp.get("/apps/<app_key>/draft")
+def get_draft(app_key):
+    return jsonify(apps.get_app(actor(), app_key, admin=True).draft)
+
+
+@bp.put("/apps/<app_key>/draft")
+def put_draft(app_key):
+    return jsonify(apps.save_draft(actor(), app_key, json_body()))
+
+
+@bp.post("/apps/<app_key>/publish")
+def publish(app_key):
+    body = json_body(required=False)
+    result = apps.publish(actor(), app_key, dry_run=bool(body.get("dry_run")),
+                          accept_loss=bool(body.get("accept_loss")))
+    return jsonify(result)
+
+
+@bp.post("/apps/<app_key>/members")
+def add_member(app_key):
+    body = json_body()
+    if not isinstance(body.get("user"), int):
+        raise ValidationFailed('"user" must be a user id', [{"field": "user", "message": "must be a user id"}])
+    apps.add_member(actor(), app_key, body["user"], bool(body.get("admin")))
+    return jsonify({"app": app_key, "user": body["user"], "admin": bool(body.get("admin"))}), 201

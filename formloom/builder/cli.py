@@ -1,0 +1,98 @@
+"""Builder commands: demo, template list|install, app export|import."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+import sqlalchemy as sa
+from flask import Flask
+from flask.cli import with_appcontext
+
+from formloom.builder.apps import create_app
+from formloom.builder.templates import install_template, template_installed
+from formloom.platform.actor import Actor
+from formloom.platform.cli import ensure_user
+from formloom.platform.exceptions import DefinitionError
+from formloom.platform.extensions import db
+from formloom.platform.models import User
+from formloom.runtime.apps import get_runtime
+
+
+def init_app(app: Flask) -> None:
+    for command in (demo, template_group, app_group):
+        app.cli.add_command(command)
+
+
+def _user(email: str) -> User:
+    user = db.session.execute(sa.select(User).where(User.email == email.lower())).scalar_one_or_none()
+    if user is None:
+        raise click.ClickException(f"No user with email {email}")
+    return user
+
+
+@click.command("demo")
+@click.option("--password", default="formloom-admin", show_default=True)
+@with_appcontext
+def demo(password):
+    """Install the example app with sample data and print how to sign in."""
+    admin = ensure_user("admin@example.com", "Admin", password, admin=True)
+    if template_installed("sales_mini"):
+        click.echo("The example app is installed already.")
+    else:
+        install_template("sales_mini", Actor.from_user(admin), sample_data=True)
+        click.echo("Installed the example app with sample data.")
+    click.echo("Sign in at http://127.0.0.1:5000/login")
+    click.echo(f"  email:    admin@example.com\n  password: {password}")
+
+
+@click.group("template")
+def template_group():
+    """App templates."""
+
+
+@template_group.command("list")
+def template_list():
+    from formloom.app_templates import available
+
+    for key, meta in available().items():
+        click.echo(f"{key}\t{meta['name']}")
+
+
+@template_group.command("install")
+@click.argument("key")
+@click.option("--email", required=True, help="the user who will administer the app")
+@click.option("--sample-data", is_flag=True)
+@click.option("--app-key", default=None)
+@with_appcontext
+def template_install(key, email, sample_data, app_key):
+    user = _user(email)
+    result = install_template(key, Actor.from_user(user), sample_data=sample_data, app_key=app_key)
+    click.echo(f"Installed {key} as app {result['app']} (version {result['version']}).")
+
+
+@click.group("app")
+def app_group():
+    """Export and import app definitions."""
+
+
+@app_group.command("export")
+@click.argument("key")
+@with_appcontext
+def app_export(key):
+    click.echo(json.dumps(get_runtime(key).raw, ensure_ascii=False, indent=2))
+
+
+@app_group.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--email", required=True)
+@with_appcontext
+def app_import(path, email):
+    user = _user(email)
+    try:
+        result = create_app(Actor.from_user(user), json.loads(Path(path).read_text("utf-8")))
+    except DefinitionError as exc:
+        for err in exc.errors:
+            click.echo(f"{err['pointer'] or '/'}: {err['message']}", err=True)
+        raise click.ClickException(exc.message) from None
+    click.echo(f"Imported app {result['app']} (version {result['version']}).")

@@ -1,0 +1,58 @@
+"""Settings read from environment variables, with safe defaults.
+
+Nothing here runs at import time: `load_config()` is called by `create_app()`.
+"""
+import os
+import secrets
+from pathlib import Path
+
+
+def instance_path() -> Path:
+    """The instance folder: database file, secret key, uploaded files."""
+    return Path(os.environ.get("FORMLOOM_INSTANCE") or Path.cwd() / "instance").resolve()
+
+
+def _secret_key(folder: Path) -> str:
+    # Generated once and kept in the instance folder, so sessions survive restarts and
+    # every web process of one instance signs cookies with the same key.
+    key_file = folder / "secret_key"
+    if not key_file.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(32))
+    return key_file.read_text().strip()
+
+
+def load_config(folder: Path | None = None) -> dict:
+    """Build the Flask config from the environment."""
+    folder = folder or instance_path()
+    folder.mkdir(parents=True, exist_ok=True)
+    env = os.environ
+    database_url = env.get("DATABASE_URL") or f"sqlite:///{folder / 'formloom.db'}"
+    if database_url.startswith("postgres://"):
+        database_url = "postgresql://" + database_url[len("postgres://"):]
+    if database_url.startswith("postgresql://"):
+        database_url = "postgresql+psycopg://" + database_url[len("postgresql://"):]
+    redis_url = env.get("REDIS_URL") or None
+    return {
+        "SECRET_KEY": env.get("SECRET_KEY") or _secret_key(folder),
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "REDIS_URL": redis_url,
+        "FORMLOOM_FILES_DIR": str(Path(env.get("FORMLOOM_FILES_DIR") or folder / "files")),
+        "FORMLOOM_TIMEZONE": env.get("FORMLOOM_TIMEZONE", "Asia/Shanghai"),
+        "MAX_CONTENT_LENGTH": int(env.get("FORMLOOM_MAX_UPLOAD_MB", "50")) * 1024 * 1024,
+        "BABEL_DEFAULT_LOCALE": env.get("FORMLOOM_DEFAULT_LOCALE", "zh_CN"),
+        "BABEL_DEFAULT_TIMEZONE": "UTC",
+        "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "LOGIN_RATE_LIMIT": env.get("FORMLOOM_LOGIN_RATE_LIMIT", "10 per minute"),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": env.get("FORMLOOM_SECURE_COOKIES") == "1",
+        "REMEMBER_COOKIE_SECURE": env.get("FORMLOOM_SECURE_COOKIES") == "1",
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "WTF_CSRF_TIME_LIMIT": None,
+        "FORMLOOM_INSTANCE": str(folder),
+    }

@@ -1,0 +1,17 @@
+"""The shell: extensions, accounts and auth, errors, i18n, files, CLI."""
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    from formloom.platform import auth, cli, errors, i18n, org_api
+    from formloom.platform.extensions import csrf, db, limiter, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(cli.MIGRATIONS_DIR))
+    csrf.init_app(app)
+    limiter.init_app(app)
+    i18n.init_app(app)
+    auth.init_app(app)
+    errors.init_app(app)
+    org_api.init_app(app)
+    cli.init_app(app)

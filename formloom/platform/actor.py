@@ -1,0 +1,29 @@
+"""Who is acting: a signed-in user, an API token acting as its user, or the system."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Actor:
+    user_id: int | None
+    name: str = ""
+    is_admin: bool = False  # organisation administrator: bypasses app access
+    department_id: int | None = None
+    role_keys: frozenset[str] = field(default_factory=frozenset)
+    read_only: bool = False  # a read-only API token
+    app_id: int | None = None  # a token limited to one app
+    via: str = "session"  # "session" | "token" | "system"
+
+    @classmethod
+    def system(cls) -> Actor:
+        return cls(user_id=None, name="system", is_admin=True, via="system")
+
+    @classmethod
+    def from_user(cls, user, token=None) -> Actor:
+        return cls(
+            user_id=user.id, name=user.name, is_admin=bool(user.is_admin),
+            department_id=user.department_id, role_keys=frozenset(user.role_keys),
+            read_only=bool(token and token.read_only), app_id=token.app_id if token else None,
+            via="token" if token else "session",
+        )

@@ -1,0 +1,141 @@
+"""What every API route shares: authentication, JSON bodies, ETags, idempotency keys.
+
+Each layer (platform, runtime, builder) has its own blueprint under /api/v1, made by
+`api_blueprint`, so no layer imports a layer above it.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from flask import Blueprint, g, jsonify, request
+from flask_wtf.csrf import CSRFError, validate_csrf
+
+from formloom.platform.actor import Actor
+from formloom.platform.auth import current_actor
+from formloom.platform.extensions import db
+from formloom.platform.models import IdempotencyKey
+from formloom.platform.exceptions import Conflict, FormloomError, PermissionDenied, ValidationFailed
+
+
+
+def api_blueprint(name: str) -> Blueprint:
+    """A blueprint under /api/v1 whose routes all require an authenticated actor."""
+    blueprint = Blueprint(name, __name__, url_prefix="/api/v1")
+    blueprint.before_request(authenticate)
+    return blueprint
+
+
+
+PUBLIC_ENDPOINTS: set[str] = set()
+
+
+class Unauthorized(FormloomError):
+    status = 401
+    title = "Unauthorized"
+
+
+def authenticate():
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        return
+    # `g` lives as long as the app context, which an outer context (a CLI command, a test)
+    # may share between requests: never let one request act as the previous one's user.
+    for stale in ("_login_user", "api_token", "bad_token", "actor"):
+        g.pop(stale, None)
+    actor = current_actor()
+    if actor is None:
+        if getattr(g, "bad_token", False):
+            raise Unauthorized("The API token is not valid (revoked, or never issued)")
+        raise Unauthorized("Send an API token: Authorization: Bearer <token>")
+    if actor.via == "session" and request.method not in ("GET", "HEAD", "OPTIONS"):
+        # A browser session may call the API only with the page's CSRF token.
+        try:
+            validate_csrf(request.headers.get("X-CSRFToken", ""))
+        except (CSRFError, Exception):
+            raise PermissionDenied("Send the page's CSRF token in the X-CSRFToken header") from None
+    if actor.read_only and request.method not in ("GET", "HEAD", "OPTIONS"):
+        raise PermissionDenied("This API token is read-only")
+    g.actor = actor
+
+
+def actor() -> Actor:
+    return g.actor
+
+
+def json_body(required: bool = True) -> dict:
+    """The request's JSON object. Raises ValidationFailed saying what is wrong with it."""
+    if not request.data and not required:
+        return {}
+    try:
+        body = json.loads(request.get_data(as_text=True) or "null")
+    except ValueError as exc:
+        raise ValidationFailed(f"The body is not valid JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise ValidationFailed("The body must be a JSON object")
+    return body
+
+
+def if_match() -> int | None:
+    """The record version the client last read, from If-Match ("3", W/"3" or 3)."""
+    value = request.headers.get("If-Match")
+    if value is None:
+        return None
+    text = value.strip().removeprefix("W/").strip('"')
+    if not text.isdigit():
+        raise ValidationFailed('If-Match must be the record\'s version, e.g. If-Match: "3"')
+    return int(text)
+
+
+def with_etag(body: dict, status: int = 200):
+    response = jsonify(body)
+    response.status_code = status
+    response.headers["ETag"] = f'"{body["version"]}"'
+    return response
+
+
+def idempotency() -> tuple[str, str] | None:
+    """(key, request fingerprint) when the client sent an Idempotency-Key."""
+    key = request.headers.get("Idempotency-Key")
+    if not key:
+        return None
+    if len(key) > 200:
+        raise ValidationFailed("Idempotency-Key is limited to 200 characters")
+    body = request.get_data()
+    try:  # the same JSON with other spacing or key order is the same request
+        body = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
+    except ValueError:
+        pass
+    fingerprint = hashlib.sha256(f"{request.method} {request.path}\n".encode() + body).hexdigest()
+    return key, fingerprint
+
+
+def replay(idem: tuple[str, str] | None):
+    """The stored response for a repeated Idempotency-Key, or None."""
+    if idem is None:
+        return None
+    row = db.session.execute(sa.select(IdempotencyKey).where(
+        IdempotencyKey.user_id == actor().user_id, IdempotencyKey.key == idem[0])).scalar_one_or_none()
+    if row is None:
+        return None
+    if row.fingerprint != idem[1]:
+        raise Conflict("This Idempotency-Key was used for a different request")
+    response = jsonify(row.body)
+    response.status_code = row.status
+    response.headers["Idempotent-Replayed"] = "true"
+    if isinstance(row.body, dict) and "version" in row.body:
+        response.headers["ETag"] = f'"{row.body["version"]}"'
+    return response
+
+
+def remember(idem: tuple[str, str] | None, status: int, body) -> None:
+    """Keep the response for the key, in the current (write) transaction."""
+    if idem is not None and actor().user_id is not None:
+        db.session.add(IdempotencyKey(user_id=actor().user_id, key=idem[0], fingerprint=idem[1],
+                                      status=status, body=body))
+        try:
+            db.session.flush()
+        except IntegrityError:
+            # A concurrent retry with this key won; the caller replays its answer.
+            raise Conflict("A request with this Idempotency-Key was just handled; retry to get its answer") from None

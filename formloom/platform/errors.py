@@ -1,0 +1,60 @@
+"""Domain errors to HTTP: problem+json (RFC 9457) for the API, a page for people."""
+from __future__ import annotations
+
+from flask import Flask, jsonify, render_template, request
+from flask_babel import gettext as _
+from werkzeug.exceptions import HTTPException
+
+from formloom.platform.exceptions import FormloomError
+
+PAGES = {403, 404, 409, 422, 500}
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def problem(status: int, title: str, detail: str = "", **extra):
+    body = {"type": "about:blank", "title": title, "status": status}
+    if detail:
+        body["detail"] = detail
+    body.update({k: v for k, v in extra.items() if v not in (None, [], {})})
+    response = jsonify(body)
+    response.status_code = status
+    response.mimetype = "application/problem+json"
+    return response
+
+
+def _page(status: int, title: str, detail: str):
+    template = f"errors/{status if status in PAGES else 500}.html"
+    return render_template(template, title=title, detail=detail, status=status), status
+
+
+def handle_domain(exc: FormloomError):
+    if wants_json():
+        return problem(exc.status, exc.title, exc.message, errors=exc.errors, **exc.extra)
+    return _page(exc.status, exc.title, exc.message)
+
+
+def handle_http(exc: HTTPException):
+    if wants_json():
+        return problem(exc.code or 500, exc.name, exc.description or "")
+    if exc.code in PAGES:
+        return _page(exc.code, exc.name, exc.description or "")
+    return exc
+
+
+def handle_unexpected(exc: Exception):
+    from flask import current_app
+
+    current_app.logger.exception("Unhandled error")
+    if wants_json():
+        return problem(500, "Internal server error", "Something went wrong on our side; it has been logged.")
+    return _page(500, _("Something went wrong"), _("Something went wrong on our side; it has been logged."))
+
+
+def init_app(app: Flask) -> None:
+    app.register_error_handler(FormloomError, handle_domain)
+    app.register_error_handler(HTTPException, handle_http)
+    if not app.testing:
+        app.register_error_handler(Exception, handle_unexpected)

@@ -1,0 +1,212 @@
+"""Platform data: accounts and organisation, apps and their versions, tokens, revisions,
+the outbox, idempotency keys, serial counters and stored files."""
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask_login import UserMixin
+from sqlalchemy import JSON, UniqueConstraint
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from formloom.platform.extensions import db
+
+
+def utcnow() -> datetime:
+    """Naive UTC now: every timestamp is stored in UTC."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+user_roles = db.Table(
+    "user_roles",
+    db.Column("user_id", db.Integer, db.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    db.Column("role_id", db.Integer, db.ForeignKey("roles.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+    id = db.Column(db.Integer, primary_key=True)
+    email = db.Column(db.String(254), nullable=False, unique=True)
+    name = db.Column(db.String(200), nullable=False)
+    password_hash = db.Column(db.String(300), nullable=True)
+    active = db.Column(db.Boolean, nullable=False, default=True)
+    is_admin = db.Column(db.Boolean, nullable=False, default=False)
+    locale = db.Column(db.String(10), nullable=True)
+    department_id = db.Column(db.Integer, db.ForeignKey("departments.id", ondelete="SET NULL"), index=True)
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    last_login_at = db.Column(db.DateTime)
+
+    department = db.relationship("Department", foreign_keys=[department_id], back_populates="members")
+    roles = db.relationship("Role", secondary=user_roles, lazy="selectin")
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses inactive users
+        return bool(self.active)
+
+    def set_password(self, password: str) -> None:
+        # Werkzeug's default is scrypt with a random salt.
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        return bool(self.password_hash) and check_password_hash(self.password_hash, password)
+
+    @property
+    def role_keys(self) -> set[str]:
+        return {r.key for r in self.roles}
+
+
+class Department(db.Model):
+    __tablename__ = "departments"
+    id = db.Column(db.Integer, primary_key=True)
+    name = db.Column(db.String(200), nullable=False)
+    parent_id = db.Column(db.Integer, db.ForeignKey("departments.id", ondelete="RESTRICT"), index=True)
+    head_id = db.Column(db.Integer, db.ForeignKey("users.id", ondelete="SET NULL", use_alter=True), index=True)
+
+    parent = db.relationship("Department", remote_side=[id], backref="children")
+    head = db.relationship("User", foreign_keys=[head_id])
+    members = db.relationship("User", foreign_keys=[User.department_id], back_populates="department")
+
+
+class Role(db.Model):
+    __tablename__ = "roles"
+    id = db.Column(db.Integer, primary_key=True)
+    key = db.Column(db.String(64), nullable=False, unique=True)
+    name = db.Column(db.String(200), nullable=False)
+
+
+class App(db.Model):
+    """An app: its draft, the number of its published version and its physical storage map."""
+
+    __tablename__ = "apps"
+    id = db.Column(db.Integer, primary_key=True)
+    key = db.Column(db.String(64), nullable=False, unique=True)
+    name = db.Column(db.String(200), nullable=False)
+    draft = db.Column(JSON)
+    published_version = db.Column(db.Integer, nullable=False, default=0)
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    created_by_id = db.Column(db.Integer, db.ForeignKey("users.id", ondelete="SET NULL"))
+    # Optimistic lock: two admins publishing at once never interleave.
+    lock_version = db.Column(db.Integer, nullable=False, default=1)
+    __mapper_args__ = {"version_id_col": lock_version}
+
+
+class AppVersion(db.Model):
+    """One published definition, with the storage map and the migration plan that made it."""
+
+    __tablename__ = "app_versions"
+    __table_args__ = (UniqueConstraint("app_id", "number"),)
+    id = db.Column(db.Integer, primary_key=True)
+    app_id = db.Column(db.Integer, db.ForeignKey("apps.id", ondelete="CASCADE"), nullable=False, index=True)
+    number = db.Column(db.Integer, nullable=False)
+    definition = db.Column(JSON, nullable=False)
+    storage = db.Column(JSON, nullable=False)
+    plan = db.Column(JSON)
+    published_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    published_by_id = db.Column(db.Integer, db.ForeignKey("users.id", ondelete="SET NULL"))
+
+    published_by = db.relationship("User")
+
+
+class AppMember(db.Model):
+    """Who may use an app, and who administers it."""
+
+    __tablename__ = "app_members"
+    __table_args__ = (UniqueConstraint("app_id", "user_id"),)
+    id = db.Column(db.Integer, primary_key=True)
+    app_id = db.Column(db.Integer, db.ForeignKey("apps.id", ondelete="CASCADE"), nullable=False, index=True)
+    user_id = db.Column(db.Integer, db.ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True)
+    is_admin = db.Column(db.Boolean, nullable=False, default=False)
+
+
+class ApiToken(db.Model):
+    """A bearer token: stored as a SHA-256 hash, shown to its owner once."""
+
+    __tablename__ = "api_tokens"
+    id = db.Column(db.Integer, primary_key=True)
+    user_id = db.Column(db.Integer, db.ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True)
+    name = db.Column(db.String(200), nullable=False, default="")
+    token_hash = db.Column(db.String(64), nullable=False, unique=True)
+    prefix = db.Column(db.String(16), nullable=False)
+    read_only = db.Column(db.Boolean, nullable=False, default=False)
+    app_id = db.Column(db.Integer, db.ForeignKey("apps.id", ondelete="CASCADE"))
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    last_used_at = db.Column(db.DateTime)
+    revoked_at = db.Column(db.DateTime)
+
+    user = db.relationship("User")
+
+
+class RecordRevision(db.Model):
+    """Who changed which fields of a record, when: field -> [old, new]."""
+
+    __tablename__ = "record_revisions"
+    __table_args__ = (db.Index("ix_record_revisions_record", "app_id", "form_key", "record_id", "id"),)
+    id = db.Column(db.Integer, primary_key=True)
+    app_id = db.Column(db.Integer, db.ForeignKey("apps.id", ondelete="CASCADE"), nullable=False)
+    form_key = db.Column(db.String(64), nullable=False)
+    record_id = db.Column(db.Integer, nullable=False)
+    version = db.Column(db.Integer, nullable=False)
+    action = db.Column(db.String(20), nullable=False)
+    changes = db.Column(JSON, nullable=False)
+    actor_id = db.Column(db.Integer, db.ForeignKey("users.id", ondelete="SET NULL"))
+    at = db.Column(db.DateTime, nullable=False, default=utcnow)
+
+    actor = db.relationship("User")
+
+
+class OutboxEvent(db.Model):
+    """An event written in the same transaction as the change it reports."""
+
+    __tablename__ = "outbox_events"
+    __table_args__ = (db.Index("ix_outbox_undelivered", "dispatched_at", "id"),)
+    id = db.Column(db.Integer, primary_key=True)
+    app_id = db.Column(db.Integer, db.ForeignKey("apps.id", ondelete="CASCADE"), nullable=False)
+    form_key = db.Column(db.String(64))
+    record_id = db.Column(db.Integer)
+    type = db.Column(db.String(40), nullable=False)
+    payload = db.Column(JSON, nullable=False)
+    actor_id = db.Column(db.Integer)
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    dispatched_at = db.Column(db.DateTime)
+    attempts = db.Column(db.Integer, nullable=False, default=0)
+
+
+class IdempotencyKey(db.Model):
+    """The stored answer to a create, replayed when a client retries with the same key."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("user_id", "key"),)
+    id = db.Column(db.Integer, primary_key=True)
+    user_id = db.Column(db.Integer, db.ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
+    key = db.Column(db.String(200), nullable=False)
+    fingerprint = db.Column(db.String(64), nullable=False)
+    status = db.Column(db.Integer, nullable=False)
+    body = db.Column(JSON, nullable=False)
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+
+
+class SerialCounter(db.Model):
+    """The last number handed out for one serial field in one period."""
+
+    __tablename__ = "serial_counters"
+    __table_args__ = (UniqueConstraint("app_id", "form_key", "field_key", "period"),)
+    id = db.Column(db.Integer, primary_key=True)
+    app_id = db.Column(db.Integer, db.ForeignKey("apps.id", ondelete="CASCADE"), nullable=False)
+    form_key = db.Column(db.String(64), nullable=False)
+    field_key = db.Column(db.String(64), nullable=False)
+    period = db.Column(db.String(20), nullable=False, default="")
+    seq = db.Column(db.Integer, nullable=False, default=0)
+
+
+class StoredFile(db.Model):
+    """An uploaded file, kept under a generated name in the instance's files folder."""
+
+    __tablename__ = "stored_files"
+    id = db.Column(db.String(32), primary_key=True)
+    app_id = db.Column(db.Integer, db.ForeignKey("apps.id", ondelete="CASCADE"), nullable=False, index=True)
+    name = db.Column(db.String(255), nullable=False)
+    content_type = db.Column(db.String(120), nullable=False)
+    size = db.Column(db.Integer, nullable=False)
+    sha256 = db.Column(db.String(64), nullable=False)
+    created_by_id = db.Column(db.Integer, db.ForeignKey("users.id", ondelete="SET NULL"))
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)

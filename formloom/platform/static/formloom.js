@@ -1,0 +1,273 @@
+/* Formloom page behaviours. Plain JavaScript, no build step; each one is opt-in through
+   data attributes, and all listeners are delegated on `document` so content swapped in by
+   htmx works without re-initialising anything.
+
+   data-confirm="Question?"   on a form, submit button, link or button: ask before acting
+   hx-confirm="Question?"     same dialog for htmx requests
+   data-no-disable            on a form: keep its buttons enabled after submit
+   data-subform="items"       repeated rows named items-<n>-<field> (see initSubforms)
+   data-autodismiss="6000"    on an .alert: close it after that many milliseconds
+   data-history-back          on a link: go back when there is history, else follow href
+*/
+(function () {
+  "use strict";
+
+  /* ---- confirm dialog --------------------------------------------------------------- */
+
+  function isDanger(el) {
+    if (!el) return false;
+    if (el.hasAttribute && el.hasAttribute("data-confirm-danger")) return true;
+    if (/\bbtn(-outline)?-danger\b/.test(el.className || "")) return true;
+    return Boolean(el.querySelector && el.querySelector(".btn-danger, .btn-outline-danger"));
+  }
+
+  // Resolves true when the user confirms. Uses the dialog in base.html, falling back to the
+  // browser's confirm() when Bootstrap or the dialog is missing (e.g. a bare error page).
+  function askConfirm(message, danger) {
+    var modalEl = document.getElementById("fl-confirm");
+    if (!modalEl || !window.bootstrap) return Promise.resolve(window.confirm(message));
+    return new Promise(function (resolve) {
+      var ok = modalEl.querySelector("[data-confirm-ok]");
+      var confirmed = false;
+      var modal = window.bootstrap.Modal.getOrCreateInstance(modalEl);
+      function onOk() { confirmed = true; modal.hide(); }
+      modalEl.querySelector("[data-confirm-message]").textContent = message;
+      ok.className = "btn " + (danger ? "btn-danger" : "btn-primary");
+      ok.addEventListener("click", onOk);
+      modalEl.addEventListener("shown.bs.modal", function () { ok.focus(); }, { once: true });
+      modalEl.addEventListener("hidden.bs.modal", function () {
+        ok.removeEventListener("click", onOk);
+        resolve(confirmed);
+      }, { once: true });
+      modal.show();
+    });
+  }
+
+  // Forms: capture phase, so nothing else (htmx included) sees the submit before the user
+  // has confirmed. A confirmed submit is replayed with the same submitter button.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    var submitter = event.submitter || null;
+    var message = (submitter && submitter.getAttribute("data-confirm")) || form.getAttribute("data-confirm");
+    if (!message) return;
+    if (form.dataset.flConfirmed === "1") { delete form.dataset.flConfirmed; return; }
+    event.preventDefault();
+    event.stopPropagation();
+    askConfirm(message, isDanger(submitter || form)).then(function (ok) {
+      if (!ok) return;
+      form.dataset.flConfirmed = "1";
+      if (form.requestSubmit) form.requestSubmit(submitter || undefined);
+      else form.submit();
+    });
+  }, true);
+
+  // Links and plain buttons: same idea, the confirmed click is replayed.
+  document.addEventListener("click", function (event) {
+    var el = event.target.closest("a[data-confirm], button[type=button][data-confirm]");
+    if (!el) return;
+    if (el.dataset.flConfirmed === "1") { delete el.dataset.flConfirmed; return; }
+    event.preventDefault();
+    event.stopPropagation();
+    askConfirm(el.getAttribute("data-confirm"), isDanger(el)).then(function (ok) {
+      if (!ok) return;
+      el.dataset.flConfirmed = "1";
+      el.click();
+    });
+  }, true);
+
+  // htmx asks through this event before any hx-confirm request.
+  document.addEventListener("htmx:confirm", function (event) {
+    var question = event.detail && event.detail.question;
+    if (!question) return;
+    event.preventDefault();
+    askConfirm(question, isDanger(event.detail.elt)).then(function (ok) {
+      if (ok) event.detail.issueRequest(true);
+    });
+  });
+
+  /* ---- no double posts -------------------------------------------------------------- */
+
+  function submitButtons(form) {
+    var own = Array.prototype.slice.call(form.querySelectorAll("button:not([type=button]):not([type=reset]), input[type=submit]"));
+    if (form.id) {
+      own = own.concat(Array.prototype.slice.call(document.querySelectorAll('[form="' + form.id + '"]')));
+    }
+    return own;
+  }
+
+  function lockForm(form, submitter) {
+    submitButtons(form).forEach(function (btn) {
+      btn.disabled = true;
+      btn.setAttribute("data-fl-locked", "");
+    });
+    if (submitter && submitter.classList.contains("btn")) submitter.classList.add("is-submitting");
+  }
+
+  function unlockAll() {
+    document.querySelectorAll("[data-fl-locked]").forEach(function (btn) {
+      btn.disabled = false;
+      btn.removeAttribute("data-fl-locked");
+      btn.classList.remove("is-submitting");
+    });
+  }
+
+  // Bubble phase: runs after the confirm step and after htmx, which cancels its own submits.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (event.defaultPrevented || form.hasAttribute("data-no-disable")) return;
+    // A form opening a new tab or downloading a file leaves this page usable.
+    if ((form.getAttribute("target") || "").toLowerCase() === "_blank") return;
+    // Deferred: a submitter disabled now would drop its name=value from the posted data.
+    var submitter = event.submitter || null;
+    window.setTimeout(function () { lockForm(form, submitter); }, 0);
+  });
+
+  // Back/forward cache restores the page as it was: with its buttons still disabled.
+  window.addEventListener("pageshow", function (event) { if (event.persisted) unlockAll(); });
+
+  /* ---- subform rows ----------------------------------------------------------------- */
+  /* Markup:
+       <div data-subform="items" data-subform-min="0" data-subform-max="50">
+         <table><tbody data-subform-rows>
+           <tr data-subform-row>… name="items-0-title" … <button type="button" data-subform-remove></tr>
+         </tbody></table>
+         <div data-subform-empty>No rows yet</div>            (optional)
+         <template data-subform-template><tr data-subform-row>… name="items-__index__-title" …</tr></template>
+         <button type="button" data-subform-add>Add row</button>
+       </div>
+     Rows are renumbered 0..n-1 after every change, as WTForms' FieldList expects. */
+
+  var RENUMBERED = ["name", "id", "for", "aria-describedby", "aria-labelledby", "aria-controls", "list"];
+
+  function escapeRegExp(text) { return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"); }
+
+  function ownRows(container) {
+    return Array.prototype.filter.call(
+      container.querySelectorAll("[data-subform-row]"),
+      function (row) { return row.closest("[data-subform]") === container; }
+    );
+  }
+
+  function renumberRow(row, pattern, prefix, index) {
+    var elements = [row].concat(Array.prototype.slice.call(row.querySelectorAll("*")));
+    elements.forEach(function (el) {
+      RENUMBERED.forEach(function (attr) {
+        var value = el.getAttribute(attr);
+        if (value) el.setAttribute(attr, value.replace(pattern, "$1" + prefix + "-" + index + "-"));
+      });
+    });
+    row.querySelectorAll("[data-subform-number]").forEach(function (el) { el.textContent = String(index + 1); });
+  }
+
+  function refreshSubform(container) {
+    var prefix = container.getAttribute("data-subform");
+    var pattern = new RegExp("(^|\\s)" + escapeRegExp(prefix) + "-(\\d+|__index__)-", "g");
+    var rows = ownRows(container);
+    rows.forEach(function (row, index) { renumberRow(row, pattern, prefix, index); });
+    var min = parseInt(container.getAttribute("data-subform-min") || "0", 10);
+    var max = parseInt(container.getAttribute("data-subform-max") || "0", 10);
+    container.querySelectorAll("[data-subform-add]").forEach(function (btn) {
+      btn.disabled = max > 0 && rows.length >= max;
+    });
+    rows.forEach(function (row) {
+      row.querySelectorAll("[data-subform-remove]").forEach(function (btn) { btn.disabled = rows.length <= min; });
+    });
+    var empty = container.querySelector("[data-subform-empty]");
+    if (empty) empty.hidden = rows.length > 0;
+    container.dispatchEvent(new CustomEvent("formloom:subform-change", { bubbles: true, detail: { count: rows.length } }));
+  }
+
+  function addRow(container) {
+    var template = container.querySelector("template[data-subform-template]");
+    var body = container.querySelector("[data-subform-rows]");
+    if (!template || !body) return;
+    var fragment = template.content.cloneNode(true);
+    var row = fragment.querySelector("[data-subform-row]");
+    body.appendChild(fragment);
+    refreshSubform(container);
+    var first = row && row.querySelector("input:not([type=hidden]), select, textarea");
+    if (first) first.focus();
+    if (window.htmx && row) window.htmx.process(row);
+  }
+
+  document.addEventListener("click", function (event) {
+    var add = event.target.closest("[data-subform-add]");
+    if (add) {
+      var container = add.closest("[data-subform]");
+      if (container) addRow(container);
+      return;
+    }
+    var remove = event.target.closest("[data-subform-remove]");
+    if (!remove) return;
+    var row = remove.closest("[data-subform-row]");
+    var owner = row && row.closest("[data-subform]");
+    if (!owner) return;
+    row.remove();
+    refreshSubform(owner);
+  });
+
+  function initSubforms(root) {
+    root.querySelectorAll("[data-subform]").forEach(refreshSubform);
+  }
+
+  /* ---- htmx: CSRF header ------------------------------------------------------------ */
+
+  function sameOrigin(path) {
+    try { return new URL(path, window.location.href).origin === window.location.origin; }
+    catch (e) { return false; }
+  }
+
+  // Flask-WTF reads X-CSRFToken on POST/PUT/PATCH/DELETE; never send it to another site.
+  document.addEventListener("htmx:configRequest", function (event) {
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    if (meta && sameOrigin(event.detail.path)) event.detail.headers["X-CSRFToken"] = meta.content;
+  });
+
+  /* ---- flashes ---------------------------------------------------------------------- */
+
+  function closeAlert(alert) {
+    if (window.bootstrap && window.bootstrap.Alert) window.bootstrap.Alert.getOrCreateInstance(alert).close();
+    else alert.remove();
+  }
+
+  // Timer pauses while the pointer or focus is on the message, so it can still be read.
+  function scheduleDismiss(alert) {
+    if (alert.dataset.flTimer) return;
+    alert.dataset.flTimer = "1";
+    var delay = parseInt(alert.getAttribute("data-autodismiss"), 10) || 6000;
+    var timer = null;
+    function start() { timer = window.setTimeout(function () { closeAlert(alert); }, delay); }
+    function pause() { window.clearTimeout(timer); }
+    alert.addEventListener("mouseenter", pause);
+    alert.addEventListener("focusin", pause);
+    alert.addEventListener("mouseleave", start);
+    alert.addEventListener("focusout", start);
+    start();
+  }
+
+  function initAlerts(root) {
+    root.querySelectorAll(".alert[data-autodismiss]").forEach(scheduleDismiss);
+  }
+
+  /* ---- small helpers ---------------------------------------------------------------- */
+
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest("[data-history-back]");
+    if (!link || window.history.length <= 1 || !document.referrer) return;
+    event.preventDefault();
+    window.history.back();
+  });
+
+  function init(root) {
+    initSubforms(root);
+    initAlerts(root);
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", function () { init(document); });
+  } else {
+    init(document);
+  }
+  // New content from htmx: subforms and flashes inside it need the same set-up.
+  document.addEventListener("htmx:load", function (event) { init(event.detail.elt.parentNode || document); });
+})();

@@ -1,0 +1,10 @@
+"""Interprets app definitions: fields, storage, records, conditions, formulas, API, pages."""
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    from formloom.runtime.api import init_app as init_api
+    from formloom.runtime.web import init_app as init_web
+
+    init_api(app)
+    init_web(app)

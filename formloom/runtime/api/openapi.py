@@ -1,0 +1,161 @@
+"""The OpenAPI 3.1 document, generated from the published definitions the caller can use."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import jsonify
+
+from formloom.platform.extensions import db
+from formloom.platform.models import App
+from formloom.runtime import access
+
+from formloom.runtime.api.base import actor, bp
+from formloom.runtime.apps import get_runtime
+from formloom.runtime.exceptions import NotFound
+from formloom.runtime.records.projections import fields_schema
+
+PROBLEM = {"description": "A problem (RFC 9457)",
+           "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+
+
+def _components() -> dict:
+    return {
+        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        "schemas": {
+            "Problem": {"type": "object", "properties": {
+                "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
+                "detail": {"type": "string"},
+                "errors": {"type": "array", "items": {"type": "object", "properties": {
+                    "field": {"type": ["string", "null"]}, "row": {"type": "integer"}, "index": {"type": "integer"},
+                    "pointer": {"type": "string"}, "message": {"type": "string"}}}}}},
+            "Condition": {"type": "object", "description": "A condition of the condition language (docs/definition-format.md)"},
+            "Revision": {"type": "object", "properties": {
+                "version": {"type": "integer"}, "action": {"type": "string"},
+                "at": {"type": "string", "format": "date-time"}, "actor": {"type": ["integer", "null"]},
+                "changes": {"type": "object", "description": "field: [old, new]"}}},
+        },
+        "responses": {"Problem": PROBLEM},
+        "parameters": {
+            "IfMatch": {"name": "If-Match", "in": "header", "schema": {"type": "string"},
+                        "description": "The record version last read; a stale one gets 409"},
+            "IdempotencyKey": {"name": "Idempotency-Key", "in": "header", "schema": {"type": "string", "maxLength": 200}},
+        },
+    }
+
+
+def _record_schema(name: str) -> dict:
+    return {"type": "object", "required": ["id", "version", "fields"], "properties": {
+        "id": {"type": "integer"}, "version": {"type": "integer"},
+        "created_at": {"type": "string", "format": "date-time"}, "updated_at": {"type": "string", "format": "date-time"},
+        "created_by": {"type": ["integer", "null"]}, "updated_by": {"type": ["integer", "null"]},
+        "owner": {"type": ["integer", "null"]}, "flow_status": {"type": ["string", "null"]},
+        "fields": {"$ref": f"#/components/schemas/{name}Fields"}}}
+
+
+def _writable(schema: dict) -> dict:
+    """The fields schema without read-only (computed) fields: what a client may send."""
+    props = {}
+    for key, prop in schema["properties"].items():
+        if prop.get("readOnly"):
+            continue
+        if isinstance(prop.get("items"), dict) and "properties" in prop["items"]:
+            prop = {**prop, "items": _writable(prop["items"])}
+        props[key] = prop
+    return {**schema, "properties": props}
+
+
+def _json(schema: dict, description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _errors(*codes: str) -> dict:
+    return {code: {"$ref": "#/components/responses/Problem"} for code in ("401", "404", *codes)}
+
+
+def _form_paths(app_key: str, form, name: str) -> dict:
+    base = f"/api/v1/apps/{app_key}/forms/{form.key}"
+    ref = {"$ref": f"#/components/schemas/{name}"}
+    write = {"$ref": f"#/components/schemas/{name}Write"}
+    op = f"{_camel(app_key)}{_camel(form.key)}"
+    tag = [f"{app_key}.{form.key}"]
+    record_id = [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}]
+    return {
+        f"{base}/records": {
+            "get": {"tags": tag, "operationId": f"list{op}", "summary": f"List {form.name}", "parameters": [
+                {"name": "filter", "in": "query", "schema": {"type": "string"}, "description": "Condition JSON"},
+                {"name": "sort", "in": "query", "schema": {"type": "string"}, "example": "-$created_at"},
+                {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500}},
+                {"name": "cursor", "in": "query", "schema": {"type": "string"}},
+                {"name": "deleted", "in": "query", "schema": {"type": "boolean"}, "description": "The recycle bin"}],
+                "responses": {"200": _json({"type": "object", "required": ["items", "next_cursor"], "properties": {
+                    "items": {"type": "array", "items": ref}, "next_cursor": {"type": ["string", "null"]}}}, "A page"),
+                    **_errors("422")}},
+            "post": {"tags": tag, "operationId": f"create{op}", "summary": f"Create a {form.name} record",
+                     "parameters": [{"$ref": "#/components/parameters/IdempotencyKey"}],
+                     "requestBody": {"required": True, "content": {"application/json": {"schema": write}}},
+                     "responses": {"201": _json(ref, "Created"), **_errors("403", "409", "422")}},
+        },
+        f"{base}/records/bulk": {
+            "post": {"tags": tag, "operationId": f"bulkCreate{op}", "summary": "Create up to 10,000 records, all or nothing",
+                     "parameters": [{"$ref": "#/components/parameters/IdempotencyKey"}],
+                     "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                         "type": "object", "required": ["records"], "properties": {
+                             "records": {"type": "array", "maxItems": 10000, "items": {
+                                 "type": "object", "properties": {"fields": {"$ref": f"#/components/schemas/{name}WriteFields"}}}},
+                             "draft": {"type": "boolean"}}}}}},
+                     "responses": {"201": _json({"type": "object", "properties": {
+                         "ids": {"type": "array", "items": {"type": "integer"}}, "count": {"type": "integer"}}}, "Created"),
+                         **_errors("403", "409", "422")}},
+        },
+        f"{base}/records/{{id}}": {
+            "parameters": record_id,
+            "get": {"tags": tag, "operationId": f"get{op}", "responses": {"200": _json(ref, "The record"), **_errors()}},
+            "patch": {"tags": tag, "operationId": f"update{op}", "parameters": [{"$ref": "#/components/parameters/IfMatch"}],
+                      "requestBody": {"required": True, "content": {"application/json": {"schema": write}}},
+                      "responses": {"200": _json(ref, "The changed record"), **_errors("403", "409", "422")}},
+            "delete": {"tags": tag, "operationId": f"delete{op}", "parameters": [{"$ref": "#/components/parameters/IfMatch"}],
+                       "responses": {"204": {"description": "Moved to the recycle bin"}, **_errors("403", "409")}},
+        },
+        f"{base}/records/{{id}}/restore": {"parameters": record_id, "post": {
+            "tags": tag, "operationId": f"restore{op}", "summary": "Bring a record back from the recycle bin",
+            "responses": {"200": _json(ref, "The restored record"), **_errors("403", "409")}}},
+        f"{base}/records/{{id}}/history": {"parameters": record_id, "get": {
+            "tags": tag, "operationId": f"history{op}", "summary": "Who changed what, newest first",
+            "responses": {"200": _json({"type": "object", "properties": {"items": {"type": "array", "items": {
+                "$ref": "#/components/schemas/Revision"}}}}, "Revisions"), **_errors()}}},
+        f"{base}/schema": {"get": {"tags": tag, "operationId": f"schema{op}",
+                                   "responses": {"200": _json({"type": "object"}, "JSON Schema of the fields"),
+                                                 **_errors()}}},
+    }
+
+
+def build_document(app_keys: list[str]) -> dict:
+    doc = {"openapi": "3.1.0",
+           "info": {"title": "Formloom API", "version": "1",
+                    "description": "Records of the published apps the caller can use."},
+           "security": [{"bearer": []}], "paths": {}, "components": _components()}
+    for app_key in app_keys:
+        try:
+            rt = get_runtime(app_key)
+        except NotFound:
+            continue
+        for form in rt.definition.forms.values():
+            name = f"{_camel(app_key)}{_camel(form.key)}"
+            doc["components"]["schemas"][name] = _record_schema(name)
+            fields = fields_schema(form)
+            doc["components"]["schemas"][f"{name}Fields"] = fields
+            doc["components"]["schemas"][f"{name}WriteFields"] = _writable(fields)
+            doc["components"]["schemas"][f"{name}Write"] = {"type": "object", "properties": {
+                "fields": {"$ref": f"#/components/schemas/{name}WriteFields"}, "draft": {"type": "boolean"}}}
+            doc["paths"].update(_form_paths(app_key, form, name))
+    return doc
+
+
+def _camel(key: str) -> str:
+    return "".join(part.capitalize() for part in key.split("_"))
+
+
+@bp.get("/openapi.json")
+def openapi():
+    rows = db.session.execute(sa.select(App.id, App.key).where(App.published_version > 0).order_by(App.key)).all()
+    keys = [key for app_id, key in rows if access.app_role(actor(), app_id)]
+    return jsonify(build_document(keys))

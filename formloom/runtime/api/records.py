@@ -1,0 +1,185 @@
+"""Record routes: schema, list, create, bulk create, read, change, delete, restore, history."""
+from __future__ import annotations
+
+import json
+
+from flask import jsonify, request
+
+from formloom.platform.files import send_stored, store_upload
+from formloom.platform.extensions import db
+from formloom.platform.models import StoredFile
+from formloom.runtime import access
+from formloom.runtime.api.base import actor, bp, idempotency, if_match, json_body, remember, replay, with_etag
+from formloom.runtime.apps import get_runtime
+from formloom.runtime.exceptions import Conflict, NotFound, ValidationFailed
+from formloom.runtime.fields import FieldValueError, field_types
+from formloom.runtime.records import query, service
+from formloom.runtime.records.projections import record_schema
+from formloom.runtime.records.serialize import record_json
+
+PREFIX = "/apps/<app_key>/forms/<form_key>"
+
+
+def _runtime(app_key: str, form_key: str):
+    rt = get_runtime(app_key)
+    access.require_app(actor(), rt)
+    rt.form(form_key)
+    return rt
+
+
+def _once(idem, create):
+    """Run `create`; when it fails because a concurrent retry with the key won, replay that."""
+    try:
+        return create()
+    except (Conflict, ValidationFailed):
+        replayed = replay(idem)
+        if replayed is not None:
+            return replayed
+        raise
+
+
+@bp.get(PREFIX + "/schema")
+def form_schema(app_key, form_key):
+    rt = _runtime(app_key, form_key)
+    return jsonify(record_schema(rt.form(form_key)))
+
+
+@bp.get(PREFIX + "/records")
+def list_records(app_key, form_key):
+    rt = _runtime(app_key, form_key)
+    condition = None
+    if request.args.get("filter"):
+        try:
+            condition = json.loads(request.args["filter"])
+        except ValueError as exc:
+            raise ValidationFailed(f"filter is not valid JSON: {exc}",
+                                   [{"field": "filter", "message": "is not valid JSON"}]) from None
+    limit = request.args.get("limit", "50")
+    if not limit.isdigit() or not 1 <= int(limit) <= query.MAX_LIMIT:
+        raise ValidationFailed(f"limit must be a whole number from 1 to {query.MAX_LIMIT}",
+                               [{"field": "limit", "message": "is out of range"}])
+    records, cursor = query.list_records(
+        actor(), rt, form_key, condition=condition, sort=request.args.get("sort"), limit=int(limit),
+        cursor=request.args.get("cursor"), deleted=request.args.get("deleted") in ("1", "true"))
+    form = rt.form(form_key)
+    return jsonify({"items": [record_json(form, r) for r in records], "next_cursor": cursor})
+
+
+@bp.post(PREFIX + "/records")
+def create_record(app_key, form_key):
+    rt = _runtime(app_key, form_key)
+    idem = idempotency()
+    replayed = replay(idem)
+    if replayed is not None:
+        return replayed
+    body = json_body()
+    fields = body.get("fields", {})
+    form = rt.form(form_key)
+    record = _once(idem, lambda: service.create(actor(), rt, form_key, fields, draft=bool(body.get("draft")),
+                                                within=lambda rec: remember(idem, 201, record_json(form, rec))))
+    if not isinstance(record, dict):
+        return record
+    response = with_etag(record_json(form, record), 201)
+    response.headers["Location"] = f"/api/v1/apps/{app_key}/forms/{form_key}/records/{record['id']}"
+    return response
+
+
+@bp.post(PREFIX + "/records/bulk")
+def bulk_create(app_key, form_key):
+    rt = _runtime(app_key, form_key)
+    idem = idempotency()
+    replayed = replay(idem)
+    if replayed is not None:
+        return replayed
+    body = json_body()
+    rows = body.get("records")
+    if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+        raise ValidationFailed('"records" must be a list of {"fields": {...}} objects')
+    ids = _once(idem, lambda: service.bulk_create(
+        actor(), rt, form_key, [r.get("fields", {}) for r in rows], draft=bool(body.get("draft")),
+        within=lambda ids: remember(idem, 201, {"ids": ids, "count": len(ids)})))
+    if not isinstance(ids, list):
+        return ids
+    response = jsonify({"ids": ids, "count": len(ids)})
+    response.status_code = 201
+    return response
+
+
+@bp.get(PREFIX + "/records/<int:record_id>")
+def get_record(app_key, form_key, record_id):
+    rt = _runtime(app_key, form_key)
+    record = service.get(actor(), rt, form_key, record_id, include_deleted=True)
+    return with_etag(record_json(rt.form(form_key), record))
+
+
+@bp.patch(PREFIX + "/records/<int:record_id>")
+def update_record(app_key, form_key, record_id):
+    rt = _runtime(app_key, form_key)
+    body = json_body()
+    draft = body.get("draft")
+    record = service.update(actor(), rt, form_key, record_id, body.get("fields", {}), expected_version=if_match(),
+                            draft=None if draft is None else bool(draft))
+    return with_etag(record_json(rt.form(form_key), record))
+
+
+@bp.delete(PREFIX + "/records/<int:record_id>")
+def delete_record(app_key, form_key, record_id):
+    rt = _runtime(app_key, form_key)
+    service.delete(actor(), rt, form_key, record_id, expected_version=if_match())
+    return "", 204
+
+
+@bp.post(PREFIX + "/records/<int:record_id>/restore")
+def restore_record(app_key, form_key, record_id):
+    rt = _runtime(app_key, form_key)
+    record = service.restore(actor(), rt, form_key, record_id)
+    return with_etag(record_json(rt.form(form_key), record))
+
+
+@bp.get(PREFIX + "/records/<int:record_id>/history")
+def record_history(app_key, form_key, record_id):
+    rt = _runtime(app_key, form_key)
+    revisions = service.history(actor(), rt, form_key, record_id)
+    return jsonify({"items": [
+        {"version": r.version, "action": r.action, "at": r.at.isoformat(timespec="seconds") + "Z",
+         "actor": r.actor_id, "changes": r.changes} for r in revisions]})
+
+
+@bp.post("/apps/<app_key>/files")
+def upload_file(app_key):
+    """Upload one file (multipart `file`); `form` and `field` check the field's limits first."""
+    rt = get_runtime(app_key)
+    access.require_app(actor(), rt, write=True)
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        raise ValidationFailed('Send the file as multipart form data named "file"',
+                               [{"field": "file", "message": "is required"}])
+    if request.form.get("form") and request.form.get("field"):
+        form = rt.form(request.form["form"])
+        f = form.fields.get(request.form["field"])
+        if f is None or f["type"] not in ("file", "image"):
+            raise ValidationFailed("That field does not take files", [{"field": request.form["field"], "message": "is not a file field"}])
+        size = request.content_length or 0
+        try:
+            field_types.get(f["type"]).check_upload(f, upload.filename, upload.mimetype or "", size)
+        except FieldValueError as exc:
+            raise ValidationFailed(str(exc), [{"field": f["key"], "message": str(exc)}]) from None
+    row = store_upload(rt.app_id, upload.stream, upload.filename, upload.mimetype, actor().user_id)
+    if request.form.get("form") and request.form.get("field"):
+        try:
+            field_types.get(f["type"]).check_upload(f, row.name, row.content_type, row.size)
+        except FieldValueError as exc:
+            raise ValidationFailed(str(exc), [{"field": f["key"], "message": str(exc)}]) from None
+    response = jsonify({"id": row.id, "name": row.name, "size": row.size, "content_type": row.content_type})
+    response.status_code = 201
+    return response
+
+
+@bp.get("/apps/<app_key>/files/<file_id>")
+def download_file(app_key, file_id):
+    rt = get_runtime(app_key)
+    access.require_app(actor(), rt)
+    row = db.session.get(StoredFile, file_id)
+    if row is None or row.app_id != rt.app_id:
+        raise NotFound("No such file")
+    return send_stored(row)

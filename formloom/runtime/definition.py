@@ -1,0 +1,69 @@
+"""The compiled form of an app definition: what the runtime works from.
+
+Compiling happens once per published version; everything here is read-only after that.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from dataclasses import field as dc_field
+from typing import Any
+
+from formloom.runtime.fields import FieldType, field_types
+
+# Value kinds as formulas see them, per field result kind.
+FORMULA_KIND = {
+    "text": "text", "number": "number", "date": "date", "datetime": "datetime",
+    "boolean": "boolean", "ref": "number", "multi_text": "list:text", "multi_ref": "list:number",
+    "file": "text",
+}
+
+
+@dataclass
+class FormDef:
+    """One form (or one subform's rows): its fields in order and its formulas in order."""
+
+    key: str
+    name: str
+    fields: dict[str, dict]
+    raw: dict
+    parent: str | None = None  # the owning form's key, for a subform
+    title_field: str | None = None
+    owner_field: str | None = None
+    members: str = "all"
+    children: dict[str, FormDef] = dc_field(default_factory=dict)
+    formulas: list[tuple[str, Any]] = dc_field(default_factory=list)  # (key, parsed Formula)
+    rules: list[dict] = dc_field(default_factory=list)
+
+    def type_of(self, key: str) -> FieldType:
+        return field_types.get(self.fields[key]["type"])
+
+    def stored_fields(self) -> list[dict]:
+        return [f for f in self.fields.values() if field_types.get(f["type"]).storage_for(f) == "column"]
+
+    def label(self, key: str, locale: str = "zh") -> str:
+        f = self.fields[key]
+        if locale.startswith("en") and f.get("label_en"):
+            return f["label_en"]
+        return f.get("label") or key
+
+    def display_name(self, locale: str = "zh") -> str:
+        if locale.startswith("en") and self.raw.get("name_en"):
+            return self.raw["name_en"]
+        return self.name
+
+    @property
+    def rule_shown(self) -> set[str]:
+        """Fields that some rule shows: hidden unless one of those rules holds."""
+        return {k for r in self.rules for k in r.get("show", [])}
+
+
+@dataclass
+class AppDef:
+    key: str
+    name: str
+    forms: dict[str, FormDef]
+    raw: dict
+    timezone: str | None = None
+
+    def form(self, key: str) -> FormDef:
+        return self.forms[key]

@@ -1,0 +1,35 @@
+"""The field type registry: one class per kind, registered here and nowhere else."""
+from formloom.runtime.fields.base import FieldType, FieldValueError, ValueContext
+from formloom.runtime.fields.boolean import BooleanFieldType
+from formloom.runtime.fields.date import DateFieldType
+from formloom.runtime.fields.datetime_ import DateTimeFieldType
+from formloom.runtime.fields.department import DepartmentFieldType
+from formloom.runtime.fields.email import EmailFieldType
+from formloom.runtime.fields.file import FileFieldType
+from formloom.runtime.fields.formula import FormulaFieldType
+from formloom.runtime.fields.image import ImageFieldType
+from formloom.runtime.fields.link import LinkFieldType
+from formloom.runtime.fields.multiselect import MultiSelectFieldType
+from formloom.runtime.fields.number import NumberFieldType
+from formloom.runtime.fields.phone import PhoneFieldType
+from formloom.runtime.fields.rating import RatingFieldType
+from formloom.runtime.fields.select import SelectFieldType
+from formloom.runtime.fields.serial import SerialFieldType
+from formloom.runtime.fields.subform import SubformFieldType
+from formloom.runtime.fields.text import TextFieldType
+from formloom.runtime.fields.textarea import TextareaFieldType
+from formloom.runtime.fields.url import UrlFieldType
+from formloom.runtime.fields.user import UserFieldType
+from formloom.runtime.registry import Registry
+
+field_types: Registry[FieldType] = Registry("field types")
+for _cls in (
+    TextFieldType, TextareaFieldType, NumberFieldType, DateFieldType, DateTimeFieldType,
+    BooleanFieldType, SelectFieldType, MultiSelectFieldType, UserFieldType,
+    DepartmentFieldType, EmailFieldType, PhoneFieldType, UrlFieldType, LinkFieldType,
+    SubformFieldType, FileFieldType, ImageFieldType, SerialFieldType, FormulaFieldType,
+    RatingFieldType,
+):
+    field_types.register(_cls())
+
+__all__ = ["FieldType", "FieldValueError", "ValueContext", "field_types"]

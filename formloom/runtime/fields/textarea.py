@@ -1,0 +1,20 @@
+"""Multi-line text."""
+import sqlalchemy as sa
+
+from formloom.runtime.fields.base import form_kwargs
+from formloom.runtime.fields.text import TextFieldType
+
+
+class TextareaFieldType(TextFieldType):
+    type = "textarea"
+    can_be_unique = False
+    can_be_indexed = False
+    default_max = 20000
+
+    def sa_type(self, field: dict):
+        return sa.Text()
+
+    def form_field(self, field: dict, ctx: dict):
+        from wtforms import TextAreaField
+
+        return TextAreaField(**form_kwargs(field, ctx))

@@ -1,0 +1,1 @@
+"""Records: the service every page, API call, import and automation goes through."""

@@ -1,0 +1,137 @@
+"""What evaluating values for one actor needs: time in the app's zone, lookups, condition env.
+
+A ValueContext lives for one transaction, so its lookups remember what they found: a bulk
+create of 10,000 rows linking the same company asks the database once, not 10,000 times.
+"""
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from flask import current_app
+
+from formloom.platform import org
+from formloom.platform.actor import Actor
+from formloom.platform.extensions import db
+from formloom.platform.models import StoredFile
+from formloom.runtime import access, conditions
+from formloom.runtime.fields import ValueContext
+
+BATCH = 500  # ids per IN (...)
+ENV = "condition_env"
+
+
+def app_timezone(runtime) -> str:
+    return runtime.definition.timezone or current_app.config.get("FORMLOOM_TIMEZONE", "UTC")
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class _Remembered:
+    """An `ids -> found` lookup that asks the database only about ids it has not seen."""
+
+    def __init__(self, fetch):
+        self.fetch = fetch  # (ids) -> {id: value} of the ids that exist
+        self.known: dict = {}
+
+    def found(self, ids) -> dict:
+        unseen = list(dict.fromkeys(i for i in ids if i not in self.known))
+        for start in range(0, len(unseen), BATCH):
+            batch = unseen[start:start + BATCH]
+            hits = self.fetch(batch)
+            self.known.update({i: hits.get(i) for i in batch})
+        return {i: self.known[i] for i in ids if self.known.get(i) is not None}
+
+
+def value_context(actor: Actor, runtime) -> ValueContext:
+    """A ValueContext whose lookups see only what the actor may reference."""
+    tz = app_timezone(runtime)
+    now = now_utc()
+    today = now.replace(tzinfo=UTC).astimezone(ZoneInfo(tz)).date()
+    per_form: dict[str, _Remembered] = {}
+
+    def visible_records(form_key: str):
+        def fetch(ids: list[int]) -> dict:
+            t = runtime.form_tables(form_key).table
+            stmt = sa.select(t.c.id).where(t.c.id.in_(ids), t.c.deleted_at.is_(None),
+                                           access.record_scope(actor, runtime, form_key, t))
+            return {rid: True for rid in db.session.execute(stmt).scalars()}
+        return fetch
+
+    def record_exists(form_key: str, ids: list[int]) -> set[int]:
+        if form_key not in per_form:
+            runtime.form(form_key)  # NotFound for a form the app lacks
+            per_form[form_key] = _Remembered(visible_records(form_key))
+        return set(per_form[form_key].found(ids))
+
+    def fetch_files(ids: list[str]) -> dict:
+        rows = db.session.execute(
+            sa.select(StoredFile).where(StoredFile.id.in_(ids), StoredFile.app_id == runtime.app_id)
+        ).scalars()
+        return {f.id: {"id": f.id, "name": f.name, "size": f.size, "content_type": f.content_type} for f in rows}
+
+    users = _Remembered(lambda ids: dict.fromkeys(org.existing_users(ids), True))
+    departments = _Remembered(lambda ids: dict.fromkeys(org.existing_departments(ids), True))
+    files = _Remembered(fetch_files)
+    return ValueContext(tz=tz, today=today, now=now,
+                        user_exists=lambda ids: set(users.found(ids)),
+                        department_exists=lambda ids: set(departments.found(ids)),
+                        record_exists=record_exists, file_lookup=files.found)
+
+
+def condition_env(actor: Actor, runtime, record: dict | None = None, ctx: ValueContext | None = None) -> conditions.Env:
+    """The condition env of the actor; with a `ctx`, the org lookups are made once per ctx."""
+    if ctx is not None and record is None and ENV in ctx.extra:
+        return ctx.extra[ENV]
+    ctx = ctx or value_context(actor, runtime)
+    env = conditions.Env(user_id=actor.user_id, department_id=actor.department_id,
+                         subordinates=org.subordinates(actor.user_id), record=record,
+                         today=ctx.today, now=ctx.now, tz=ctx.tz)
+    if record is None:
+        ctx.extra[ENV] = env
+    return env
+
+
+def _ids(value) -> list:
+    items = value if isinstance(value, list) else [value]
+    out = []
+    for item in items:
+        if isinstance(item, dict):
+            item = item.get("id")
+        if isinstance(item, str) and item.strip().isdigit():
+            item = int(item.strip())
+        if isinstance(item, int) and not isinstance(item, bool) and item > 0:
+            out.append(item)
+    return out
+
+
+def prefetch(ctx: ValueContext, form, rows: list) -> None:
+    """Look up every id the rows reference in a few queries, before they are checked one by one."""
+    wanted: dict[tuple, set] = {}
+
+    def collect(form_def, data) -> None:
+        if not isinstance(data, dict):
+            return
+        for key, value in data.items():
+            f = form_def.fields.get(key)
+            if f is None or value in (None, "", []):
+                continue
+            if f["type"] == "subform" and isinstance(value, list) and key in form_def.children:
+                for row in value:
+                    collect(form_def.children[key], row)
+            elif f["type"] in ("link", "user", "department"):
+                wanted.setdefault((f["type"], f.get("form")), set()).update(_ids(value))
+
+    for data in rows:
+        collect(form, data)
+    for (kind, target), ids in wanted.items():
+        if kind == "link" and ctx.record_exists:
+            ctx.record_exists(target, sorted(ids))
+        elif kind == "user" and ctx.user_exists:
+            ctx.user_exists(sorted(ids))
+        elif kind == "department" and ctx.department_exists:
+            ctx.department_exists(sorted(ids))
+

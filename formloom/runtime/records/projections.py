@@ -1,0 +1,37 @@
+"""Derived projections of a form definition: the JSON Schema of its records' fields."""
+from __future__ import annotations
+
+from formloom.runtime.definition import FormDef
+from formloom.runtime.fields import field_types
+
+
+def fields_schema(form: FormDef, for_write: bool = False) -> dict:
+    """The JSON Schema of the `fields` object (computed fields are read-only)."""
+    props = {}
+    for key, f in form.fields.items():
+        ftype = field_types.get(f["type"])
+        schema = dict(ftype.value_schema(f))
+        if f["type"] == "subform":
+            schema["items"] = fields_schema(form.children[key], for_write)
+        schema["title"] = f.get("label") or key
+        if f.get("help"):
+            schema["description"] = f["help"]
+        if ftype.computed:
+            schema["readOnly"] = True
+        props[key] = schema
+    required = [k for k, f in form.fields.items() if f.get("required") and not field_types.get(f["type"]).computed]
+    out = {"type": "object", "properties": props, "additionalProperties": False}
+    if required and for_write:
+        out["required"] = required
+    return out
+
+
+def record_schema(form: FormDef) -> dict:
+    """The JSON Schema of one record's fields, as GET .../schema returns it."""
+    schema = fields_schema(form)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = form.name
+    required = [k for k, f in form.fields.items() if f.get("required") and not field_types.get(f["type"]).computed]
+    if required:
+        schema["required"] = required
+    return schema

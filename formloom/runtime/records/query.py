@@ -1,0 +1,150 @@
+"""Listing records: filter (the condition language), sort, keyset pagination, in SQL.
+
+Nothing loads a whole form: a page is one indexed query plus one query per multi-valued
+field or subform for the ids on the page. The cursor is the last row's sort values and
+id, so page 1,000 costs what page 1 costs.
+"""
+from __future__ import annotations
+
+import base64
+import json
+from datetime import date, datetime
+
+import sqlalchemy as sa
+
+from formloom.platform.actor import Actor
+from formloom.platform.extensions import db
+from formloom.runtime import access, conditions
+from formloom.runtime.exceptions import ValidationFailed
+from formloom.runtime.fields import field_types
+from formloom.runtime.records.context import condition_env
+from formloom.runtime.schema.validate import operand_resolver
+from formloom.runtime.storage import store
+
+MAX_LIMIT = 500
+SORTABLE_SYSTEM = {"$id", "$created_at", "$updated_at", "$created_by", "$owner", "$flow_status"}
+
+
+def sql_resolver(runtime, form_key: str):
+    """A condition resolver that names the form's real columns."""
+    ft = runtime.form_tables(form_key)
+    form = runtime.form(form_key)
+
+    def columns(key: str):
+        if key in store.SYSTEM_COLUMNS:
+            return ft.table.c[store.SYSTEM_COLUMNS[key]], None, ft.table.c.id
+        if key in ft.values:
+            vt = ft.values[key]
+            return None, (vt.c.record_id, vt.c.value), ft.table.c.id
+        return ft.columns.get(key), None, ft.table.c.id
+
+    return operand_resolver(form, columns)
+
+
+def filter_clause(actor: Actor, runtime, form_key: str, condition, record: dict | None = None):
+    """The SQL for a condition on this form. Raises ValidationFailed with pointers."""
+    if condition in (None, {}):
+        return sa.true()
+    resolver = sql_resolver(runtime, form_key)
+    problems = conditions.validate(condition, resolver)
+    if problems:
+        raise ValidationFailed("The filter is not valid",
+                               [{"pointer": p, "field": None, "message": m} for p, m in problems])
+    return conditions.to_sql(condition, resolver, condition_env(actor, runtime, record))
+
+
+def parse_sort(runtime, form_key: str, sort: str | None) -> list[tuple[str, bool]]:
+    """'-amount,title' -> [("amount", True), ("title", False)]. Raises ValidationFailed."""
+    form = runtime.form(form_key)
+    ft = runtime.form_tables(form_key)
+    keys = []
+    for part in [p.strip() for p in (sort or "").split(",") if p.strip()]:
+        desc = part.startswith("-")
+        key = part.lstrip("-+")
+        if key in SORTABLE_SYSTEM or key in ft.columns and field_types.get(form.fields[key]["type"]).kind != "file":
+            keys.append((key, desc))
+        else:
+            raise ValidationFailed(f'Cannot sort by "{key}": sort by fields and $ system values, e.g. -amount,title',
+                                   [{"field": "sort", "message": f'"{key}" is not a sortable field'}])
+    return keys or [("$id", True)]
+
+
+def _column(ft, key: str):
+    return ft.table.c[store.SYSTEM_COLUMNS[key]] if key in store.SYSTEM_COLUMNS else ft.columns[key]
+
+
+def _encode(values: list) -> str:
+    def enc(v):
+        if isinstance(v, datetime):
+            return {"dt": v.isoformat()}
+        if isinstance(v, date):
+            return {"d": v.isoformat()}
+        return v
+
+    raw = json.dumps([enc(v) for v in values], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode(cursor: str, n: int) -> list:
+    def dec(v):
+        if isinstance(v, dict) and "dt" in v:
+            return datetime.fromisoformat(v["dt"])
+        if isinstance(v, dict) and "d" in v:
+            return date.fromisoformat(v["d"])
+        return v
+
+    try:
+        values = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        assert isinstance(values, list) and len(values) == n
+    except Exception:
+        raise ValidationFailed("The cursor is not valid; start again from the first page",
+                               [{"field": "cursor", "message": "is not valid"}]) from None
+    return [dec(v) for v in values]
+
+
+def _after(cols: list, descs: list[bool], values: list):
+    """Rows strictly after `values` in (cols, descs) order with NULLs last, id last."""
+    if not cols:
+        return sa.false()
+    col, desc, value = cols[0], descs[0], values[0]
+    rest = _after(cols[1:], descs[1:], values[1:])
+    if value is None:  # NULLs come last: only later NULLs follow
+        return sa.and_(col.is_(None), rest)
+    beyond = col < value if desc else col > value
+    return sa.or_(beyond, sa.and_(col == value, rest), col.is_(None))
+
+
+def list_records(actor: Actor, runtime, form_key: str, *, condition=None, sort: str | None = None,
+                 limit: int = 50, cursor: str | None = None, deleted: bool = False) -> tuple[list[dict], str | None]:
+    """A page of records the actor may see, and the cursor of the next page (or None)."""
+    ft = runtime.form_tables(form_key)
+    t = ft.table
+    limit = max(1, min(int(limit), MAX_LIMIT))
+    keys = parse_sort(runtime, form_key, sort)
+    if ("$id" not in [k for k, _ in keys]):
+        keys.append(("$id", False))
+    cols = [_column(ft, k) for k, _ in keys]
+    descs = [d for _, d in keys]
+    stmt = sa.select(t.c.id, *cols).where(
+        access.record_scope(actor, runtime, form_key, t),
+        t.c.deleted_at.is_not(None) if deleted else t.c.deleted_at.is_(None),
+        filter_clause(actor, runtime, form_key, condition),
+    )
+    if cursor:
+        stmt = stmt.where(_after(cols, descs, _decode(cursor, len(cols))))
+    order = [(c.desc() if d else c.asc()).nulls_last() for c, d in zip(cols, descs)]
+    rows = db.session.execute(stmt.order_by(*order).limit(limit + 1)).all()
+    page = rows[:limit]
+    records = store.load_records(ft, [r[0] for r in page], include_deleted=deleted)
+    next_cursor = _encode(list(page[-1][1:])) if len(rows) > limit else None
+    return [records[r[0]] for r in page if r[0] in records], next_cursor
+
+
+def count_records(actor: Actor, runtime, form_key: str, condition=None, cap: int = 10_000) -> tuple[int, bool]:
+    """How many records match, counting at most `cap` (a full count is a full scan)."""
+    ft = runtime.form_tables(form_key)
+    t = ft.table
+    inner = sa.select(t.c.id).where(access.record_scope(actor, runtime, form_key, t), t.c.deleted_at.is_(None),
+                                    filter_clause(actor, runtime, form_key, condition)).limit(cap + 1)
+    n = db.session.execute(sa.select(sa.func.count()).select_from(inner.subquery())).scalar()
+    return min(n, cap), n > cap

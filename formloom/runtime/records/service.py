@@ -1,0 +1,330 @@
+"""The records service: every create, read, change, delete and restore of a record.
+
+Each write is one transaction that also writes the revision (who, when, field: old -> new)
+and the outbox event, so nothing that happened goes unreported. Raises ValidationFailed
+(with every field error at once), NotFound, PermissionDenied and Conflict.
+"""
+from __future__ import annotations
+
+import copy
+import re
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from formloom.platform.actor import Actor
+from formloom.platform.extensions import db, write_transaction
+from formloom.platform.models import OutboxEvent, RecordRevision
+from formloom.runtime import access
+from formloom.runtime.exceptions import Conflict, NotFound, ValidationFailed
+from formloom.runtime.fields import field_types
+from formloom.runtime.records import serials
+from formloom.runtime.records.context import condition_env, now_utc, prefetch, value_context
+from formloom.runtime.records.serialize import json_value, record_json
+from formloom.runtime.records.values import (check_required, compute_formulas, convert, rule_predicates,
+                                             rule_state, with_defaults)
+from formloom.runtime.storage import store
+from formloom.runtime.storage.tables import unique_index_name
+
+MAX_BULK = 10_000
+
+
+def get(actor: Actor, runtime, form_key: str, record_id: int, include_deleted: bool = False) -> dict:
+    """One record the actor may see. Raises NotFound."""
+    ft = runtime.form_tables(form_key)
+    scope = access.record_scope(actor, runtime, form_key, ft.table)
+    visible = db.session.execute(sa.select(ft.table.c.id).where(ft.table.c.id == record_id, scope)).first()
+    found = store.load_records(ft, [record_id], include_deleted=include_deleted) if visible else {}
+    if record_id not in found:
+        raise NotFound(f"No record {record_id} in {form_key}")
+    return found[record_id]
+
+
+def _prepare(actor: Actor, runtime, form_key: str, data: dict, current: dict | None, draft: bool, ctx) -> dict:
+    """Validated, complete field values for a create (current None) or an update."""
+    form = runtime.form(form_key)
+    errors: list[dict] = []
+    changes = convert(form, data, ctx, current["fields"] if current else None, errors)
+    if current is None:
+        values = with_defaults(form, changes, ctx, actor.user_id)
+    else:
+        values = {**copy.deepcopy(current["fields"]), **changes}  # formulas must not touch `current`
+    system = store.flat_values(current) if current else {"$owner": actor.user_id, "$created_by": actor.user_id}
+    compute_formulas(form, values, ctx, system)
+    if not draft:
+        # Report every problem at once, but not "is required" for a value that was refused.
+        _hidden, required = rule_state(form, {**system, **values}, None, _rules(actor, runtime, form, ctx))
+        missing: list[dict] = []
+        check_required(form, values, required, missing)
+        refused = {(e.get("field"), e.get("row"), e.get("column")) for e in errors}
+        errors.extend(e for e in missing if (e.get("field"), e.get("row"), e.get("column")) not in refused)
+    if errors:
+        raise ValidationFailed("Some values are not valid", errors)
+    return values
+
+
+def _rules(actor: Actor, runtime, form, ctx) -> list:
+    # Compiled once per transaction: a bulk create checks the same rules 10,000 times.
+    cache = ctx.extra.setdefault("rules", {})
+    if form.key not in cache:
+        cache[form.key] = rule_predicates(form, condition_env(actor, runtime, ctx=ctx))
+    return cache[form.key]
+
+
+def _taken(runtime, form_key: str, exc: IntegrityError) -> Conflict:
+    """The Conflict for a unique index that a racing writer hit first, naming the field."""
+    ft = runtime.form_tables(form_key)
+    text = str(exc.orig)
+    # PostgreSQL names the index, SQLite the table.column.
+    keys = [k for k, col in ft.columns.items()
+            if re.search(rf"\b({re.escape(unique_index_name(ft.table.name, col.name))}"
+                         rf"|{re.escape(ft.table.name)}\.{re.escape(col.name)})\b", text)]
+    errors = [{"field": k, "message": "must be unique; another record took this value a moment ago"} for k in keys]
+    return Conflict("A unique value was taken by another record a moment ago; nothing was saved", errors)
+
+
+def _check_unique(runtime, form_key: str, values: dict, exclude_id: int | None = None) -> None:
+    form = runtime.form(form_key)
+    ft = runtime.form_tables(form_key)
+    errors = []
+    for key, f in form.fields.items():
+        if not f.get("unique") or key not in ft.columns or values.get(key) in (None, ""):
+            continue
+        col = ft.columns[key]
+        stmt = sa.select(ft.table.c.id).where(col == store.column_values(ft, {key: values[key]})[col.name],
+                                              ft.table.c.deleted_at.is_(None))
+        if exclude_id:
+            stmt = stmt.where(ft.table.c.id != exclude_id)
+        clash = db.session.execute(stmt.limit(1)).scalar()
+        if clash:
+            errors.append({"field": key, "message": f"must be unique; record {clash} already has this value"})
+    if errors:
+        raise ValidationFailed("Some values are not unique", errors)
+
+
+def _assign_serials(runtime, form_key: str, items: list[dict], today) -> None:
+    form = runtime.form(form_key)
+    for key, f in form.fields.items():
+        if f["type"] != "serial":
+            continue
+        ftype = field_types.get("serial")
+        period = ftype.period(f, today)
+        first = serials.reserve(runtime.app_id, form_key, key, period, len(items))
+        for i, values in enumerate(items):
+            values[key] = ftype.number(f, today, first + i)
+
+
+def _log(runtime, form_key: str, record_id: int, version: int, action: str, changes: dict,
+         actor: Actor, record: dict | None) -> None:
+    db.session.add(RecordRevision(app_id=runtime.app_id, form_key=form_key, record_id=record_id,
+                                  version=version, action=action, changes=changes, actor_id=actor.user_id))
+    payload = {"form": form_key, "record_id": record_id, "version": version, "changes": changes}
+    if record is not None:
+        payload["record"] = record_json(runtime.form(form_key), record)
+    db.session.add(OutboxEvent(app_id=runtime.app_id, form_key=form_key, record_id=record_id,
+                               type=f"record.{action}", payload=payload, actor_id=actor.user_id))
+
+
+def _system_for_create(actor: Actor, now, draft: bool, owner=None) -> dict:
+    return {"created_at": now, "updated_at": now, "created_by": actor.user_id, "updated_by": actor.user_id,
+            "owner_id": owner, "version": 1, "flow_status": "draft" if draft else None}
+
+
+def _owner(form, values: dict, actor: Actor):
+    return values.get(form.owner_field) if form.owner_field else actor.user_id
+
+
+def _created_changes(form, values: dict) -> dict:
+    return {k: [None, json_value(form, k, v)] for k, v in values.items()
+            if not field_types.get(form.fields[k]["type"]).is_empty(v)}
+
+
+def create(actor: Actor, runtime, form_key: str, data: dict, draft: bool = False, within=None) -> dict:
+    """Create one record. Raises ValidationFailed, PermissionDenied.
+
+    `within(record)` runs inside the same transaction (an idempotency key is kept there).
+    """
+    access.check_write(actor, runtime, form_key)
+    form = runtime.form(form_key)
+    with write_transaction():
+        ctx = value_context(actor, runtime)
+        values = _prepare(actor, runtime, form_key, data, None, draft, ctx)
+        _check_unique(runtime, form_key, values)
+        _assign_serials(runtime, form_key, [values], ctx.today)
+        ft = runtime.form_tables(form_key)
+        system = _system_for_create(actor, ctx.now, draft, _owner(form, values, actor))
+        try:
+            [rid] = store.insert_records(ft, [(values, system)])
+        except IntegrityError as exc:
+            raise _taken(runtime, form_key, exc) from exc
+        record = store.load_records(ft, [rid])[rid]
+        changes = _created_changes(form, values)
+        _log(runtime, form_key, rid, 1, "created", changes, actor, record)
+        if within is not None:
+            within(record)
+    return record
+
+
+def update(actor: Actor, runtime, form_key: str, record_id: int, data: dict,
+           expected_version: int | None = None, draft: bool | None = None) -> dict:
+    """Change fields of a record; a stale `expected_version` changes nothing. Raises Conflict."""
+    form = runtime.form(form_key)
+    ft = runtime.form_tables(form_key)
+    with write_transaction():
+        current = get(actor, runtime, form_key, record_id)
+        access.check_write(actor, runtime, form_key, current)
+        if expected_version is not None and expected_version != current["version"]:
+            raise Conflict(f"The record was changed by someone else (now version {current['version']}, "
+                           f"you had {expected_version}); reload it and apply your change again",
+                           current_version=current["version"])
+        ctx = value_context(actor, runtime)
+        # Only a draft skips the required checks: "draft": true cannot demote a complete record.
+        still_draft = current["flow_status"] == "draft" and draft is not False
+        values = _prepare(actor, runtime, form_key, data, current, still_draft, ctx)
+        changed = {k: v for k, v in values.items() if v != current["fields"].get(k)}
+        flow_status = current["flow_status"]
+        if flow_status == "draft" and draft is False:
+            flow_status = None
+        if not changed and flow_status == current["flow_status"]:
+            return current
+        _check_unique(runtime, form_key, changed, exclude_id=record_id)
+        system = {"updated_at": ctx.now, "updated_by": actor.user_id, "flow_status": flow_status}
+        if form.owner_field and form.owner_field in changed:
+            system["owner_id"] = changed[form.owner_field]
+        try:
+            ok = store.update_record(ft, record_id, changed, system, current["version"])
+        except IntegrityError as exc:
+            raise _taken(runtime, form_key, exc) from exc
+        if not ok:
+            raise Conflict("The record was changed by someone else; reload it and apply your change again")
+        record = store.load_records(ft, [record_id])[record_id]
+        diff = {k: [json_value(form, k, current["fields"].get(k)), json_value(form, k, v)] for k, v in changed.items()}
+        _log(runtime, form_key, record_id, record["version"], "updated", diff, actor, record)
+    return record
+
+
+def _set_deleted(actor: Actor, runtime, form_key: str, record_id: int, deleted: bool,
+                 expected_version: int | None) -> dict:
+    ft = runtime.form_tables(form_key)
+    with write_transaction():
+        current = get(actor, runtime, form_key, record_id, include_deleted=True)
+        access.check_write(actor, runtime, form_key, current)
+        if bool(current["deleted_at"]) == deleted:
+            raise NotFound(f"No {'live' if deleted else 'deleted'} record {record_id} in {form_key}")
+        if expected_version is not None and expected_version != current["version"]:
+            raise Conflict("The record was changed by someone else; reload it first",
+                           current_version=current["version"])
+        if not deleted:
+            try:
+                _check_unique(runtime, form_key, current["fields"], exclude_id=record_id)
+            except ValidationFailed as exc:
+                raise Conflict("Another record took a unique value of this one meanwhile; change that "
+                               "record first, then restore this one", exc.errors) from None
+        now = now_utc()
+        system = {"deleted_at": now if deleted else None, "updated_at": now, "updated_by": actor.user_id}
+        try:
+            moved = not store.update_record(ft, record_id, {}, system, current["version"])
+        except IntegrityError as exc:
+            raise _taken(runtime, form_key, exc) from exc
+        if moved:
+            raise Conflict("The record was changed by someone else; reload it first")
+        record = store.load_records(ft, [record_id], include_deleted=True)[record_id]
+        _log(runtime, form_key, record_id, record["version"], "deleted" if deleted else "restored", {},
+             actor, record)
+    return record
+
+
+def delete(actor: Actor, runtime, form_key: str, record_id: int, expected_version: int | None = None) -> dict:
+    """Move a record to the recycle bin (its data stays; `restore` brings it back)."""
+    return _set_deleted(actor, runtime, form_key, record_id, True, expected_version)
+
+
+def restore(actor: Actor, runtime, form_key: str, record_id: int) -> dict:
+    """Bring a record back from the recycle bin. Raises Conflict if a unique value is taken."""
+    return _set_deleted(actor, runtime, form_key, record_id, False, None)
+
+
+def bulk_create(actor: Actor, runtime, form_key: str, rows: list[dict], draft: bool = False,
+                within=None) -> list[int]:
+    """Create up to 10,000 records, all or nothing; errors name the row (`index`)."""
+    access.check_write(actor, runtime, form_key)
+    if len(rows) > MAX_BULK:
+        raise ValidationFailed(f"At most {MAX_BULK} records per request; got {len(rows)}")
+    form = runtime.form(form_key)
+    ft = runtime.form_tables(form_key)
+    with write_transaction():
+        ctx = value_context(actor, runtime)
+        prefetch(ctx, form, rows)
+        prepared, errors = [], []
+        for i, data in enumerate(rows):
+            try:
+                prepared.append(_prepare(actor, runtime, form_key, data, None, draft, ctx))
+            except ValidationFailed as exc:
+                errors.extend({"index": i, **e} for e in exc.errors)
+        errors.extend(_bulk_unique_errors(runtime, form_key, prepared if not errors else []))
+        if errors:
+            raise ValidationFailed(f"{len({e['index'] for e in errors})} of {len(rows)} records are not valid; "
+                                   "nothing was saved", errors)
+        _assign_serials(runtime, form_key, prepared, ctx.today)
+        items = [(v, _system_for_create(actor, ctx.now, draft, _owner(form, v, actor))) for v in prepared]
+        try:
+            ids = store.insert_records_bulk(ft, items)
+        except IntegrityError as exc:
+            raise _taken(runtime, form_key, exc) from exc
+        _log_bulk(runtime, form_key, ids, prepared, actor)
+        if within is not None:
+            within(ids)
+    return ids
+
+
+def _bulk_unique_errors(runtime, form_key: str, prepared: list[dict]) -> list[dict]:
+    """Unique values repeated within the request or already taken, one query per field."""
+    form = runtime.form(form_key)
+    ft = runtime.form_tables(form_key)
+    errors = []
+    for key, f in form.fields.items():
+        if not f.get("unique") or key not in ft.columns:
+            continue
+        col = ft.columns[key]
+        first: dict = {}
+        for i, values in enumerate(prepared):
+            v = values.get(key)
+            if v in (None, ""):
+                continue
+            if v in first:
+                errors.append({"index": i, "field": key,
+                               "message": f"repeats the value of row {first[v]} in this request"})
+            first.setdefault(v, i)
+        db_values = {store.column_values(ft, {key: v})[col.name]: v for v in first}
+        for batch in store.chunks(list(db_values)):
+            stmt = sa.select(col, ft.table.c.id).where(col.in_(batch), ft.table.c.deleted_at.is_(None))
+            for value, rid in db.session.execute(stmt):
+                i = first[db_values[value]]
+                errors.append({"index": i, "field": key, "message": f"must be unique; record {rid} already has this value"})
+    return errors
+
+
+def _log_bulk(runtime, form_key: str, ids: list[int], prepared: list[dict], actor: Actor) -> None:
+    # One revision per record, as for single creates; the event payload stays small and
+    # handlers load the record by id when they need it. Core inserts: no ORM per row.
+    now = now_utc()
+    form = runtime.form(form_key)
+    revisions = [{"app_id": runtime.app_id, "form_key": form_key, "record_id": rid, "version": 1,
+                  "action": "created", "changes": _created_changes(form, values), "actor_id": actor.user_id,
+                  "at": now} for rid, values in zip(ids, prepared)]
+    events = [{"app_id": runtime.app_id, "form_key": form_key, "record_id": rid, "type": "record.created",
+               "payload": {"form": form_key, "record_id": rid, "version": 1, "bulk": True},
+               "actor_id": actor.user_id, "created_at": now, "attempts": 0} for rid in ids]
+    for table, rows in ((RecordRevision.__table__, revisions), (OutboxEvent.__table__, events)):
+        for batch in store.chunks(rows, 2000):
+            db.session.execute(sa.insert(table), batch)
+
+
+def history(actor: Actor, runtime, form_key: str, record_id: int) -> list[RecordRevision]:
+    """The record's revisions, newest first, for someone who may see the record."""
+    get(actor, runtime, form_key, record_id, include_deleted=True)
+    return list(db.session.execute(
+        sa.select(RecordRevision).where(RecordRevision.app_id == runtime.app_id,
+                                        RecordRevision.form_key == form_key,
+                                        RecordRevision.record_id == record_id)
+        .order_by(RecordRevision.id.desc())).scalars())

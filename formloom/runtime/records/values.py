@@ -1,0 +1,127 @@
+"""Turning submitted values into a record's values: conversion, defaults, formulas, rules.
+
+One validation path for the API, the pages, imports and automations: errors come back as
+`{field, message}` (plus `row` and `column` inside a subform), all at once.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from formloom.runtime import conditions, formulas
+from formloom.runtime.definition import FormDef
+from formloom.runtime.fields import FieldValueError, ValueContext, field_types
+from formloom.runtime.schema.validate import operand_resolver
+
+
+def convert(form: FormDef, data: dict, ctx: ValueContext, current: dict | None, errors: list[dict],
+            prefix: dict | None = None) -> dict:
+    """Convert the submitted `data` of `form` to canonical values, collecting errors."""
+    out: dict = {}
+    if not isinstance(data, dict):
+        errors.append({**(prefix or {}), "field": None, "message": "fields must be an object"})
+        return out
+    for key, value in data.items():
+        where = {**(prefix or {}), "field": key} if not prefix else {**prefix, "column": key}
+        f = form.fields.get(key)
+        if f is None:
+            errors.append({**where, "message": f'"{key}" is not a field of this form'})
+            continue
+        ftype = field_types.get(f["type"])
+        if ftype.computed:
+            # Clients often send back what they read; an unchanged computed value is fine.
+            if current is not None and _same(ftype.to_json(f, current.get(key)), value):
+                continue
+            if value is None and current is None:
+                continue
+            errors.append({**where, "message": "is computed by the system and cannot be set"})
+            continue
+        try:
+            converted = ftype.to_python(f, value, ctx)
+        except FieldValueError as exc:
+            errors.append({**where, "message": str(exc)})
+            continue
+        if f["type"] == "subform":
+            converted = _convert_rows(form.children[key], key, converted, ctx, errors)
+        out[key] = converted
+    return out
+
+
+def _same(a: Any, b: Any) -> bool:
+    return a == b or (isinstance(a, (int, float)) and isinstance(b, (int, float)) and float(a) == float(b))
+
+
+def _convert_rows(child: FormDef, key: str, rows: list, ctx: ValueContext, errors: list[dict]) -> list[dict]:
+    result = []
+    for i, row in enumerate(rows):
+        data = {k: v for k, v in row.items() if k not in ("_id", "id")}
+        values = convert(child, data, ctx, None, errors, prefix={"field": key, "row": i})
+        result.append(with_defaults(child, values, ctx))
+    return result
+
+
+def with_defaults(form: FormDef, values: dict, ctx: ValueContext, actor_id: int | None = None) -> dict:
+    """`values` completed with each missing field's default (or empty value)."""
+    out = dict(values)
+    for key, f in form.fields.items():
+        if key in out:
+            continue
+        ftype = field_types.get(f["type"])
+        default = f.get("default")
+        if default == "$me":
+            out[key] = ([actor_id] if f.get("multiple") else actor_id) if actor_id else ftype.empty(f)
+        elif ftype.computed or "default" not in f:
+            out[key] = ftype.empty(f)
+        else:
+            out[key] = ftype.default(f, ctx)
+    return out
+
+
+def compute_formulas(form: FormDef, values: dict, ctx: ValueContext, system: dict | None = None) -> None:
+    """Evaluate the form's formulas in dependency order, rows first, into `values`."""
+    for key, child in form.children.items():
+        for row in values.get(key) or []:
+            compute_formulas(child, row, ctx)
+    if not form.formulas:
+        return
+    env = {**(system or {}), **values}
+    for key, parsed in form.formulas:
+        f = form.fields[key]
+        result = formulas.evaluate(parsed, env, today=ctx.today, now=ctx.now)
+        values[key] = env[key] = field_types.get("formula").coerce_result(f, result)
+
+
+def rule_predicates(form: FormDef, env: conditions.Env) -> list[tuple[dict, object]]:
+    """The form's rules with their conditions compiled once, for checking many records."""
+    resolver = operand_resolver(form)
+    return [(rule, conditions.to_python(rule["when"], resolver, env)) for rule in form.rules]
+
+
+def rule_state(form: FormDef, values: dict, env: conditions.Env,
+               predicates: list | None = None) -> tuple[set[str], set[str]]:
+    """(hidden, required) field keys under the form's show/require rules for `values`."""
+    hidden = set(form.rule_shown)
+    required = {k for k, f in form.fields.items() if f.get("required")}
+    for rule, holds in predicates if predicates is not None else rule_predicates(form, env):
+        if holds(values):
+            hidden -= set(rule.get("show", []))
+            hidden -= set(rule.get("require", []))
+            required |= set(rule.get("require", []))
+    return hidden, required - hidden
+
+
+def check_required(form: FormDef, values: dict, required: set[str], errors: list[dict],
+                   prefix: dict | None = None) -> None:
+    for key in sorted(required, key=list(form.fields).index):
+        f = form.fields[key]
+        if field_types.get(f["type"]).computed:
+            continue
+        if field_types.get(f["type"]).is_empty(values.get(key)):
+            where = {**prefix, "column": key} if prefix else {"field": key}
+            errors.append({**where, "message": "is required"})
+    for key, child in form.children.items():
+        child_required = {k for k, f in child.fields.items() if f.get("required")}
+        for i, row in enumerate(values.get(key) or []):
+            check_required(child, row, child_required, errors, prefix={"field": key, "row": i})
+        f = form.fields[key]
+        if f.get("min_rows") and len(values.get(key) or []) < f["min_rows"]:
+            errors.append({"field": key, "message": f"needs at least {f['min_rows']} rows"})

@@ -1,0 +1,360 @@
+"""Validate an app definition (meta-schema, then meaning) and compile it.
+
+Errors are `{pointer, message}`: the JSON pointer of the offending part and what is wrong
+in plain words. A schema may carry `x-message`, said instead of jsonschema's wording.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import re
+from functools import lru_cache
+from importlib import resources
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import best_match
+
+from formloom.runtime import conditions, formulas
+from formloom.runtime.definition import FORMULA_KIND, AppDef, FormDef
+from formloom.runtime.exceptions import DefinitionError
+from formloom.runtime.fields import FieldValueError, ValueContext, field_types
+from formloom.runtime.fields.base import COMMON_KEYS
+from formloom.runtime.fields.formula import RESULT
+
+TYPE_WORDS = {"integer": "a whole number", "number": "a number", "string": "text",
+              "boolean": "true or false", "array": "a list", "object": "an object", "null": "empty"}
+FORMAT_WORDS = {"date": "a date like 2026-01-31", "date-time": "a date and time like 2026-01-31T09:30:00Z",
+                "email": "an e-mail address"}
+REQUIRED = re.compile(r"'(.*)' is a required property")
+# What a broken structure makes the semantic checks trip on, once the meta-schema has spoken.
+STRUCTURE_ERRORS = (KeyError, TypeError, AttributeError, ValueError, IndexError, StopIteration)
+
+
+@lru_cache(maxsize=1)
+def meta_validator() -> Draft202012Validator:
+    text = resources.files("formloom.runtime.schema").joinpath("app.schema.json").read_text("utf-8")
+    return Draft202012Validator(json.loads(text))
+
+
+def escape(part) -> str:
+    """One JSON pointer reference token (RFC 6901)."""
+    return str(part).replace("~", "~0").replace("/", "~1")
+
+
+def _pointer(path) -> str:
+    return "".join(f"/{escape(p)}" for p in path)
+
+
+def _schema_errors(validator: Draft202012Validator, doc, base: str = "") -> list[dict]:
+    errors = []
+    for err in validator.iter_errors(doc):
+        # oneOf/anyOf failures: report the most relevant branch rather than the whole blob.
+        best = best_match([err])
+        ptr = base + _pointer(best.absolute_path)
+        if best.validator == "additionalProperties" and isinstance(best.instance, dict):
+            known = best.schema.get("properties", {})
+            errors.extend({"pointer": f"{ptr}/{escape(k)}", "message": f'unknown setting "{k}"'}
+                          for k in best.instance if k not in known)
+        else:
+            errors.append({"pointer": ptr, "message": _plain(best)})
+    return errors
+
+
+def _plain(err) -> str:
+    custom = err.schema.get("x-message") if isinstance(err.schema, dict) else None
+    if custom:
+        return f'"{err.instance}" {custom}' if isinstance(err.instance, str) else custom
+    if err.validator == "required":
+        missing = REQUIRED.fullmatch(err.message)
+        return f'"{missing.group(1)}" is required' if missing else err.message
+    if err.validator == "format":
+        return f'"{err.instance}" is not {FORMAT_WORDS.get(err.validator_value, err.validator_value)}'
+    if err.validator == "type":
+        wanted = err.validator_value if isinstance(err.validator_value, list) else [err.validator_value]
+        return "must be " + " or ".join(TYPE_WORDS.get(t, t) for t in wanted)
+    if err.validator == "enum":
+        return "must be one of: " + ", ".join(json.dumps(v, ensure_ascii=False) for v in err.validator_value)
+    return err.message
+
+
+def validate_definition(defn) -> list[dict]:
+    """All the errors in `defn`; an empty list means it is valid."""
+    try:
+        compile_app(defn)
+    except DefinitionError as exc:
+        return exc.errors
+    return []
+
+
+def compile_app(defn) -> AppDef:
+    """Validate and compile a definition. Raises DefinitionError listing every problem."""
+    errors = _schema_errors(meta_validator(), defn)
+    compiler = _Compiler(copy.deepcopy(defn))
+    app = None
+    if not errors:
+        app = compiler.run()
+    else:
+        try:  # say what else is wrong, as far as the structure allows
+            compiler.run()
+        except STRUCTURE_ERRORS:
+            pass
+    seen = {e["pointer"] for e in errors}
+    errors += [e for e in compiler.errors if e["pointer"] not in seen]
+    if errors:
+        raise DefinitionError("The app definition is not valid", errors)
+    return app
+
+
+class _Compiler:
+    def __init__(self, defn: dict):
+        self.defn = defn
+        self.errors: list[dict] = []
+        self.form_keys: list[str] = []
+
+    def err(self, pointer: str, message: str) -> None:
+        self.errors.append({"pointer": pointer, "message": message})
+
+    def run(self) -> AppDef:
+        self.form_keys = [f["key"] for f in self.defn["forms"] if _has_key(f)]
+        forms: dict[str, FormDef] = {}
+        for i, raw in enumerate(self.defn["forms"]):
+            ptr = f"/forms/{i}"
+            if not _has_key(raw) or not isinstance(raw.get("fields"), list):
+                continue  # the meta-schema has said what is wrong with it
+            if raw["key"] in forms:
+                self.err(ptr + "/key", f'form key "{raw["key"]}" is used twice')
+                continue
+            forms[raw["key"]] = self.form(raw, ptr)
+        self.check_timezone(self.defn.get("timezone"))
+        return AppDef(key=self.defn["key"], name=self.defn["name"], forms=forms, raw=self.defn,
+                      timezone=self.defn.get("timezone"))
+
+    def check_timezone(self, tz) -> None:
+        if not isinstance(tz, str):
+            return
+        try:
+            ZoneInfo(tz)
+        except (ZoneInfoNotFoundError, ValueError):
+            self.err("/timezone", f'unknown time zone "{tz}"; use a name like Asia/Shanghai or UTC')
+
+    def form(self, raw: dict, ptr: str, parent: str | None = None) -> FormDef:
+        fields = self.fields(raw["fields"], ptr, in_subform=parent is not None)
+        form = FormDef(key=raw["key"], name=raw.get("name") or raw.get("label") or raw["key"],
+                       fields=fields, raw=raw, parent=parent, title_field=raw.get("title_field"),
+                       owner_field=raw.get("owner_field"), members=raw.get("members", "all"),
+                       rules=raw.get("rules", []))
+        for key, f in fields.items():
+            if f["type"] == "subform" and isinstance(f.get("fields"), list):
+                child_raw = {"key": key, "name": f.get("label") or key, "fields": f["fields"]}
+                form.children[key] = self.form(child_raw, self._fptr(form, ptr, key), parent=raw["key"])
+        self.check_form_refs(form, ptr)
+        self.formulas(form, ptr)
+        self.rules(form, ptr)
+        self.defaults(form, ptr)
+        return form
+
+    def fields(self, items: list[dict], ptr: str, in_subform: bool) -> dict[str, dict]:
+        fields: dict[str, dict] = {}
+        for j, f in enumerate(items):
+            fptr = f"{ptr}/fields/{j}"
+            if not _has_key(f) or not isinstance(f.get("type"), str):
+                continue  # the meta-schema has said what is wrong with it
+            if f["key"] in fields:
+                self.err(fptr + "/key", f'field key "{f["key"]}" is used twice in this form')
+                continue
+            if f["type"] not in field_types:
+                self.err(fptr + "/type", f'unknown field type "{f["type"]}"; known types: {", ".join(field_types.types())}')
+                continue
+            self.field(f, fptr, in_subform)
+            fields[f["key"]] = f
+        return fields
+
+    def field(self, f: dict, fptr: str, in_subform: bool) -> None:
+        ftype = field_types.get(f["type"])
+        if in_subform and not ftype.in_subform:
+            self.err(fptr + "/type", f'a subform cannot have a field of type "{f["type"]}"')
+        if in_subform and f["key"] == "id":
+            self.err(fptr + "/key", 'the key "id" is kept for the row id of a subform')
+        for flag, allowed in (("unique", ftype.can_be_unique), ("indexed", ftype.can_be_indexed)):
+            if f.get(flag) and not allowed:
+                self.err(f"{fptr}/{flag}", f'a {f["type"]} field cannot be {flag}')
+        own = ftype.config_schema
+        for key in sorted(set(f) - COMMON_KEYS - set(own.get("properties", {}))):
+            self.err(f"{fptr}/{escape(key)}", f'unknown setting "{key}" for a {f["type"]} field')
+        sub = {k: v for k, v in f.items() if k not in COMMON_KEYS}
+        config_errors = _schema_errors(config_validator(f["type"]), sub, fptr)
+        self.errors.extend(config_errors)
+        if config_errors:
+            return
+        for pointer, message in ftype.check_config(f):
+            self.err(fptr + pointer, message)
+        if f["type"] == "link" and f["form"] not in self.form_keys:
+            self.err(fptr + "/form", f'links to form "{f["form"]}", which this app does not have')
+
+    def check_form_refs(self, form: FormDef, ptr: str) -> None:
+        if form.title_field:
+            f = form.fields.get(form.title_field)
+            if f is None:
+                self.err(ptr + "/title_field", f'title field "{form.title_field}" is not a field of this form')
+            elif field_types.get(f["type"]).storage_for(f) != "column":
+                self.err(ptr + "/title_field", f'title field "{form.title_field}" must hold one value, '
+                                               f'not a {f["type"]} field with several')
+        if form.owner_field:
+            f = form.fields.get(form.owner_field)
+            if f is None or f["type"] != "user" or f.get("multiple"):
+                self.err(ptr + "/owner_field", f'owner field "{form.owner_field}" must be a single user field of this form')
+
+    def formula_types(self, form: FormDef) -> dict[str, str]:
+        # A record's system values ($created_at, $owner, ...) are there for formulas too.
+        types = {} if form.parent else {k: FORMULA_KIND[kind] for k, kind in SYSTEM_OPERANDS.items()}
+        for key, f in form.fields.items():
+            ftype = field_types.get(f["type"])
+            if f["type"] == "formula" and RESULT not in f:
+                continue
+            if f["type"] == "subform" and key in form.children:
+                for ck, cf in form.children[key].fields.items():
+                    if cf["type"] == "formula" and RESULT not in cf:
+                        continue
+                    kind = FORMULA_KIND.get(field_types.get(cf["type"]).result_kind(cf), "text")
+                    types[f"{key}.{ck}"] = "list:" + kind.removeprefix("list:")
+                continue
+            types[key] = FORMULA_KIND.get(ftype.result_kind(f), "text")
+        return types
+
+    def formulas(self, form: FormDef, ptr: str) -> None:
+        parsed, failed = {}, self._failed_child_formulas(form)
+        for key, f in form.fields.items():
+            if f["type"] != "formula" or not isinstance(f.get("expr"), str):
+                continue
+            try:
+                parsed[key] = formulas.parse(f["expr"])
+            except formulas.FormulaError as exc:
+                self.err(self._fptr(form, ptr, key) + "/expr", str(exc))
+                failed.add(key)
+        order, cyclic = self._formula_order(form, parsed, ptr)
+        failed |= cyclic
+        for key in order:
+            if key in failed:
+                continue
+            if any(".".join(r) in failed or r[0] in failed for r in parsed[key].references):
+                failed.add(key)  # its input is wrong, and that is reported already
+                continue
+            try:
+                kind = formulas.typecheck(parsed[key], self.formula_types(form))
+            except formulas.FormulaError as exc:
+                self.err(self._fptr(form, ptr, key) + "/expr", str(exc))
+                failed.add(key)
+                continue
+            form.fields[key][RESULT] = kind
+            form.formulas.append((key, parsed[key]))
+
+    @staticmethod
+    def _failed_child_formulas(form: FormDef) -> set[str]:
+        """`items.subtotal` for each subform formula that did not compile."""
+        return {f"{key}.{ck}" for key, child in form.children.items()
+                for ck, cf in child.fields.items() if cf["type"] == "formula" and RESULT not in cf}
+
+    def _formula_order(self, form: FormDef, parsed: dict, ptr: str) -> tuple[list[str], set[str]]:
+        """Formulas in dependency order, and those in a cycle (reported naming every field)."""
+        deps = {k: {r[0] for r in p.references if r[0] in parsed and len(r) == 1} for k, p in parsed.items()}
+        order: list[str] = []
+        cyclic: set[str] = set()
+        state: dict[str, int] = {}
+
+        def visit(key: str, trail: list[str]) -> None:
+            if state.get(key) == 2:
+                return
+            if state.get(key) == 1:
+                cycle = trail[trail.index(key):] + [key]
+                if not cyclic.intersection(cycle):
+                    self.err(self._fptr(form, ptr, key) + "/expr",
+                             "formulas depend on each other in a cycle: " + " -> ".join(cycle))
+                cyclic.update(cycle)
+                return
+            state[key] = 1
+            for dep in sorted(deps[key]):
+                visit(dep, trail + [key])
+            state[key] = 2
+            order.append(key)
+
+        for key in parsed:
+            visit(key, [])
+        return order, cyclic
+
+    def rules(self, form: FormDef, ptr: str) -> None:
+        resolver = operand_resolver(form)
+        for i, rule in enumerate(form.rules):
+            rptr = f"{ptr}/rules/{i}"
+            if not isinstance(rule, dict) or "when" not in rule:
+                continue  # the meta-schema has said what is wrong with it
+            for pointer, message in conditions.validate(rule["when"], resolver):
+                self.err(rptr + "/when" + pointer, message)
+            for verb in ("show", "require"):
+                for j, key in enumerate(rule.get(verb, [])):
+                    if key not in form.fields:
+                        self.err(f"{rptr}/{verb}/{j}", f'"{key}" is not a field of this form')
+
+    def defaults(self, form: FormDef, ptr: str) -> None:
+        ctx = ValueContext()
+        for key, f in form.fields.items():
+            if "default" not in f:
+                continue
+            where = self._fptr(form, ptr, key) + "/default"
+            ftype = field_types.get(f["type"])
+            if ftype.computed:
+                self.err(where, f"a {f['type']} field is filled by the system and has no default")
+            elif f["default"] == "$me":
+                if f["type"] != "user":
+                    self.err(where, '"$me" (the person filling the form) is a default for user fields only')
+            else:
+                try:
+                    ftype.to_python(f, f["default"], ctx)
+                except FieldValueError as exc:
+                    self.err(where, f"default value {exc}")
+
+    def _fptr(self, form: FormDef, ptr: str, key: str) -> str:
+        index = next(j for j, x in enumerate(form.raw["fields"]) if _has_key(x) and x["key"] == key)
+        return f"{ptr}/fields/{index}"
+
+
+def _has_key(part) -> bool:
+    return isinstance(part, dict) and isinstance(part.get("key"), str)
+
+
+@lru_cache(maxsize=64)
+def config_validator(type_name: str) -> Draft202012Validator:
+    """The validator of a field type's own settings (formats checked: dates are dates)."""
+    schema = field_types.get(type_name).config_schema
+    return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+
+SYSTEM_OPERANDS = {
+    "$id": "ref", "$created_by": "ref", "$updated_by": "ref", "$owner": "ref",
+    "$created_at": "datetime", "$updated_at": "datetime", "$flow_status": "text",
+}
+
+
+def operand_resolver(form: FormDef, columns=None):
+    """A condition resolver over the form's fields and system values.
+
+    `columns`, when given, maps keys to (column, junction, record_id) for SQL compilation.
+    """
+
+    def resolve(key: str):
+        if key in SYSTEM_OPERANDS:
+            kind = SYSTEM_OPERANDS[key]
+        elif key in form.fields:
+            f = form.fields[key]
+            ftype = field_types.get(f["type"])
+            kind = ftype.result_kind(f)
+            if kind == "rows":
+                raise KeyError(key)
+        else:
+            raise KeyError(key)
+        column, junction, record_id = (columns(key) if columns else (None, None, None))
+        ops = None if key in SYSTEM_OPERANDS else field_types.get(form.fields[key]["type"]).operators
+        return conditions.Operand(key=key, kind=kind, column=column, junction=junction,
+                                  record_id=record_id, operators=ops)
+
+    return resolve

@@ -1,0 +1,177 @@
+"""Reading and writing record rows: the main table, multi-value tables and child rows.
+
+Plain data work with no permission checks: callers (the record service) check access.
+Values here are canonical Python values (see `FieldType.to_python`).
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any, Iterable
+
+import sqlalchemy as sa
+
+from formloom.platform.extensions import db
+from formloom.runtime.fields import field_types
+from formloom.runtime.storage.tables import FormTables
+
+SYSTEM_COLUMNS = {
+    "$id": "id", "$created_at": "created_at", "$updated_at": "updated_at",
+    "$created_by": "created_by", "$updated_by": "updated_by", "$owner": "owner_id",
+    "$flow_status": "flow_status", "$version": "version",
+}
+BATCH = 500  # ids per IN (...): far below every database's bound-parameter limit
+
+
+def chunks(items: list, size: int = BATCH) -> Iterable[list]:
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
+def _to_db(ft: FormTables, key: str, value: Any) -> Any:
+    f = ft.form.fields[key]
+    return field_types.get(f["type"]).to_db(f, value)
+
+
+def _from_db(ft: FormTables, key: str, value: Any) -> Any:
+    f = ft.form.fields[key]
+    return field_types.get(f["type"]).from_db(f, value)
+
+
+def column_values(ft: FormTables, fields: dict) -> dict:
+    """The main-table column values for the scalar fields in `fields`."""
+    return {ft.columns[k].name: _to_db(ft, k, v) for k, v in fields.items() if k in ft.columns}
+
+
+def insert_records(ft: FormTables, items: list[tuple[dict, dict]]) -> list[int]:
+    """Insert records given as (fields, system columns) pairs; return their ids in order."""
+    if not items:
+        return []
+    rows = [{**system, **column_values(ft, fields)} for fields, system in items]
+    ids: list[int] = []
+    for batch in chunks(rows):
+        result = db.session.execute(sa.insert(ft.table).returning(ft.table.c.id, sort_by_parameter_order=True), batch)
+        ids.extend(result.scalars().all())
+    for rid, (fields, _system) in zip(ids, items):
+        write_related(ft, rid, fields, new=True)
+    return ids
+
+
+def insert_records_bulk(ft: FormTables, items: list[tuple[dict, dict]]) -> list[int]:
+    """Like `insert_records`, with related rows written in a few statements, for bulk loads."""
+    if not items:
+        return []
+    rows = [{**system, **column_values(ft, fields)} for fields, system in items]
+    ids: list[int] = []
+    for batch in chunks(rows, 2000):
+        result = db.session.execute(sa.insert(ft.table).returning(ft.table.c.id, sort_by_parameter_order=True), batch)
+        ids.extend(result.scalars().all())
+    for key, table in ft.values.items():
+        vals = [{"record_id": rid, "value": _to_db(ft, key, v), "position": i}
+                for rid, (fields, _s) in zip(ids, items) for i, v in enumerate(fields.get(key) or [])]
+        for batch in chunks(vals, 5000):
+            db.session.execute(sa.insert(table), batch)
+    for key, child in ft.children.items():
+        _insert_children(child, [(rid, fields.get(key) or []) for rid, (fields, _s) in zip(ids, items)])
+    return ids
+
+
+def write_related(ft: FormTables, rid: int, fields: dict, new: bool = False) -> None:
+    """Write the multi-value and child rows of one record for the keys present in `fields`."""
+    for key, table in ft.values.items():
+        if key not in fields:
+            continue
+        if not new:
+            db.session.execute(sa.delete(table).where(table.c.record_id == rid))
+        vals = [{"record_id": rid, "value": _to_db(ft, key, v), "position": i} for i, v in enumerate(fields[key] or [])]
+        if vals:
+            db.session.execute(sa.insert(table), vals)
+    for key, child in ft.children.items():
+        if key not in fields:
+            continue
+        if not new:
+            db.session.execute(sa.delete(child.table).where(child.table.c.parent_id == rid))
+        _insert_children(child, [(rid, fields[key] or [])])
+
+
+def _insert_children(child: FormTables, parents: list[tuple[int, list[dict]]]) -> None:
+    rows = [{"parent_id": pid, "position": i, **column_values(child, row)}
+            for pid, items in parents for i, row in enumerate(items)]
+    for batch in chunks(rows, 2000):
+        db.session.execute(sa.insert(child.table), batch)
+
+
+def update_record(ft: FormTables, rid: int, fields: dict, system: dict, expected_version: int) -> bool:
+    """Write changed fields if the record is still at `expected_version`; False if it moved on."""
+    t = ft.table
+    stmt = (sa.update(t).where(t.c.id == rid, t.c.version == expected_version)
+            .values(**system, **column_values(ft, fields), version=expected_version + 1))
+    if db.session.execute(stmt).rowcount != 1:
+        return False
+    write_related(ft, rid, fields)
+    return True
+
+
+def load_records(ft: FormTables, ids: list[int], include_deleted: bool = False) -> dict[int, dict]:
+    """Records by id (canonical values, system values apart), in the order of `ids`."""
+    if not ids:
+        return {}
+    t = ft.table
+    rows = {}
+    for batch in chunks(list(ids)):
+        stmt = sa.select(t).where(t.c.id.in_(batch))
+        if not include_deleted:
+            stmt = stmt.where(t.c.deleted_at.is_(None))
+        for row in db.session.execute(stmt).mappings():
+            rows[row["id"]] = row
+    related = load_related(ft, list(rows))
+    return {rid: to_record(ft, rows[rid], related.get(rid, {})) for rid in ids if rid in rows}
+
+
+def load_related(ft: FormTables, ids: list[int]) -> dict[int, dict]:
+    """{record id: {field key: list}} for multi-value fields and subforms."""
+    out: dict[int, dict] = defaultdict(dict)
+    if not ids:
+        return out
+    for key, table in ft.values.items():
+        for rid in ids:
+            out[rid][key] = []
+        for batch in chunks(ids):
+            stmt = sa.select(table.c.record_id, table.c.value).where(table.c.record_id.in_(batch)).order_by(
+                table.c.record_id, table.c.position)
+            for rid, value in db.session.execute(stmt):
+                out[rid][key].append(_from_db(ft, key, value))
+    for key, child in ft.children.items():
+        for rid in ids:
+            out[rid][key] = []
+        for batch in chunks(ids):
+            t = child.table
+            stmt = sa.select(t).where(t.c.parent_id.in_(batch)).order_by(t.c.parent_id, t.c.position)
+            for row in db.session.execute(stmt).mappings():
+                out[row["parent_id"]][key].append(
+                    {k: _from_db(child, k, row[c.name]) for k, c in child.columns.items()})
+    return out
+
+
+def to_record(ft: FormTables, row, related: dict) -> dict:
+    fields = {}
+    for key, f in ft.form.fields.items():
+        if key in ft.columns:
+            fields[key] = _from_db(ft, key, row[ft.columns[key].name])
+        elif key in related:
+            fields[key] = related[key]
+        else:
+            fields[key] = field_types.get(f["type"]).empty(f)
+    return {
+        "id": row["id"], "version": row["version"], "created_at": row["created_at"],
+        "updated_at": row["updated_at"], "created_by": row["created_by"], "updated_by": row["updated_by"],
+        "owner": row["owner_id"], "flow_status": row["flow_status"], "deleted_at": row["deleted_at"],
+        "fields": fields,
+    }
+
+
+def flat_values(record: dict) -> dict:
+    """Field values plus `$` system values: the shape conditions and formulas read."""
+    return {**record["fields"], "$id": record.get("id"), "$created_at": record.get("created_at"),
+            "$updated_at": record.get("updated_at"), "$created_by": record.get("created_by"),
+            "$updated_by": record.get("updated_by"), "$owner": record.get("owner"),
+            "$flow_status": record.get("flow_status")}

@@ -1,0 +1,222 @@
+"""Filling in a record: the new and edit pages (WTForms built from the definition) and the
+lookup a link picker asks while someone types."""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from dataclasses import field as dc_field
+
+import sqlalchemy as sa
+from flask import flash, jsonify, redirect, render_template, request
+from flask_babel import gettext as _
+from flask_login import login_required
+
+from formloom.platform.extensions import db
+from formloom.platform.models import Department, User
+from formloom.runtime.exceptions import Conflict, ValidationFailed
+from formloom.runtime.forms import attr, build_form_class, entry_fields, mark_required
+from formloom.runtime.forms.errors import Problem, place
+from formloom.runtime.forms.rules import hidden_fields
+from formloom.runtime.forms.uploads import KEEP, collect, file_keys, items_of
+from formloom.runtime.forms.values import (
+    default_row,
+    default_values,
+    initial_data,
+    submitted,
+    typed_values,
+)
+from formloom.runtime.records import query, service
+from formloom.runtime.records.context import condition_env, value_context
+from formloom.runtime.storage.store import flat_values
+from formloom.runtime.web import listing
+from formloom.runtime.web.blueprint import bp
+from formloom.runtime.web.common import Page, load
+from formloom.runtime.web.display import Display
+from formloom.runtime.web.formpage import Layout
+
+FORM = "/a/<app_key>/f/<form_key>"
+MAX_CHOICES = 1000
+LOOKUP_LIMIT = 20
+
+
+def _all_fields(form):
+    for key, f in form.fields.items():
+        yield key, f
+        if key in form.children:
+            yield from _all_fields(form.children[key])
+
+
+def _referenced(form, values: dict | None, kind: str) -> set[int]:
+    ids: set[int] = set()
+    for key, f in form.fields.items():
+        value = (values or {}).get(key)
+        if f["type"] == kind:
+            ids.update(v for v in (value if isinstance(value, list) else [value]) if isinstance(v, int))
+        elif f["type"] == "subform":
+            for row in value or []:
+                ids |= _referenced(form.children[key], row, kind)
+    return ids
+
+
+def _options(model, active, referenced: set[int]) -> list[tuple[str, str]]:
+    # Values already on the record stay choosable even when no longer active, so saving
+    # the form never drops them silently.
+    where = sa.or_(active, model.id.in_(referenced)) if referenced else active
+    rows = db.session.execute(sa.select(model.id, model.name).where(where).order_by(model.name).limit(MAX_CHOICES))
+    return [(str(i), name) for i, name in rows]
+
+
+def _choices(form, values: dict | None) -> dict:
+    """Options of user and department fields by field key (links use the picker instead)."""
+    fields = list(_all_fields(form))
+    out: dict = {}
+    if any(f["type"] == "user" for _k, f in fields):
+        users = _options(User, User.active.is_(True), _referenced(form, values, "user"))
+        out.update({k: users for k, f in fields if f["type"] == "user"})
+    if any(f["type"] == "department" for _k, f in fields):
+        depts = _options(Department, sa.true(), set())
+        out.update({k: depts for k, f in fields if f["type"] == "department"})
+    return out
+
+
+@dataclass
+class Outcome:
+    """What a submit that did not save leaves for the page."""
+
+    problems: list[Problem] = dc_field(default_factory=list)
+    table_errors: dict = dc_field(default_factory=dict)
+    conflict: Conflict | None = None
+    file_items: dict = dc_field(default_factory=dict)
+
+
+def _wtforms_problems(form, wt, locale: str) -> list[Problem]:
+    """Errors WTForms found itself (values it could not even parse), for the summary."""
+    out = []
+    for key in entry_fields(form):
+        field = wt._fields[attr(key)]
+        label = form.label(key, locale)
+        if key in form.children:
+            for i, entry in enumerate(field.entries):
+                for sub in entry.form:
+                    where = _("%(table)s, row %(row)s", table=label, row=i + 1)
+                    out += [Problem(where, f"{sub.label.text}: {e}", sub.id) for e in sub.errors]
+        elif field.errors:
+            out += [Problem(label, f"{label}: {e}", field.id) for e in field.errors]
+    return out
+
+
+def _version() -> int | None:
+    raw = request.form.get("_version", "")
+    return int(raw) if raw.isdigit() else None
+
+
+def _save(page: Page, record: dict | None, wt, data: dict, rows_sent: dict, out: Outcome):
+    """Store uploads and save through the records service; the saved record, or None."""
+    form = page.form
+    current = record["fields"] if record else None
+    if not wt.validate_on_submit():
+        out.problems = _wtforms_problems(form, wt, page.locale)
+        return None
+    keep = {key: request.form.getlist(KEEP + key) for key in file_keys(form)}
+    uploads = collect(page.actor, page.runtime.app_id, form, wt, keep, current)
+    out.file_items = uploads.items
+    if uploads.errors:
+        out.problems, out.table_errors = place(form, wt, uploads.errors, rows_sent, page.locale)
+        return None
+    data.update(uploads.data)
+    try:
+        if record is None:
+            return service.create(page.actor, page.runtime, form.key, data)
+        return service.update(page.actor, page.runtime, form.key, record["id"], data, expected_version=_version())
+    except ValidationFailed as exc:
+        out.problems, out.table_errors = place(form, wt, exc.errors, rows_sent, page.locale)
+    except Conflict as exc:
+        out.conflict = exc
+    return None
+
+
+def _after_save(page: Page, record: dict | None, saved: dict):
+    flash(_("The record was created.") if record is None else _("Your changes were saved."), "success")
+    if request.form.get("_then") == "new":
+        return redirect(page.url("web.record_new"))
+    return redirect(page.url("web.record_detail", record_id=saved["id"]))
+
+
+def _form_page(page: Page, record: dict | None):
+    form = page.form
+    ctx = value_context(page.actor, page.runtime)
+    # Field hooks only convert here; the service checks references when it saves.
+    light = replace(ctx, user_exists=None, department_exists=None, record_exists=None, file_lookup=None)
+    current = record["fields"] if record else None
+    form_class = build_form_class(form, page.locale, _choices(form, current))
+    out = Outcome()
+    if request.method == "POST":
+        wt = form_class()
+        data, rows_sent = submitted(form, wt, light)
+        saved = _save(page, record, wt, data, rows_sent, out)
+        if saved is not None:
+            return _after_save(page, record, saved)
+        values = {**(current or {}), **typed_values(form, data, light)}
+        version, status = _version(), 409 if out.conflict else 422
+        if not out.file_items:
+            out.file_items = items_of(form, current or {})
+    else:
+        values = current or default_values(form, ctx, page.actor.user_id)
+        wt = form_class(formdata=None, data=initial_data(form, values, ctx.tz))
+        version, status = (record["version"] if record else None), 200
+        out.file_items = items_of(form, values)
+    mark_required(wt, form)
+    system = flat_values(record) if record else {"$owner": page.actor.user_id, "$created_by": page.actor.user_id}
+    hidden = hidden_fields(form, {**system, **values}, condition_env(page.actor, page.runtime, ctx=ctx))
+    display = Display(page)
+    row_defaults = {k: initial_data(form.children[k], default_row(form.children[k], ctx), ctx.tz)
+                    for k in form.children}
+    layout = Layout(page, wt, display, current or {}, row_defaults)
+    layout.want_links(form, wt)
+    display.want(form, [current or {}])
+    display.load()
+    slots = layout.slots(hidden, out.file_items, out.table_errors,
+                         {k: v for k, v in (current or {}).items() if k in form.children} if request.method == "GET" else {})
+    title = display.title(form, record) if record else None
+    return render_template("web/form.html", page=page, wt=wt, record=record, title=title, slots=slots,
+                           problems=out.problems, conflict=out.conflict, version=version), status
+
+
+@bp.route(FORM + "/new", methods=["GET", "POST"])
+@login_required
+def record_new(app_key, form_key):
+    return _form_page(load(app_key, form_key), None)
+
+
+@bp.route(FORM + "/r/<int:record_id>/edit", methods=["GET", "POST"])
+@login_required
+def record_edit(app_key, form_key, record_id):
+    page = load(app_key, form_key)
+    return _form_page(page, service.get(page.actor, page.runtime, form_key, record_id))
+
+
+def _wants_json() -> bool:
+    if request.headers.get("HX-Request"):
+        return False
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return request.args.get("format") == "json" or best == "application/json"
+
+
+@bp.route(FORM + "/lookup")
+@login_required
+def lookup(app_key, form_key):
+    """Records of this form whose title contains `q` (or whose number is `q`), as the actor sees them."""
+    page = load(app_key, form_key)
+    search = request.args.get("q", "")[:200]
+    condition = listing.condition(page.form, search, []) if search.strip() else None
+    title = page.form.title_field
+    # By title, so "Deal 1" comes before "Deal 10": the closest match first.
+    sort = title if title in listing.sortable(page.form, page.runtime.form_tables(form_key).columns) else None
+    records, _cursor = query.list_records(page.actor, page.runtime, form_key, condition=condition,
+                                          sort=sort, limit=LOOKUP_LIMIT)
+    display = Display(page)
+    display.want(page.form, [r["fields"] for r in records])
+    display.load()
+    items = [{"id": r["id"], "title": display.title(page.form, r)} for r in records]
+    if _wants_json():
+        return jsonify({"items": items})
+    return render_template("web/_lookup.html", items=items, search=search, page=page)

@@ -1,0 +1,91 @@
+"""The record list's columns, filter bar and sort links, read from the query string."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from formloom.runtime.definition import FormDef
+from formloom.runtime.fields import field_types
+from formloom.runtime.fields.select import option_label, options
+
+HIDDEN_IN_LIST = ("subform", "file", "image")
+FILTER = "f_"  # query-string prefix of the per-field filters: ?f_stage=won
+
+
+@dataclass
+class Column:
+    key: str
+    label: str
+    sortable: bool
+    numeric: bool = False
+
+
+def columns(form: FormDef, sortable_keys: set[str], locale: str) -> list[Column]:
+    """The title field first, then the other fields a table can show in one cell."""
+    keys = [k for k, f in form.fields.items() if f["type"] not in HIDDEN_IN_LIST and not f.get("hidden")]
+    if form.title_field in keys:
+        keys.remove(form.title_field)
+        keys.insert(0, form.title_field)
+    out = []
+    for key in keys:
+        f = form.fields[key]
+        numeric = field_types.get(f["type"]).result_kind(f) == "number" and f["type"] != "rating"
+        out.append(Column(key, form.label(key, locale), key in sortable_keys, numeric))
+    return out
+
+
+def sortable(form: FormDef, stored_columns) -> set[str]:
+    """Fields the list can sort by: one stored column each (as `query.parse_sort` allows)."""
+    return {k for k in stored_columns if k in form.fields and field_types.get(form.fields[k]["type"]).kind != "file"}
+
+
+def sort_link(current: str | None, key: str) -> tuple[str, str | None]:
+    """(the sort= value a header links to, the current direction "asc"/"desc"/None)."""
+    if current == key:
+        return f"-{key}", "asc"
+    if current == f"-{key}":
+        return key, "desc"
+    return key, None
+
+
+@dataclass
+class FilterChoice:
+    key: str
+    label: str
+    options: list[tuple[str, str]]
+    selected: str
+
+
+def filter_fields(form: FormDef, args, locale: str) -> list[FilterChoice]:
+    """One dropdown per select field (what a filter bar can offer without typing)."""
+    out = []
+    for key, f in form.fields.items():
+        if f["type"] not in ("select", "multiselect") or f.get("hidden"):
+            continue
+        opts = [(o["value"], option_label(f, o["value"], locale)) for o in options(f)]
+        out.append(FilterChoice(key, form.label(key, locale), opts, args.get(FILTER + key, "")))
+    return out
+
+
+def condition(form: FormDef, search: str, filters: list[FilterChoice]) -> dict | None:
+    """The condition for the filter bar: title contains the search text, and each chosen option."""
+    parts = []
+    search = search.strip()
+    if search:
+        anyof = []
+        title = form.fields.get(form.title_field or "")
+        if title and field_types.get(title["type"]).result_kind(title) == "text":
+            anyof.append({"field": form.title_field, "op": "contains", "value": search})
+        if search.lstrip("#").isdigit():
+            anyof.append({"field": "$id", "op": "eq", "value": int(search.lstrip("#"))})
+        # A search no field can match finds nothing (ids start at 1); it must not show all.
+        anyof = anyof or [{"field": "$id", "op": "eq", "value": 0}]
+        parts.append({"any": anyof} if len(anyof) > 1 else anyof[0])
+    for choice in filters:
+        if not choice.selected or choice.selected not in dict(choice.options):
+            continue
+        op = "has_any" if form.fields[choice.key]["type"] == "multiselect" else "eq"
+        value = [choice.selected] if op == "has_any" else choice.selected
+        parts.append({"field": choice.key, "op": op, "value": value})
+    if not parts:
+        return None
+    return parts[0] if len(parts) == 1 else {"all": parts}

@@ -1,0 +1,133 @@
+"""Record pages: the list (filter, sort, pages, recycle bin), one record, delete, restore."""
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import login_required
+
+from formloom.runtime.exceptions import ValidationFailed
+from formloom.runtime.forms.rules import hidden_fields
+from formloom.runtime.records import query, service
+from formloom.runtime.records.context import condition_env
+from formloom.runtime.storage.store import flat_values
+from formloom.runtime.web import listing
+from formloom.runtime.web.blueprint import bp
+from formloom.runtime.web.common import Page, load
+from formloom.runtime.web.display import Display
+from formloom.runtime.web.history import timeline
+
+PAGE_SIZE = 25
+COUNT_CAP = 10_000
+RECORD = "/a/<app_key>/f/<form_key>/r/<int:record_id>"
+
+
+def _list_args() -> dict:
+    """The list's current query string, for links that change one part of it."""
+    return {k: v for k, v in request.args.items() if v}
+
+
+def _list_url(page: Page, **changes) -> str:
+    args = {**_list_args(), **changes}
+    if set(changes) - {"cursor"}:
+        args.pop("cursor", None)  # a new filter or order starts at the first page
+    return page.url("web.record_list", **{k: v for k, v in args.items() if v})
+
+
+def _page_of_records(page: Page, condition, sort, cursor, deleted):
+    try:
+        return query.list_records(page.actor, page.runtime, page.form.key, condition=condition, sort=sort,
+                                  limit=PAGE_SIZE, cursor=cursor, deleted=deleted), sort
+    except ValidationFailed:
+        flash(_("That sort order or page link is no longer valid; showing the first page."), "warning")
+        return query.list_records(page.actor, page.runtime, page.form.key, condition=condition,
+                                  limit=PAGE_SIZE, deleted=deleted), None
+
+
+@bp.route("/a/<app_key>/f/<form_key>")
+@login_required
+def record_list(app_key, form_key):
+    page = load(app_key, form_key)
+    form = page.form
+    deleted = request.args.get("deleted") == "1"
+    search = request.args.get("q", "")[:200]
+    filters = listing.filter_fields(form, request.args, page.locale)
+    condition = listing.condition(form, search, filters)
+    (records, next_cursor), sort = _page_of_records(page, condition, request.args.get("sort") or None,
+                                                    request.args.get("cursor") or None, deleted)
+    display = Display(page)
+    display.want(form, [r["fields"] for r in records])
+    display.load()
+    columns = listing.columns(form, listing.sortable(form, page.runtime.form_tables(form.key).columns), page.locale)
+    rows = [{"id": r["id"], "title": display.title(form, r),
+             "url": page.url("web.record_detail", record_id=r["id"]),
+             "cells": [display.cell(form, c.key, r["fields"].get(c.key)) for c in columns],
+             "updated": display.local_time(r["deleted_at"] if deleted else r["updated_at"])} for r in records]
+    total = None
+    if not deleted:
+        n, more = query.count_records(page.actor, page.runtime, form.key, condition, cap=COUNT_CAP)
+        total = f"{n:,}+" if more else f"{n:,}"
+    filtered = bool(condition)
+    return render_template(
+        "web/list.html", page=page, columns=columns, rows=rows, sort=sort, search=search, filters=filters,
+        deleted=deleted, total=total, filtered=filtered, list_url=lambda **kw: _list_url(page, **kw),
+        sort_link=lambda key: listing.sort_link(sort, key),
+        next_url=_list_url(page, cursor=next_cursor) if next_cursor else None,
+        first_url=_list_url(page, cursor=None) if request.args.get("cursor") else None,
+        has_title=form.title_field in form.fields)
+
+
+def _detail_fields(page: Page, record: dict, display: Display) -> list[dict]:
+    """The record's fields in order, as the page lists them (fields the rules hide left out)."""
+    form = page.form
+    env = condition_env(page.actor, page.runtime)
+    hidden = hidden_fields(form, flat_values(record), env)
+    out = []
+    for key, f in form.fields.items():
+        if key in hidden:
+            continue
+        item = {"key": key, "label": form.label(key, page.locale), "type": f["type"]}
+        if f["type"] == "subform":
+            child = form.children[key]
+            keys = [k for k, cf in child.fields.items() if not cf.get("hidden")]
+            item["columns"] = [(child.label(k, page.locale), display.cell(child, k, None).kind) for k in keys]
+            item["rows"] = [[display.cell(child, k, row.get(k)) for k in keys] for row in record["fields"].get(key) or []]
+            item["numeric"] = [child.type_of(k).result_kind(child.fields[k]) == "number" for k in keys]
+        else:
+            item["cell"] = display.cell(form, key, record["fields"].get(key))
+        out.append(item)
+    return out
+
+
+@bp.route(RECORD)
+@login_required
+def record_detail(app_key, form_key, record_id):
+    page = load(app_key, form_key)
+    record = service.get(page.actor, page.runtime, form_key, record_id, include_deleted=True)
+    revisions = service.history(page.actor, page.runtime, form_key, record_id)
+    display = Display(page)
+    display.want(page.form, [record["fields"]])
+    display.want_users([record["created_by"], record["updated_by"], record["owner"]])
+    display.load()
+    return render_template("web/detail.html", page=page, record=record, title=display.title(page.form, record),
+                           fields=_detail_fields(page, record, display), display=display,
+                           history=timeline(page.form, revisions, display))
+
+
+@bp.post(RECORD + "/delete")
+@login_required
+def record_delete(app_key, form_key, record_id):
+    page = load(app_key, form_key)
+    service.delete(page.actor, page.runtime, form_key, record_id)
+    flash(_("The record was moved to the recycle bin."), "success")
+    return redirect(page.url("web.record_list"))
+
+
+@bp.post(RECORD + "/restore")
+@login_required
+def record_restore(app_key, form_key, record_id):
+    page = load(app_key, form_key)
+    service.restore(page.actor, page.runtime, form_key, record_id)
+    flash(_("The record was restored."), "success")
+    if request.form.get("next") == "bin":
+        return redirect(url_for("web.record_list", app_key=app_key, form_key=form_key, deleted="1"))
+    return redirect(page.url("web.record_detail", record_id=record_id))

@@ -1,0 +1,233 @@
+/* Record pages: link pickers, show/require rules while typing, auto-submitting filters.
+   Plain JavaScript, delegated listeners (content swapped in by htmx works as is).
+
+   [data-link-picker]        a link field: chips (hidden inputs) + a search box + results
+   [data-rules-form]         a record form whose [data-rule] slots follow their rules
+   [data-autosubmit]         a select that submits its form when changed
+   The server decides on save; the page only keeps up and shows what it cannot judge.
+*/
+(function () {
+  "use strict";
+
+  /* ---- link picker ------------------------------------------------------------------ */
+
+  function pickerOf(el) { return el && el.closest("[data-link-picker]"); }
+
+  function closeResults(picker) {
+    var results = picker.querySelector("[data-picker-results]");
+    var search = picker.querySelector(".fl-picker-search");
+    if (results) results.innerHTML = "";
+    if (search) search.setAttribute("aria-expanded", "false");
+  }
+
+  function changed(picker) {
+    picker.dispatchEvent(new Event("change", { bubbles: true }));
+  }
+
+  function makeChip(picker, id, title) {
+    var name = picker.querySelector("[data-picker-proto]").getAttribute("name");
+    var chip = document.createElement("span");
+    chip.className = "fl-chip";
+    chip.setAttribute("data-picker-item", "");
+    var input = document.createElement("input");
+    input.type = "hidden";
+    input.name = name;
+    input.value = id;
+    var text = document.createElement("span");
+    text.className = "fl-chip-text";
+    text.textContent = title;
+    var remove = document.createElement("button");
+    remove.type = "button";
+    remove.className = "fl-chip-remove";
+    remove.setAttribute("data-picker-remove", "");
+    remove.setAttribute("aria-label", (picker.getAttribute("data-remove-label") || "Remove") + " " + title);
+    remove.innerHTML = '<i class="bi bi-x" aria-hidden="true"></i>';
+    chip.appendChild(input);
+    chip.appendChild(text);
+    chip.appendChild(remove);
+    return chip;
+  }
+
+  function choose(option) {
+    var picker = pickerOf(option);
+    if (!picker) return;
+    var chosen = picker.querySelector("[data-picker-chosen]");
+    var id = option.getAttribute("data-id");
+    var multiple = picker.getAttribute("data-multiple") === "1";
+    var present = Array.prototype.some.call(chosen.querySelectorAll("input"), function (i) { return i.value === id; });
+    if (!multiple) chosen.innerHTML = "";
+    if (!present || !multiple) chosen.appendChild(makeChip(picker, id, option.getAttribute("data-title")));
+    var search = picker.querySelector(".fl-picker-search");
+    search.value = "";
+    closeResults(picker);
+    // Back to the search box only to add more: focusing it opens the list again.
+    if (multiple) search.focus();
+    else chosen.querySelector("[data-picker-remove]").focus();
+    changed(picker);
+  }
+
+  document.addEventListener("click", function (event) {
+    var option = event.target.closest("[data-picker-choose]");
+    if (option) { choose(option); return; }
+    var remove = event.target.closest("[data-picker-remove]");
+    if (remove) {
+      var picker = pickerOf(remove);
+      remove.closest("[data-picker-item]").remove();
+      if (picker) { changed(picker); picker.querySelector(".fl-picker-search").focus(); }
+      return;
+    }
+    // A click anywhere else closes every open result list.
+    document.querySelectorAll("[data-link-picker]").forEach(function (picker) {
+      if (!picker.contains(event.target)) closeResults(picker);
+    });
+  });
+
+  function options(picker) {
+    return Array.prototype.slice.call(picker.querySelectorAll("[data-picker-choose]"));
+  }
+
+  document.addEventListener("keydown", function (event) {
+    var picker = pickerOf(event.target);
+    if (!picker) return;
+    var list = options(picker);
+    var at = list.indexOf(event.target);
+    if (event.key === "Escape") {
+      closeResults(picker);
+      picker.querySelector(".fl-picker-search").focus();
+    } else if (event.key === "ArrowDown" && list.length) {
+      event.preventDefault();
+      list[Math.min(at + 1, list.length - 1)].focus();
+    } else if (event.key === "ArrowUp" && at >= 0) {
+      event.preventDefault();
+      if (at === 0) picker.querySelector(".fl-picker-search").focus();
+      else list[at - 1].focus();
+    } else if (event.key === "Enter" && event.target.classList.contains("fl-picker-search")) {
+      // Enter in the search box picks the first match instead of submitting the form.
+      event.preventDefault();
+      if (list.length) choose(list[0]);
+    }
+  });
+
+  // Pressing on an option must not take focus from the search box first (Safari would
+  // then close the list before the click lands).
+  document.addEventListener("mousedown", function (event) {
+    if (event.target.closest("[data-picker-choose]")) event.preventDefault();
+  });
+
+  // Tabbing out of a picker closes its list (clicks elsewhere are handled above).
+  document.addEventListener("focusout", function (event) {
+    var picker = pickerOf(event.target);
+    if (picker && !(event.relatedTarget && picker.contains(event.relatedTarget))) closeResults(picker);
+  });
+
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var picker = pickerOf(event.detail.target);
+    if (picker) picker.querySelector(".fl-picker-search").setAttribute("aria-expanded", "true");
+  });
+
+  /* ---- show / require rules --------------------------------------------------------- */
+
+  function valuesOf(form, key) {
+    var elements = Array.prototype.filter.call(form.elements, function (el) {
+      return el.name === key && !el.disabled;
+    });
+    if (!elements.length) {
+      // A picker with nothing chosen has no inputs yet: that is a blank value, not "unknown".
+      var proto = form.querySelector('[data-picker-proto][name="' + key + '"]');
+      return proto ? [] : null;
+    }
+    var out = [];
+    elements.forEach(function (el) {
+      if (el.type === "checkbox" || el.type === "radio") { if (el.checked) out.push(el.value); }
+      else if (el.tagName === "SELECT") {
+        Array.prototype.forEach.call(el.selectedOptions, function (o) { out.push(o.value); });
+      } else out.push(el.value);
+    });
+    return out.filter(function (v) { return v !== ""; });
+  }
+
+  function equals(vals, expected) {
+    if (typeof expected === "boolean") return (vals.length > 0) === expected;  // a checkbox
+    if (!vals.length) return false;
+    if (typeof expected === "number") return Number(vals[0]) === expected;
+    return vals[0] === String(expected);
+  }
+
+  // true / false, or null when the page cannot judge (references, unknown operators).
+  function evaluate(cond, get) {
+    if (!cond || typeof cond !== "object") return null;
+    if (cond.all || cond.any) {
+      var parts = (cond.all || cond.any).map(function (c) { return evaluate(c, get); });
+      if (parts.indexOf(null) >= 0) return null;
+      return cond.all ? parts.every(Boolean) : parts.some(Boolean);
+    }
+    if (cond.not) { var inner = evaluate(cond.not, get); return inner === null ? null : !inner; }
+    var expected = cond.value;
+    if (expected !== null && typeof expected === "object" && !Array.isArray(expected)) return null;
+    var vals = get(cond.field);
+    if (vals === null) return null;
+    var list = Array.isArray(expected) ? expected.map(String) : [];
+    var num = vals.length ? Number(vals[0]) : NaN;
+    switch (cond.op) {
+      case "eq": return equals(vals, expected);
+      case "ne": return !equals(vals, expected);
+      case "in": return vals.length > 0 && list.indexOf(vals[0]) >= 0;
+      case "not_in": return !(vals.length > 0 && list.indexOf(vals[0]) >= 0);
+      case "is_empty": return vals.length === 0;
+      case "is_not_empty": return vals.length > 0;
+      case "has_any": return vals.some(function (v) { return list.indexOf(v) >= 0; });
+      case "has_all": return list.every(function (v) { return vals.indexOf(v) >= 0; });
+      case "contains": return vals.length > 0 && vals[0].toLowerCase().indexOf(String(expected).toLowerCase()) >= 0;
+      case "gt": case "gte": case "lt": case "lte":
+        if (!vals.length) return false;
+        if (isNaN(num) || typeof expected !== "number") return null;
+        return { gt: num > expected, gte: num >= expected, lt: num < expected, lte: num <= expected }[cond.op];
+      default: return null;
+    }
+  }
+
+  function holds(conditions, get) {
+    // Unknown counts as holding: showing a field by mistake is harmless, hiding one is not.
+    return conditions.some(function (c) { return evaluate(c, get) !== false; });
+  }
+
+  function applyRules(form) {
+    var get = function (key) { return valuesOf(form, key); };
+    form.querySelectorAll("[data-rule]").forEach(function (slot) {
+      var rule;
+      try { rule = JSON.parse(slot.getAttribute("data-rule")); } catch (e) { return; }
+      if (rule.show && rule.show.length) slot.hidden = !holds(rule.show, get);
+      if (rule.require && rule.require.length) slot.classList.toggle("fl-not-required", !holds(rule.require, get));
+    });
+  }
+
+  function initRules(root) {
+    root.querySelectorAll("form[data-rules-form]").forEach(applyRules);
+  }
+
+  ["input", "change"].forEach(function (type) {
+    document.addEventListener(type, function (event) {
+      var form = event.target.closest && event.target.closest("form[data-rules-form]");
+      if (!form) return;
+      // Typing in a picker's search box changes no value; the picker reports its own changes.
+      if (pickerOf(event.target) && !event.target.hasAttribute("data-link-picker")) return;
+      applyRules(form);
+    });
+  });
+
+  /* ---- small behaviours ------------------------------------------------------------- */
+
+  document.addEventListener("change", function (event) {
+    var select = event.target.closest("[data-autosubmit]");
+    if (select && select.form) select.form.requestSubmit();
+  });
+
+  function init() {
+    initRules(document);
+    var summary = document.getElementById("fl-error-summary") || document.getElementById("fl-conflict");
+    if (summary) summary.focus();
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
+  else init();
+})();

@@ -1,0 +1,76 @@
+"""End-user pages: the apps a user can use and an app's forms. Record pages live in
+`records.py` and `editing.py`; importing them here registers their routes on `bp`."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from flask import render_template, url_for
+from flask_babel import ngettext
+from flask_login import login_required
+
+from formloom.platform.auth import current_actor
+from formloom.platform.extensions import db
+from formloom.platform.i18n import current_locale_name
+from formloom.platform.models import App, AppMember
+from formloom.runtime import access
+from formloom.runtime.apps import runtime_for
+from formloom.runtime.records import query
+from formloom.runtime.web import editing, files, records  # noqa: F401  (routes)
+from formloom.runtime.web.blueprint import bp
+from formloom.runtime.web.common import app_name, icon_name, load
+
+COUNT_CAP = 10_000
+
+
+@dataclass
+class Card:
+    title: str
+    url: str
+    icon: str
+    text: str = ""
+    meta: str = ""
+    badge: str = ""
+
+
+def _apps_for(actor) -> list[tuple[App, str]]:
+    """Published apps the actor may use with the actor's role, by name."""
+    stmt = sa.select(App).where(App.published_version > 0).order_by(App.name)
+    if not actor.is_admin:  # organisation admins may use every app
+        stmt = stmt.join(AppMember, AppMember.app_id == App.id).where(AppMember.user_id == actor.user_id)
+    apps = [(a, access.app_role(actor, a.id)) for a in db.session.execute(stmt).scalars()]
+    return [(a, role) for a, role in apps if role]
+
+
+@bp.route("/")
+@login_required
+def index():
+    actor = current_actor()
+    locale = current_locale_name()
+    cards = []
+    for app, role in _apps_for(actor):
+        rt = runtime_for(app.id, app.published_version)
+        n = len(rt.definition.forms)
+        cards.append(Card(app_name(rt, locale), url_for("web.app_home", app_key=app.key),
+                          icon_name(rt.raw.get("icon"), "grid-1x2"),
+                          rt.raw.get("description", ""), ngettext("%(num)d form", "%(num)d forms", n),
+                          "admin" if role == "admin" else ""))
+    return render_template("web/index.html", cards=cards)
+
+
+def count_label(n: int, more: bool) -> str:
+    return f"{n:,}+" if more else f"{n:,}"
+
+
+@bp.route("/a/<app_key>")
+@login_required
+def app_home(app_key):
+    page = load(app_key)
+    cards = []
+    for form in page.forms():
+        n, more = query.count_records(page.actor, page.runtime, form.key, cap=COUNT_CAP)
+        cards.append((form, Card(form.display_name(page.locale),
+                                 page.url("web.record_list", form_key=form.key),
+                                 icon_name(form.raw.get("icon"), "table"), form.raw.get("description", ""),
+                                 count_label(n, more))))
+    return render_template("web/app.html", page=page, cards=cards)

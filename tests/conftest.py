@@ -1,0 +1,283 @@
+"""Shared fixtures: an app on a fresh database per test, clients, users, apps, tokens.
+
+Each test gets its own database: a copy of a migrated SQLite file (fast), or a PostgreSQL
+database cloned from a migrated template database on the server named by
+FORMLOOM_TEST_DATABASE_URL and dropped afterwards. Record tables are created at publish
+time by DDL and services commit for real, so a rolled-back outer transaction would not
+isolate tests; a fresh database does, and costs a few milliseconds on SQLite.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from formloom import create_app
+from formloom.platform.actor import Actor
+from formloom.platform.extensions import db
+
+PG_URL = os.environ.get("FORMLOOM_TEST_DATABASE_URL")
+REDIS_URL = os.environ.get("FORMLOOM_TEST_REDIS_URL")
+DATA = Path(__file__).parent / "data"
+REDIS_SKIP = "Redis tests need FORMLOOM_TEST_REDIS_URL (e.g. redis://127.0.0.1:6379/0)"
+PG_SKIP = "PostgreSQL tests need FORMLOOM_TEST_DATABASE_URL (e.g. postgresql://postgres@127.0.0.1:5432/test)"
+
+
+def _require_services() -> None:
+    """In CI (FORMLOOM_REQUIRE_SERVICES=1) a missing service fails the run instead of skipping."""
+    problems = []
+    if not PG_URL:
+        problems.append("FORMLOOM_TEST_DATABASE_URL is not set")
+    else:
+        try:
+            engine = sa.create_engine(_pg_admin_url())
+            with engine.connect():
+                pass
+            engine.dispose()
+        except Exception as exc:  # noqa: BLE001 - any failure to connect is the message
+            problems.append(f"PostgreSQL at FORMLOOM_TEST_DATABASE_URL is not reachable: {exc}")
+    if not REDIS_URL:
+        problems.append("FORMLOOM_TEST_REDIS_URL is not set")
+    else:
+        import redis
+
+        try:
+            redis.Redis.from_url(REDIS_URL).ping()
+        except Exception as exc:  # noqa: BLE001
+            problems.append(f"Redis at FORMLOOM_TEST_REDIS_URL is not reachable: {exc}")
+    if not Path("/usr/bin/chromium").exists():
+        problems.append("Debian's chromium is not installed (/usr/bin/chromium)")
+    if problems:
+        pytest.exit("Required services are missing: " + "; ".join(problems), returncode=3)
+
+
+def pytest_sessionstart(session):
+    if os.environ.get("FORMLOOM_REQUIRE_SERVICES") == "1" and not hasattr(session.config, "workerinput"):
+        _require_services()
+
+
+def pytest_collection_modifyitems(config, items):
+    skip_pg = pytest.mark.skip(reason=PG_SKIP)
+    skip_redis = pytest.mark.skip(reason=REDIS_SKIP)
+    for item in items:
+        if "postgres" in item.keywords and not PG_URL:
+            item.add_marker(skip_pg)
+        if "redis" in item.keywords and not REDIS_URL:
+            item.add_marker(skip_redis)
+
+
+def _pg_admin_url() -> str:
+    url = PG_URL.replace("postgresql://", "postgresql+psycopg://", 1) if PG_URL.startswith("postgresql://") else PG_URL
+    return url
+
+
+def _migrate(app) -> None:
+    from formloom.platform.cli import upgrade_database
+
+    with app.app_context():
+        upgrade_database()
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> Path:
+    """A migrated SQLite database file that each test copies."""
+    folder = tmp_path_factory.mktemp("template")
+    app = create_app({"TESTING": True, "FORMLOOM_INSTANCE": str(folder),
+                      "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'formloom.db'}"})
+    _migrate(app)
+    return folder / "formloom.db"
+
+
+@pytest.fixture(scope="session")
+def pg_template(tmp_path_factory):
+    """A migrated PostgreSQL template database for this test process; dropped at the end."""
+    if not PG_URL:
+        pytest.skip(PG_SKIP)
+    admin = sa.create_engine(_pg_admin_url(), isolation_level="AUTOCOMMIT")
+    name = f"fl_tmpl_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    folder = tmp_path_factory.mktemp("pgtemplate")
+    url = _pg_admin_url().rsplit("/", 1)[0] + f"/{name}"
+    app = create_app({"TESTING": True, "FORMLOOM_INSTANCE": str(folder), "SQLALCHEMY_DATABASE_URI": url})
+    _migrate(app)
+    yield admin, name
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _sqlite_config(tmp_path, template) -> dict:
+    shutil.copy(template, tmp_path / "formloom.db")
+    return {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'formloom.db'}"}
+
+
+def _make_app(tmp_path, database: dict, **extra):
+    config = {"TESTING": True, "FORMLOOM_INSTANCE": str(tmp_path), "WTF_CSRF_ENABLED": False,
+              "RATELIMIT_ENABLED": False, "SECRET_KEY": "test", "FORMLOOM_TIMEZONE": "Asia/Shanghai",
+              **database, **extra}
+    return create_app(config)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def any_db(request):
+    """Run the test once on SQLite and once on PostgreSQL."""
+    return request.param
+
+
+@pytest.fixture
+def database(request, tmp_path, sqlite_template):
+    """The database config for this test: SQLite unless `any_db` asks for PostgreSQL."""
+    kind = request.getfixturevalue("any_db") if "any_db" in request.fixturenames else "sqlite"
+    if kind == "sqlite":
+        yield _sqlite_config(tmp_path, sqlite_template)
+        return
+    admin, template = request.getfixturevalue("pg_template")
+    name = f"fl_test_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    yield {"SQLALCHEMY_DATABASE_URI": _pg_admin_url().rsplit("/", 1)[0] + f"/{name}"}
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+def app(tmp_path, database):
+    from formloom.runtime import apps as runtime_apps
+
+    flask_app = _make_app(tmp_path, database)
+    ctx = flask_app.app_context()
+    ctx.push()
+    yield flask_app
+    db.session.remove()
+    db.engine.dispose()
+    ctx.pop()
+    runtime_apps.forget()
+
+
+@pytest.fixture
+def app_with(tmp_path, database):
+    """`app_with(**config)` -> an app on this test's database with extra config (pushed)."""
+    from formloom.runtime import apps as runtime_apps
+
+    made = []
+
+    def make_app(**config):
+        flask_app = _make_app(tmp_path, database, **config)
+        ctx = flask_app.app_context()
+        ctx.push()
+        made.append(ctx)
+        return flask_app
+
+    yield make_app
+    for ctx in reversed(made):
+        db.session.remove()
+        db.engine.dispose()
+        ctx.pop()
+    runtime_apps.forget()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+class Factory:
+    """Makes users, tokens and apps for tests."""
+
+    def __init__(self, app):
+        self.app = app
+        self.n = 0
+
+    def user(self, name: str | None = None, admin: bool = False, password: str = "secret-pass-1", **extra):
+        from formloom.platform.cli import ensure_user
+
+        self.n += 1
+        name = name or f"User {self.n}"
+        email = extra.pop("email", None) or f"{name.lower().replace(' ', '.')}.{self.n}@example.com"
+        return ensure_user(email, name, password, admin=admin, **extra)
+
+    def actor(self, user) -> Actor:
+        return Actor.from_user(user)
+
+    def token(self, user, **kw) -> str:
+        from formloom.platform.auth import create_token
+
+        return create_token(user, **kw)
+
+    def install(self, definition: dict | str = "sales-mini", owner=None, members=()):
+        """Create and publish an app; returns its runtime."""
+        from formloom.builder.apps import add_member, create_app
+        from formloom.runtime.apps import get_runtime
+
+        if isinstance(definition, str):
+            definition = json.loads((DATA / f"{definition}.json").read_text("utf-8"))
+        owner = owner or self.user("Owner", admin=False)
+        create_app(Actor.from_user(owner), definition)
+        for member in members:
+            add_member(Actor.from_user(owner), definition["key"], member.id)
+        return get_runtime(definition["key"])
+
+
+@pytest.fixture
+def make(app):
+    return Factory(app)
+
+
+class Api:
+    """A JSON client that sends a Bearer token."""
+
+    def __init__(self, client, token: str):
+        self.client = client
+        self.token = token
+
+    def _headers(self, headers):
+        return {"Authorization": f"Bearer {self.token}", **(headers or {})}
+
+    def get(self, url, headers=None, **kw):
+        return self.client.get(url, headers=self._headers(headers), **kw)
+
+    def post(self, url, json=None, headers=None, **kw):
+        return self.client.post(url, json=json, headers=self._headers(headers), **kw)
+
+    def patch(self, url, json=None, headers=None, **kw):
+        return self.client.patch(url, json=json, headers=self._headers(headers), **kw)
+
+    def put(self, url, json=None, headers=None, **kw):
+        return self.client.put(url, json=json, headers=self._headers(headers), **kw)
+
+    def delete(self, url, headers=None, **kw):
+        return self.client.delete(url, headers=self._headers(headers), **kw)
+
+
+@pytest.fixture
+def api_as(client, make):
+    """`api_as(user)` -> an Api client acting as that user."""
+    return lambda user, **kw: Api(client, make.token(user, **kw))
+
+
+class AuthActions:
+    def __init__(self, client):
+        self.client = client
+
+    def login(self, email: str, password: str = "secret-pass-1"):
+        return self.client.post("/login", data={"email": email, "password": password})
+
+    def logout(self):
+        return self.client.post("/logout")
+
+
+@pytest.fixture
+def auth(client):
+    return AuthActions(client)

@@ -1,0 +1,68 @@
+"""The `formloom` command: init, create-admin, create-token, demo, templates, export/import."""
+import json
+
+import sqlalchemy as sa
+
+from formloom.platform.extensions import db
+from formloom.platform.models import App, User
+
+from conftest import DATA
+
+
+def test_create_admin_then_token_works_on_the_api(runner, client):
+    result = runner.invoke(args=["create-admin", "--email", "Boss@Example.com", "--password", "long-enough-1"])
+    assert result.exit_code == 0, result.output
+    user = db.session.execute(sa.select(User)).scalar_one()
+    assert user.email == "boss@example.com" and user.is_admin
+    result = runner.invoke(args=["create-token", "--email", "boss@example.com"])
+    assert result.exit_code == 0, result.output
+    token = result.output.strip().splitlines()[-1]  # the token alone on the last line
+    assert client.get("/api/v1/users", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+
+
+def test_create_admin_refuses_short_password(runner):
+    result = runner.invoke(args=["create-admin", "--email", "a@example.com", "--password", "short"])
+    assert result.exit_code != 0 and "8 characters" in result.output
+
+
+def test_create_token_for_unknown_user_fails_clearly(runner):
+    result = runner.invoke(args=["create-token", "--email", "nobody@example.com"])
+    assert result.exit_code != 0 and "No user with email" in result.output
+
+
+def test_init_is_idempotent(runner):
+    assert runner.invoke(args=["init"]).exit_code == 0
+    assert runner.invoke(args=["init"]).exit_code == 0
+
+
+def test_demo_installs_example_with_data_once(runner):
+    result = runner.invoke(args=["demo", "--password", "demo-password-1"])
+    assert result.exit_code == 0, result.output
+    assert "admin@example.com" in result.output
+    app = db.session.execute(sa.select(App)).scalar_one()
+    assert app.key == "sales_mini" and app.published_version == 1
+    again = runner.invoke(args=["demo", "--password", "demo-password-1"])
+    assert again.exit_code == 0 and "already" in again.output
+
+
+def test_template_list_and_export_import(runner, make, tmp_path):
+    assert "sales_mini" in runner.invoke(args=["template", "list"]).output
+    user = make.user("Imp")
+    definition = json.loads((DATA / "sales-mini.json").read_text("utf-8"))
+    definition["key"] = "copy_of_sales"
+    path = tmp_path / "def.json"
+    path.write_text(json.dumps(definition), "utf-8")
+    result = runner.invoke(args=["app", "import", str(path), "--email", user.email])
+    assert result.exit_code == 0, result.output
+    exported = runner.invoke(args=["app", "export", "copy_of_sales"])
+    assert json.loads(exported.output)["forms"] == definition["forms"]
+
+
+def test_import_of_invalid_definition_names_the_problem(runner, make, tmp_path):
+    user = make.user("Bad")
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps({"key": "bad", "name": "Bad", "forms": [
+        {"key": "f", "name": "F", "fields": [{"key": "x", "type": "nonsense"}]}]}), "utf-8")
+    result = runner.invoke(args=["app", "import", str(path), "--email", user.email])
+    assert result.exit_code != 0
+    assert "/forms/0/fields/0/type" in result.output and "unknown field type" in result.output
