@@ -16,9 +16,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     if test_config:
         app.config.update(test_config)
 
+    from formloom.builder import init_app as init_builder
     from formloom.platform import init_app as init_platform
     from formloom.runtime import init_app as init_runtime
-    from formloom.builder import init_app as init_builder
 
     init_platform(app)
     init_runtime(app)

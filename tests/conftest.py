@@ -8,7 +8,6 @@ isolate tests; a fresh database does, and costs a few milliseconds on SQLite.
 """
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import uuid
@@ -18,12 +17,10 @@ import pytest
 import sqlalchemy as sa
 
 from formloom import create_app
-from formloom.platform.actor import Actor
 from formloom.platform.extensions import db
 
-PG_URL = os.environ.get("FORMLOOM_TEST_DATABASE_URL")
-REDIS_URL = os.environ.get("FORMLOOM_TEST_REDIS_URL")
-DATA = Path(__file__).parent / "data"
+from support_formloom import PG_URL, REDIS_URL, Api, AuthActions, Factory
+
 REDIS_SKIP = "Redis tests need FORMLOOM_TEST_REDIS_URL (e.g. redis://127.0.0.1:6379/0)"
 PG_SKIP = "PostgreSQL tests need FORMLOOM_TEST_DATABASE_URL (e.g. postgresql://postgres@127.0.0.1:5432/test)"
 
@@ -193,89 +190,15 @@ def runner(app):
     return app.test_cli_runner()
 
 
-class Factory:
-    """Makes users, tokens and apps for tests."""
-
-    def __init__(self, app):
-        self.app = app
-        self.n = 0
-
-    def user(self, name: str | None = None, admin: bool = False, password: str = "secret-pass-1", **extra):
-        from formloom.platform.cli import ensure_user
-
-        self.n += 1
-        name = name or f"User {self.n}"
-        email = extra.pop("email", None) or f"{name.lower().replace(' ', '.')}.{self.n}@example.com"
-        return ensure_user(email, name, password, admin=admin, **extra)
-
-    def actor(self, user) -> Actor:
-        return Actor.from_user(user)
-
-    def token(self, user, **kw) -> str:
-        from formloom.platform.auth import create_token
-
-        return create_token(user, **kw)
-
-    def install(self, definition: dict | str = "sales-mini", owner=None, members=()):
-        """Create and publish an app; returns its runtime."""
-        from formloom.builder.apps import add_member, create_app
-        from formloom.runtime.apps import get_runtime
-
-        if isinstance(definition, str):
-            definition = json.loads((DATA / f"{definition}.json").read_text("utf-8"))
-        owner = owner or self.user("Owner", admin=False)
-        create_app(Actor.from_user(owner), definition)
-        for member in members:
-            add_member(Actor.from_user(owner), definition["key"], member.id)
-        return get_runtime(definition["key"])
-
-
 @pytest.fixture
 def make(app):
     return Factory(app)
-
-
-class Api:
-    """A JSON client that sends a Bearer token."""
-
-    def __init__(self, client, token: str):
-        self.client = client
-        self.token = token
-
-    def _headers(self, headers):
-        return {"Authorization": f"Bearer {self.token}", **(headers or {})}
-
-    def get(self, url, headers=None, **kw):
-        return self.client.get(url, headers=self._headers(headers), **kw)
-
-    def post(self, url, json=None, headers=None, **kw):
-        return self.client.post(url, json=json, headers=self._headers(headers), **kw)
-
-    def patch(self, url, json=None, headers=None, **kw):
-        return self.client.patch(url, json=json, headers=self._headers(headers), **kw)
-
-    def put(self, url, json=None, headers=None, **kw):
-        return self.client.put(url, json=json, headers=self._headers(headers), **kw)
-
-    def delete(self, url, headers=None, **kw):
-        return self.client.delete(url, headers=self._headers(headers), **kw)
 
 
 @pytest.fixture
 def api_as(client, make):
     """`api_as(user)` -> an Api client acting as that user."""
     return lambda user, **kw: Api(client, make.token(user, **kw))
-
-
-class AuthActions:
-    def __init__(self, client):
-        self.client = client
-
-    def login(self, email: str, password: str = "secret-pass-1"):
-        return self.client.post("/login", data={"email": email, "password": password})
-
-    def logout(self):
-        return self.client.post("/logout")
 
 
 @pytest.fixture

@@ -9,16 +9,15 @@ import hashlib
 import json
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 from flask import Blueprint, g, jsonify, request
 from flask_wtf.csrf import CSRFError, validate_csrf
+from sqlalchemy.exc import IntegrityError
 
 from formloom.platform.actor import Actor
 from formloom.platform.auth import current_actor
+from formloom.platform.exceptions import Conflict, FormloomError, PermissionDenied, ValidationFailed
 from formloom.platform.extensions import db
 from formloom.platform.models import IdempotencyKey
-from formloom.platform.exceptions import Conflict, FormloomError, PermissionDenied, ValidationFailed
-
 
 
 def api_blueprint(name: str) -> Blueprint:
@@ -80,7 +79,7 @@ def json_body(required: bool = True) -> dict:
 def if_match() -> int | None:
     """The record version the client last read, from If-Match ("3", W/"3" or 3)."""
     value = request.headers.get("If-Match")
-    if value is None:
+    if value is None or value.strip() == "*":  # "*": any version will do
         return None
     text = value.strip().removeprefix("W/").strip('"')
     if not text.isdigit():

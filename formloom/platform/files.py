@@ -11,6 +11,7 @@ from flask import current_app, send_file
 from formloom.platform.extensions import db, write_transaction
 from formloom.platform.models import StoredFile
 
+
 def files_dir() -> Path:
     return Path(current_app.config["FORMLOOM_FILES_DIR"])
 

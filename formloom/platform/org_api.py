@@ -4,8 +4,8 @@ from __future__ import annotations
 import re
 
 import sqlalchemy as sa
-from flask import Flask, jsonify, request
 from email_validator import EmailNotValidError, validate_email
+from flask import Flask, jsonify, request
 
 from formloom.platform.api import actor, api_blueprint, json_body
 from formloom.platform.exceptions import Conflict, NotFound, PermissionDenied, ValidationFailed

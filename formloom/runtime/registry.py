@@ -5,7 +5,8 @@ maps type names to instances and raises typed errors.
 """
 from __future__ import annotations
 
-from typing import Generic, Iterator, TypeVar
+from collections.abc import Iterator
+from typing import Generic, TypeVar
 
 
 class RegistryError(Exception):

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from formloom.platform.extensions import db
 from formloom.platform.models import ApiToken, User
 
-from conftest import REDIS_URL, Factory
+from support_formloom import REDIS_URL, Factory
 
 
 def test_password_is_stored_hashed(app, make):

@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from formloom.platform.extensions import db
 from formloom.platform.models import App, User
 
-from conftest import DATA
+from support_formloom import DATA
 
 
 def test_create_admin_then_token_works_on_the_api(runner, client):

@@ -5,6 +5,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 
 from formloom.runtime.fields.base import FieldType, FieldValueError, ValueContext
+from formloom.runtime.fields.number import round_half_up
 
 # The compiled definition records each formula's result kind under this key.
 RESULT = "_result"
@@ -73,7 +74,7 @@ class FormulaFieldType(FieldType):
         if kind == "datetime":
             if isinstance(value, datetime):
                 return value.replace(microsecond=0)
-            # A bare date in a date-and-time result (IF(x, TODAY(), NOW())): its midnight.
+            # A date where a date and time is stored: its midnight, so to_json can write it.
             return datetime(value.year, value.month, value.day) if isinstance(value, date) else None
         return value
 
@@ -82,8 +83,6 @@ class FormulaFieldType(FieldType):
 
 
 def _number(field: dict, value):
-    from formloom.runtime.fields.number import round_half_up
-
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
     if isinstance(value, float) and not math.isfinite(value):

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from formloom.runtime.fields.base import FieldType, FieldValueError, ValueContext, form_kwargs
 
 # Digits with an optional sign and decimals; commas only as thousands separators (1,234.5).
-NUMBER_TEXT = re.compile(r"[+-]?(\d{1,3}(,\d{3})+|\d+)?(\.\d+)?([eE][+-]?\d+)?")
+NUMBER_TEXT = re.compile(r"[+-]?((\d{1,3}(,\d{3})+|\d+)(\.\d+)?|\.\d+)([eE][+-]?\d+)?")
 CURRENCY = {"CNY": "¥", "USD": "$", "EUR": "€"}
 # What `format` and spreadsheets put around a number; an imported cell may carry them.
 DECORATION = re.compile(r"[¥￥$€%元\s]")
@@ -18,6 +18,8 @@ DIGITS = 20
 
 def round_half_up(value: float, places: int) -> float:
     """Round like people and Excel do (2.675 -> 2.68), not banker's rounding."""
+    if not math.isfinite(value) or abs(value) >= 2**53:
+        return float(value)  # no fraction left to round; quantize would overflow its context
     quant = Decimal(1).scaleb(-places)
     return float(Decimal(repr(value)).quantize(quant, rounding=ROUND_HALF_UP))
 
@@ -25,7 +27,7 @@ def round_half_up(value: float, places: int) -> float:
 def parse_number(text: str) -> int | float:
     """A number from text like " 1,234.50 ", or FieldValueError."""
     text = text.strip()
-    if not text or not NUMBER_TEXT.fullmatch(text) or not any(c.isdigit() for c in text):
+    if not NUMBER_TEXT.fullmatch(text):
         raise FieldValueError("must be a number")
     value = Decimal(text.replace(",", ""))
     if value == value.to_integral_value() and "." not in text and abs(value) < 10**DIGITS:
