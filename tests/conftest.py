@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from flask import has_app_context
+from flask.testing import FlaskClient
 
 from formloom import create_app
 from formloom.platform.extensions import db
@@ -115,11 +117,31 @@ def _sqlite_config(tmp_path, template) -> dict:
     return {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'formloom.db'}"}
 
 
+class FreshContextClient(FlaskClient):
+    """A test client whose every request runs in its own app context, as in production.
+
+    The `app` fixture keeps an app context pushed for direct service calls; without this,
+    requests would share its `g` (cached locale, API token) and its database session.
+    """
+
+    def open(self, *args, **kwargs):
+        outer = has_app_context()
+        if outer:
+            db.session.commit()  # the request sees what the test wrote
+        with self.application.app_context():
+            response = super().open(*args, **kwargs)
+        if outer:
+            db.session.commit()  # and the test sees what the request wrote
+        return response
+
+
 def _make_app(tmp_path, database: dict, **extra):
     config = {"TESTING": True, "FORMLOOM_INSTANCE": str(tmp_path), "WTF_CSRF_ENABLED": False,
               "RATELIMIT_ENABLED": False, "SECRET_KEY": "test", "FORMLOOM_TIMEZONE": "Asia/Shanghai",
               **database, **extra}
-    return create_app(config)
+    flask_app = create_app(config)
+    flask_app.test_client_class = FreshContextClient
+    return flask_app
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

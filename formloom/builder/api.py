@@ -8,7 +8,6 @@ from formloom.builder.templates import install_template
 from formloom.platform.api import actor, api_blueprint, json_body
 from formloom.runtime.exceptions import ValidationFailed
 
-
 bp = api_blueprint("builder_api")
 
 

@@ -14,12 +14,21 @@ from formloom.platform.extensions import db, write_transaction
 from formloom.platform.models import App, AppMember, AppVersion, OutboxEvent
 from formloom.runtime import access
 from formloom.runtime.apps import build_runtime, get_runtime, keep, runtime_for
-from formloom.runtime.exceptions import (Conflict, DefinitionError, MigrationRefused, NotFound,
-                                         PermissionDenied)
+from formloom.runtime.exceptions import (
+    Conflict,
+    DefinitionError,
+    MigrationRefused,
+    NotFound,
+    PermissionDenied,
+)
 from formloom.runtime.records.context import value_context
 from formloom.runtime.schema import compile_app, validate_definition
-from formloom.runtime.storage.migrate import (apply_data_steps, compute_plan, reconcile_schema,
-                                              refuse_duplicates)
+from formloom.runtime.storage.migrate import (
+    apply_data_steps,
+    compute_plan,
+    reconcile_schema,
+    refuse_duplicates,
+)
 from formloom.runtime.storage.tables import plan_storage_map
 
 

@@ -70,9 +70,10 @@ def json_body(required: bool = True) -> dict:
     try:
         body = json.loads(request.get_data(as_text=True) or "null")
     except ValueError as exc:
-        raise ValidationFailed(f"The body is not valid JSON: {exc}") from None
+        raise ValidationFailed(f"The body is not valid JSON: {exc}",
+                               [{"pointer": "", "message": f"is not valid JSON ({exc})"}]) from None
     if not isinstance(body, dict):
-        raise ValidationFailed("The body must be a JSON object")
+        raise ValidationFailed("The body must be a JSON object", [{"pointer": "", "message": "must be an object"}])
     return body
 
 
@@ -83,7 +84,8 @@ def if_match() -> int | None:
         return None
     text = value.strip().removeprefix("W/").strip('"')
     if not text.isdigit():
-        raise ValidationFailed('If-Match must be the record\'s version, e.g. If-Match: "3"')
+        raise ValidationFailed('If-Match must be the record\'s version, e.g. If-Match: "3"',
+                               [{"field": "If-Match", "message": "is not a version"}])
     return int(text)
 
 
@@ -100,7 +102,8 @@ def idempotency() -> tuple[str, str] | None:
     if not key:
         return None
     if len(key) > 200:
-        raise ValidationFailed("Idempotency-Key is limited to 200 characters")
+        raise ValidationFailed("Idempotency-Key is limited to 200 characters",
+                               [{"field": "Idempotency-Key", "message": "is longer than 200 characters"}])
     body = request.get_data()
     try:  # the same JSON with other spacing or key order is the same request
         body = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()

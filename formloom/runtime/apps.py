@@ -43,8 +43,8 @@ class AppRuntime:
 
     @property
     def raw(self) -> dict:
-        """The published definition as the admin wrote it (compiling annotates its own copy)."""
-        return copy.deepcopy(self.source)
+        """The published definition as the admin wrote it (compiling annotates its own copy); read-only."""
+        return self.source
 
 
 # Keyed by database too: one process may serve several databases (tests, CLI tools).

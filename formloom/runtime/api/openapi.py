@@ -7,7 +7,6 @@ from flask import jsonify
 from formloom.platform.extensions import db
 from formloom.platform.models import App
 from formloom.runtime import access
-
 from formloom.runtime.api.base import actor, bp
 from formloom.runtime.apps import get_runtime
 from formloom.runtime.exceptions import NotFound

@@ -5,11 +5,20 @@ import json
 
 from flask import jsonify, request
 
-from formloom.platform.files import send_stored, store_upload
 from formloom.platform.extensions import db
+from formloom.platform.files import send_stored, store_upload
 from formloom.platform.models import StoredFile
 from formloom.runtime import access
-from formloom.runtime.api.base import actor, bp, idempotency, if_match, json_body, remember, replay, with_etag
+from formloom.runtime.api.base import (
+    actor,
+    bp,
+    idempotency,
+    if_match,
+    json_body,
+    remember,
+    replay,
+    with_etag,
+)
 from formloom.runtime.apps import get_runtime
 from formloom.runtime.exceptions import Conflict, NotFound, ValidationFailed
 from formloom.runtime.fields import FieldValueError, field_types
@@ -25,6 +34,13 @@ def _runtime(app_key: str, form_key: str):
     access.require_app(actor(), rt)
     rt.form(form_key)
     return rt
+
+
+def _draft(body: dict) -> bool | None:
+    draft = body.get("draft")
+    if draft is not None and not isinstance(draft, bool):
+        raise ValidationFailed('"draft" must be true or false', [{"field": "draft", "message": "must be true or false"}])
+    return draft
 
 
 def _once(idem, create):
@@ -75,7 +91,7 @@ def create_record(app_key, form_key):
     body = json_body()
     fields = body.get("fields", {})
     form = rt.form(form_key)
-    record = _once(idem, lambda: service.create(actor(), rt, form_key, fields, draft=bool(body.get("draft")),
+    record = _once(idem, lambda: service.create(actor(), rt, form_key, fields, draft=_draft(body) is True,
                                                 within=lambda rec: remember(idem, 201, record_json(form, rec))))
     if not isinstance(record, dict):
         return record
@@ -94,9 +110,10 @@ def bulk_create(app_key, form_key):
     body = json_body()
     rows = body.get("records")
     if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
-        raise ValidationFailed('"records" must be a list of {"fields": {...}} objects')
+        raise ValidationFailed('"records" must be a list of {"fields": {...}} objects',
+                               [{"field": "records", "message": "must be a list of objects"}])
     ids = _once(idem, lambda: service.bulk_create(
-        actor(), rt, form_key, [r.get("fields", {}) for r in rows], draft=bool(body.get("draft")),
+        actor(), rt, form_key, [r.get("fields", {}) for r in rows], draft=_draft(body) is True,
         within=lambda ids: remember(idem, 201, {"ids": ids, "count": len(ids)})))
     if not isinstance(ids, list):
         return ids
@@ -116,9 +133,8 @@ def get_record(app_key, form_key, record_id):
 def update_record(app_key, form_key, record_id):
     rt = _runtime(app_key, form_key)
     body = json_body()
-    draft = body.get("draft")
     record = service.update(actor(), rt, form_key, record_id, body.get("fields", {}), expected_version=if_match(),
-                            draft=None if draft is None else bool(draft))
+                            draft=_draft(body))
     return with_etag(record_json(rt.form(form_key), record))
 
 

@@ -85,7 +85,7 @@ class _Parser:
 
     def group(self, obj: dict, ptr: str, depth: int) -> Group | None:
         kind = next(key for key in GROUP_KEYS if key in obj)
-        for key in sorted(obj.keys() - {kind}):
+        for key in sorted(obj.keys() - {kind}, key=str):
             self.error(pointer(ptr, key), f'unexpected key "{key}" in a "{kind}" group')
         if depth > MAX_DEPTH:
             # stop here: deeper input must not exhaust the Python stack
@@ -103,7 +103,7 @@ class _Parser:
 
     def leaf(self, obj: dict, ptr: str) -> Leaf | None:
         self.leaves += 1
-        for key in sorted(obj.keys() - LEAF_KEYS):
+        for key in sorted(obj.keys() - LEAF_KEYS, key=str):
             self.error(pointer(ptr, key), f'unexpected key "{key}"')
         operand = self.operand(obj.get("field"), pointer(ptr, "field"))
         op = self.operator(obj.get("op"), operand, pointer(ptr, "op"))

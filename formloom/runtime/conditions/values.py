@@ -179,12 +179,22 @@ _LITERAL_TYPE_OK: dict[str, Callable[[Any], bool]] = {
 }
 
 
+def _text_error(raw: str) -> str | None:
+    if "\x00" in raw:
+        return "text must not contain NUL characters"  # PostgreSQL cannot store them
+    try:
+        raw.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates from JSON escapes: no database accepts them
+        return "text must be valid Unicode"
+    return None
+
+
 def literal_error(kind: str, raw: Any) -> str | None:
     """Why a JSON literal is not a valid value for `kind`, or None."""
     if not _LITERAL_TYPE_OK[kind](raw):
         return f"expected {_EXPECTED[kind]}, got {describe(raw)}"
-    if kind == "text" and "\x00" in raw:
-        return "text must not contain NUL characters"  # PostgreSQL cannot store them
+    if kind == "text":
+        return _text_error(raw)
     if kind == "number" and not math.isfinite(raw):
         return "numbers must be finite"
     if kind in ("date", "datetime") and coerce(kind, raw, "UTC") is None:

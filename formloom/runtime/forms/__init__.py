@@ -4,15 +4,6 @@
 handles file fields, `errors` puts the service's errors back at their fields and `rules`
 carries show/require rules to the page. Saving always goes through the records service.
 """
-from formloom.runtime.forms.builder import (
-                                            attr,
-                                            bound,
-                                            build_form_class,
-                                            build_row_class,
-                                            entry_fields,
-                                            mark_required,
-                                            shown_readonly,
-)
+from formloom.runtime.forms.builder import attr, build_form_class, entry_fields, mark_required
 
-__all__ = ["attr", "bound", "build_form_class", "build_row_class", "entry_fields", "mark_required",
-           "shown_readonly"]
+__all__ = ["attr", "build_form_class", "entry_fields", "mark_required"]

@@ -32,13 +32,8 @@ def entry_fields(form: FormDef) -> list[str]:
     return keys
 
 
-def shown_readonly(form: FormDef) -> list[str]:
-    """Keys shown on the form as plain text: computed or read-only, not hidden."""
-    return [k for k, f in form.fields.items()
-            if not f.get("hidden") and k not in entry_fields(form)]
-
-
 def rule_required(form: FormDef) -> set[str]:
+    """Fields some show/require rule can make required."""
     return {k for r in form.rules for k in r.get("require", [])}
 
 
@@ -93,7 +88,3 @@ def mark_required(wt, form: FormDef) -> None:
             for entry in field.entries:
                 mark_required(entry.form, form.children[key])
 
-
-def bound(wt, key: str):
-    """The bound field for `key`, or None when the form does not carry it."""
-    return wt._fields.get(attr(key))

@@ -72,7 +72,8 @@ def _is_untouched(child: FormDef, row: dict, ctx: ValueContext) -> bool:
     return True
 
 
-def submitted(form: FormDef, wt, ctx: ValueContext) -> tuple[dict, dict[str, list[int]]]:
+def submitted(form: FormDef, wt, ctx: ValueContext, current: dict | None = None
+              ) -> tuple[dict, dict[str, list[int]]]:
     """The values typed into `wt` for the service, and per subform the entry of each row sent.
 
     Rows left untouched are dropped, so the service's row numbers map back through the
@@ -87,6 +88,9 @@ def submitted(form: FormDef, wt, ctx: ValueContext) -> tuple[dict, dict[str, lis
             continue
         if f["type"] != "subform":
             data[key] = api_value(f, field.data, ctx)
+            if f["type"] == "boolean" and data[key] is False and current is not None and current.get(key) is None:
+                # A checkbox cannot say "not answered": left unticked, a blank stays blank.
+                del data[key]
             continue
         child = form.children[key]
         rows, sent = [], []

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import json
 from datetime import date, datetime
+from decimal import Decimal
 
 import sqlalchemy as sa
 
@@ -73,7 +74,7 @@ def _column(ft, key: str):
     return ft.table.c[store.SYSTEM_COLUMNS[key]] if key in store.SYSTEM_COLUMNS else ft.columns[key]
 
 
-def _encode(values: list) -> str:
+def _encode(keys: list[tuple[str, bool]], values: list) -> str:
     def enc(v):
         if isinstance(v, datetime):
             return {"dt": v.isoformat()}
@@ -81,11 +82,32 @@ def _encode(values: list) -> str:
             return {"d": v.isoformat()}
         return v
 
-    raw = json.dumps([enc(v) for v in values], separators=(",", ":")).encode()
+    # The cursor names its sort, so a cursor from another sort is refused, not misread.
+    body = {"s": [("-" if desc else "") + key for key, desc in keys], "v": [enc(v) for v in values]}
+    raw = json.dumps(body, separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _decode(cursor: str, n: int) -> list:
+def _fits(col, value) -> bool:
+    """Whether a cursor value can be compared with `col` (a forged cursor must not reach SQL)."""
+    if value is None:
+        return True
+    try:
+        kind = col.type.python_type
+    except NotImplementedError:
+        return False
+    if kind is bool:
+        return isinstance(value, bool)
+    if kind in (int, float, Decimal):
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and (kind is not int or isinstance(value, int))
+    if kind is datetime:
+        return isinstance(value, datetime)
+    if kind is date:
+        return isinstance(value, date) and not isinstance(value, datetime)
+    return isinstance(value, kind)
+
+
+def _decode(cursor: str, keys: list[tuple[str, bool]], cols: list) -> list:
     def dec(v):
         if isinstance(v, dict) and "dt" in v:
             return datetime.fromisoformat(v["dt"])
@@ -93,13 +115,18 @@ def _decode(cursor: str, n: int) -> list:
             return date.fromisoformat(v["d"])
         return v
 
+    invalid = ValidationFailed("The cursor is not valid for this sort; start again from the first page",
+                               [{"field": "cursor", "message": "is not valid"}])
     try:
-        values = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        assert isinstance(values, list) and len(values) == n
+        body = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        values = [dec(v) for v in body["v"]]
+        signature = body["s"]
     except Exception:
-        raise ValidationFailed("The cursor is not valid; start again from the first page",
-                               [{"field": "cursor", "message": "is not valid"}]) from None
-    return [dec(v) for v in values]
+        raise invalid from None
+    expected = [("-" if desc else "") + key for key, desc in keys]
+    if signature != expected or len(values) != len(cols) or not all(map(_fits, cols, values)):
+        raise invalid
+    return values
 
 
 def _after(cols: list, descs: list[bool], values: list):
@@ -131,12 +158,12 @@ def list_records(actor: Actor, runtime, form_key: str, *, condition=None, sort: 
         filter_clause(actor, runtime, form_key, condition),
     )
     if cursor:
-        stmt = stmt.where(_after(cols, descs, _decode(cursor, len(cols))))
-    order = [(c.desc() if d else c.asc()).nulls_last() for c, d in zip(cols, descs)]
+        stmt = stmt.where(_after(cols, descs, _decode(cursor, keys, cols)))
+    order = [(c.desc() if d else c.asc()).nulls_last() for c, d in zip(cols, descs, strict=True)]
     rows = db.session.execute(stmt.order_by(*order).limit(limit + 1)).all()
     page = rows[:limit]
     records = store.load_records(ft, [r[0] for r in page], include_deleted=deleted)
-    next_cursor = _encode(list(page[-1][1:])) if len(rows) > limit else None
+    next_cursor = _encode(keys, list(page[-1][1:])) if len(rows) > limit else None
     return [records[r[0]] for r in page if r[0] in records], next_cursor
 
 

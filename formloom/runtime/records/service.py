@@ -21,8 +21,14 @@ from formloom.runtime.fields import field_types
 from formloom.runtime.records import serials
 from formloom.runtime.records.context import condition_env, now_utc, prefetch, value_context
 from formloom.runtime.records.serialize import json_value, record_json
-from formloom.runtime.records.values import (check_required, compute_formulas, convert, rule_predicates,
-                                             rule_state, with_defaults)
+from formloom.runtime.records.values import (
+    check_required,
+    compute_formulas,
+    convert,
+    rule_predicates,
+    rule_state,
+    with_defaults,
+)
 from formloom.runtime.storage import store
 from formloom.runtime.storage.tables import unique_index_name
 
@@ -249,7 +255,8 @@ def bulk_create(actor: Actor, runtime, form_key: str, rows: list[dict], draft: b
     """Create up to 10,000 records, all or nothing; errors name the row (`index`)."""
     access.check_write(actor, runtime, form_key)
     if len(rows) > MAX_BULK:
-        raise ValidationFailed(f"At most {MAX_BULK} records per request; got {len(rows)}")
+        raise ValidationFailed(f"At most {MAX_BULK} records per request; got {len(rows)}. Send them in batches.",
+                               [{"field": "records", "message": f"has more than {MAX_BULK} items"}])
     form = runtime.form(form_key)
     ft = runtime.form_tables(form_key)
     with write_transaction():
@@ -311,7 +318,7 @@ def _log_bulk(runtime, form_key: str, ids: list[int], prepared: list[dict], acto
     form = runtime.form(form_key)
     revisions = [{"app_id": runtime.app_id, "form_key": form_key, "record_id": rid, "version": 1,
                   "action": "created", "changes": _created_changes(form, values), "actor_id": actor.user_id,
-                  "at": now} for rid, values in zip(ids, prepared)]
+                  "at": now} for rid, values in zip(ids, prepared, strict=True)]
     events = [{"app_id": runtime.app_id, "form_key": form_key, "record_id": rid, "type": "record.created",
                "payload": {"form": form_key, "record_id": rid, "version": 1, "bulk": True},
                "actor_id": actor.user_id, "created_at": now, "attempts": 0} for rid in ids]

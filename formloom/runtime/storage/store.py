@@ -6,7 +6,8 @@ Values here are canonical Python values (see `FieldType.to_python`).
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -42,16 +43,28 @@ def column_values(ft: FormTables, fields: dict) -> dict:
     return {ft.columns[k].name: _to_db(ft, k, v) for k, v in fields.items() if k in ft.columns}
 
 
+def insert_ids(table: sa.Table, rows: list[dict]) -> list[int]:
+    """Insert rows in a few statements; return their ids in the rows' order."""
+    ids: list[int] = []
+    sqlite = db.session.get_bind().dialect.name == "sqlite"
+    for batch in chunks(rows, 2000):
+        if sqlite:
+            # SQLAlchemy keeps parameter order on SQLite by inserting row by row. A multi-row
+            # INSERT gives ascending rowids in VALUES order, so sorting the ids restores it.
+            ids.extend(sorted(db.session.execute(sa.insert(table).returning(table.c.id), batch).scalars()))
+        else:
+            stmt = sa.insert(table).returning(table.c.id, sort_by_parameter_order=True)
+            ids.extend(db.session.execute(stmt, batch).scalars())
+    return ids
+
+
 def insert_records(ft: FormTables, items: list[tuple[dict, dict]]) -> list[int]:
     """Insert records given as (fields, system columns) pairs; return their ids in order."""
     if not items:
         return []
     rows = [{**system, **column_values(ft, fields)} for fields, system in items]
-    ids: list[int] = []
-    for batch in chunks(rows):
-        result = db.session.execute(sa.insert(ft.table).returning(ft.table.c.id, sort_by_parameter_order=True), batch)
-        ids.extend(result.scalars().all())
-    for rid, (fields, _system) in zip(ids, items):
+    ids = insert_ids(ft.table, rows)
+    for rid, (fields, _system) in zip(ids, items, strict=True):
         write_related(ft, rid, fields, new=True)
     return ids
 
@@ -61,17 +74,14 @@ def insert_records_bulk(ft: FormTables, items: list[tuple[dict, dict]]) -> list[
     if not items:
         return []
     rows = [{**system, **column_values(ft, fields)} for fields, system in items]
-    ids: list[int] = []
-    for batch in chunks(rows, 2000):
-        result = db.session.execute(sa.insert(ft.table).returning(ft.table.c.id, sort_by_parameter_order=True), batch)
-        ids.extend(result.scalars().all())
+    ids = insert_ids(ft.table, rows)
     for key, table in ft.values.items():
         vals = [{"record_id": rid, "value": _to_db(ft, key, v), "position": i}
-                for rid, (fields, _s) in zip(ids, items) for i, v in enumerate(fields.get(key) or [])]
+                for rid, (fields, _s) in zip(ids, items, strict=True) for i, v in enumerate(fields.get(key) or [])]
         for batch in chunks(vals, 5000):
             db.session.execute(sa.insert(table), batch)
     for key, child in ft.children.items():
-        _insert_children(child, [(rid, fields.get(key) or []) for rid, (fields, _s) in zip(ids, items)])
+        _insert_children(child, [(rid, fields.get(key) or []) for rid, (fields, _s) in zip(ids, items, strict=True)])
     return ids
 
 

@@ -16,7 +16,8 @@ Map shape, per form key:
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field as dc_field
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 
 import sqlalchemy as sa
 
@@ -173,7 +174,7 @@ def build_tables(form: FormDef, fmap: dict, metadata: sa.MetaData, parent_table:
             values[key] = _values_table(entry["values"], table_name, field_types.get(f["type"]).value_sa_type(f), metadata)
         elif "child" in entry:
             children[key] = build_tables(form.children[key], entry["child"], metadata, parent_table=table_name)
-    for key, entry in fmap.get("retired", {}).items():
+    for entry in fmap.get("retired", {}).values():
         if "values" in entry and entry["values"] not in metadata.tables:
             _values_table(entry["values"], table_name, sa.String(255), metadata)
     live = table.c.deleted_at.is_(None) if parent_table is None else None

@@ -70,10 +70,11 @@ class Display:
         self._departments: set[int] = set()
 
     # -- collecting ---------------------------------------------------------------
-    def want(self, form: FormDef, values_list: list[dict]) -> None:
-        """Remember the references inside these field values."""
+    def want(self, form: FormDef, values_list: list[dict], keys=None) -> None:
+        """Remember the references inside these field values (of `keys`, or of every field)."""
         for values in values_list:
-            for key, f in form.fields.items():
+            for key in keys if keys is not None else form.fields:
+                f = form.fields[key]
                 value = values.get(key)
                 if f["type"] == "subform":
                     self.want(form.children[key], value or [])
@@ -155,9 +156,12 @@ class Display:
         text = ftype.format(f, value, self.locale)
         if kind == "number":
             return Cell("num", text)
-        if f["type"] in ("url", "email", "phone"):
-            prefix = {"url": "", "email": "mailto:", "phone": "tel:"}[f["type"]]
-            return Cell(f["type"], text, href=prefix + text)
+        if f["type"] in ("email", "phone"):
+            return Cell(f["type"], text, href=("mailto:" if f["type"] == "email" else "tel:") + text)
+        if f["type"] == "url":
+            # Only web addresses become links: never a javascript: URL, whatever got stored.
+            safe = text.lower().startswith(("http://", "https://"))
+            return Cell("url", text, href=text) if safe else Cell("text", text)
         if f["type"] == "textarea" or (f["type"] == "formula" and kind == "text" and len(text) > 80):
             return Cell("long", text)
         return Cell("text", text)
@@ -187,6 +191,11 @@ class Display:
             items.append({"name": meta.get("name") or meta["id"], "url": url, "image": image,
                           "size": human_size(meta.get("size") or 0)})
         return Cell("files", items=items)
+
+
+def count_label(n: int, more: bool) -> str:
+    """A capped count as people read it: "1,234", or "10,000+" past the cap."""
+    return f"{n:,}+" if more else f"{n:,}"
 
 
 def human_size(size: int) -> str:

@@ -142,54 +142,59 @@ def _after_save(page: Page, record: dict | None, saved: dict):
 
 
 def _form_page(page: Page, record: dict | None):
+    """GET: the form filled from the record (or defaults); POST: save, or show why not."""
     form = page.form
     ctx = value_context(page.actor, page.runtime)
-    # Field hooks only convert here; the service checks references when it saves.
-    light = replace(ctx, user_exists=None, department_exists=None, record_exists=None, file_lookup=None)
     current = record["fields"] if record else None
     form_class = build_form_class(form, page.locale, _choices(form, current))
     out = Outcome()
-    if request.method == "POST":
-        wt = form_class()
-        data, rows_sent = submitted(form, wt, light)
-        saved = _save(page, record, wt, data, rows_sent, out)
-        if saved is not None:
-            return _after_save(page, record, saved)
-        values = {**(current or {}), **typed_values(form, data, light)}
-        version, status = _version(), 409 if out.conflict else 422
-        if not out.file_items:
-            out.file_items = items_of(form, current or {})
-    else:
+    if request.method == "GET":
         values = current or default_values(form, ctx, page.actor.user_id)
         wt = form_class(formdata=None, data=initial_data(form, values, ctx.tz))
-        version, status = (record["version"] if record else None), 200
         out.file_items = items_of(form, values)
+        rows = {k: v for k, v in values.items() if k in form.children}
+        return _render(page, record, wt, values, out, rows, ctx, record["version"] if record else None, 200)
+    # Field hooks only convert here; the service checks references when it saves.
+    light = replace(ctx, user_exists=None, department_exists=None, record_exists=None, file_lookup=None)
+    wt = form_class()
+    data, rows_sent = submitted(form, wt, light, current)
+    saved = _save(page, record, wt, data, rows_sent, out)
+    if saved is not None:
+        return _after_save(page, record, saved)
+    out.file_items = out.file_items or items_of(form, current or {})
+    values = {**(current or {}), **typed_values(form, data, light)}
+    return _render(page, record, wt, values, out, {}, ctx, _version(), 409 if out.conflict else 422)
+
+
+def _render(page: Page, record, wt, values: dict, out: Outcome, row_values: dict, ctx, version, status):
+    """The form page: fields in order, rules applied to `values`, errors where they belong."""
+    form = page.form
     mark_required(wt, form)
     system = flat_values(record) if record else {"$owner": page.actor.user_id, "$created_by": page.actor.user_id}
     hidden = hidden_fields(form, {**system, **values}, condition_env(page.actor, page.runtime, ctx=ctx))
     display = Display(page)
-    row_defaults = {k: initial_data(form.children[k], default_row(form.children[k], ctx), ctx.tz)
-                    for k in form.children}
-    layout = Layout(page, wt, display, current or {}, row_defaults)
+    row_defaults = {k: initial_data(child, default_row(child, ctx), ctx.tz) for k, child in form.children.items()}
+    layout = Layout(page, wt, display, record["fields"] if record else {}, row_defaults)
     layout.want_links(form, wt)
-    display.want(form, [current or {}])
+    display.want(form, [record["fields"] if record else {}])
     display.load()
-    slots = layout.slots(hidden, out.file_items, out.table_errors,
-                         {k: v for k, v in (current or {}).items() if k in form.children} if request.method == "GET" else {})
-    title = display.title(form, record) if record else None
-    return render_template("web/form.html", page=page, wt=wt, record=record, title=title, slots=slots,
-                           problems=out.problems, conflict=out.conflict, version=version), status
+    slots = layout.slots(hidden, out.file_items, out.table_errors, row_values)
+    return render_template("web/form.html", page=page, wt=wt, record=record, slots=slots, version=version,
+                           title=display.title(form, record) if record else None,
+                           problems=out.problems, conflict=out.conflict), status
 
 
 @bp.route(FORM + "/new", methods=["GET", "POST"])
 @login_required
 def record_new(app_key, form_key):
+    """The form for a new record."""
     return _form_page(load(app_key, form_key), None)
 
 
 @bp.route(FORM + "/r/<int:record_id>/edit", methods=["GET", "POST"])
 @login_required
 def record_edit(app_key, form_key, record_id):
+    """The form for changing a record (a stale version is refused, the input kept)."""
     page = load(app_key, form_key)
     return _form_page(page, service.get(page.actor, page.runtime, form_key, record_id))
 
@@ -214,7 +219,7 @@ def lookup(app_key, form_key):
     records, _cursor = query.list_records(page.actor, page.runtime, form_key, condition=condition,
                                           sort=sort, limit=LOOKUP_LIMIT)
     display = Display(page)
-    display.want(page.form, [r["fields"] for r in records])
+    display.want(page.form, [r["fields"] for r in records], keys=[title] if title in page.form.fields else [])
     display.load()
     items = [{"id": r["id"], "title": display.title(page.form, r)} for r in records]
     if _wants_json():

@@ -81,6 +81,7 @@ class Layout:
         self.row_defaults = row_defaults  # per subform: WTForms data of a new, empty row
 
     def want_links(self, form: FormDef, wt) -> None:
+        """Ask the display for the titles of every record chosen in a picker (rows too)."""
         for key in entry_fields(form):
             f = form.fields[key]
             field = wt._fields[attr(key)]
@@ -91,6 +92,7 @@ class Layout:
                     self.want_links(form.children[key], entry.form)
 
     def picker(self, form: FormDef, key: str, field) -> Picker:
+        """A link field's picker, with the records the field holds now."""
         f = form.fields[key]
         target = self.page.runtime.form(f["form"])
         titles = self.display.titles.get(f["form"], {})
@@ -99,18 +101,20 @@ class Layout:
         return Picker(field.name, url, bool(f.get("multiple")), chosen, target.display_name(self.page.locale))
 
     def cell_for(self, form: FormDef, key: str, field, value=None):
+        """What a subform cell draws: a picker, a WTForms field, or a read-only value."""
         kind = form.fields[key]["type"]
         if field is None:
             return self.display.cell(form, key, value)
         return self.picker(form, key, field) if kind == "link" else field
 
     def table(self, form: FormDef, key: str, field, errors: list[str], row_values: list[dict]) -> Table:
+        """A subform as a table of rows, plus the empty row its <template> copies."""
         child = form.children[key]
         f = form.fields[key]
         editable = entry_fields(child)
         shown = [k for k, cf in child.fields.items() if not cf.get("hidden")]
         cols = [Column(k, child.label(k, self.page.locale),
-                       "picker" if child.fields[k]["type"] == "link" else "field" if k in editable else "readonly",
+                       "readonly" if k not in editable else "picker" if child.fields[k]["type"] == "link" else "field",
                        bool(child.fields[k].get("required")),
                        child.type_of(k).result_kind(child.fields[k]) == "number") for k in shown]
         rows = []
@@ -124,6 +128,7 @@ class Layout:
         return Table(cols, rows, template, errors, int(f.get("min_rows") or 0), int(f.get("max_rows") or 0))
 
     def slots(self, hidden: set[str], file_items: dict, table_errors: dict, row_values: dict) -> list[Slot]:
+        """Every field of the form but hidden ones, in order; `hidden` start out hidden by rules."""
         form = self.page.form
         rules = client_rules(form)
         required = {k for k, f in form.fields.items() if f.get("required")} | rule_required(form)

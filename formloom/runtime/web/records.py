@@ -13,7 +13,7 @@ from formloom.runtime.storage.store import flat_values
 from formloom.runtime.web import listing
 from formloom.runtime.web.blueprint import bp
 from formloom.runtime.web.common import Page, load
-from formloom.runtime.web.display import Display
+from formloom.runtime.web.display import Display, count_label
 from formloom.runtime.web.history import timeline
 
 PAGE_SIZE = 25
@@ -27,6 +27,7 @@ def _list_args() -> dict:
 
 
 def _list_url(page: Page, **changes) -> str:
+    """This list's URL with some query values changed (None drops one)."""
     args = {**_list_args(), **changes}
     if set(changes) - {"cursor"}:
         args.pop("cursor", None)  # a new filter or order starts at the first page
@@ -34,6 +35,7 @@ def _list_url(page: Page, **changes) -> str:
 
 
 def _page_of_records(page: Page, condition, sort, cursor, deleted):
+    """((records, next cursor), sort used); a stale sort or cursor falls back to page one."""
     try:
         return query.list_records(page.actor, page.runtime, page.form.key, condition=condition, sort=sort,
                                   limit=PAGE_SIZE, cursor=cursor, deleted=deleted), sort
@@ -46,6 +48,7 @@ def _page_of_records(page: Page, condition, sort, cursor, deleted):
 @bp.route("/a/<app_key>/f/<form_key>")
 @login_required
 def record_list(app_key, form_key):
+    """A page of the form's records: filter bar, sortable columns, keyset pages, recycle bin."""
     page = load(app_key, form_key)
     form = page.form
     deleted = request.args.get("deleted") == "1"
@@ -54,18 +57,17 @@ def record_list(app_key, form_key):
     condition = listing.condition(form, search, filters)
     (records, next_cursor), sort = _page_of_records(page, condition, request.args.get("sort") or None,
                                                     request.args.get("cursor") or None, deleted)
-    display = Display(page)
-    display.want(form, [r["fields"] for r in records])
-    display.load()
     columns = listing.columns(form, listing.sortable(form, page.runtime.form_tables(form.key).columns), page.locale)
+    display = Display(page)
+    display.want(form, [r["fields"] for r in records], keys=[c.key for c in columns])
+    display.load()
     rows = [{"id": r["id"], "title": display.title(form, r),
              "url": page.url("web.record_detail", record_id=r["id"]),
              "cells": [display.cell(form, c.key, r["fields"].get(c.key)) for c in columns],
              "updated": display.local_time(r["deleted_at"] if deleted else r["updated_at"])} for r in records]
     total = None
     if not deleted:
-        n, more = query.count_records(page.actor, page.runtime, form.key, condition, cap=COUNT_CAP)
-        total = f"{n:,}+" if more else f"{n:,}"
+        total = count_label(*query.count_records(page.actor, page.runtime, form.key, condition, cap=COUNT_CAP))
     filtered = bool(condition)
     return render_template(
         "web/list.html", page=page, columns=columns, rows=rows, sort=sort, search=search, filters=filters,
@@ -101,6 +103,7 @@ def _detail_fields(page: Page, record: dict, display: Display) -> list[dict]:
 @bp.route(RECORD)
 @login_required
 def record_detail(app_key, form_key, record_id):
+    """One record: its fields, who made and changed it, and its history."""
     page = load(app_key, form_key)
     record = service.get(page.actor, page.runtime, form_key, record_id, include_deleted=True)
     revisions = service.history(page.actor, page.runtime, form_key, record_id)
@@ -116,6 +119,7 @@ def record_detail(app_key, form_key, record_id):
 @bp.post(RECORD + "/delete")
 @login_required
 def record_delete(app_key, form_key, record_id):
+    """Move the record to the recycle bin."""
     page = load(app_key, form_key)
     service.delete(page.actor, page.runtime, form_key, record_id)
     flash(_("The record was moved to the recycle bin."), "success")
@@ -125,6 +129,7 @@ def record_delete(app_key, form_key, record_id):
 @bp.post(RECORD + "/restore")
 @login_required
 def record_restore(app_key, form_key, record_id):
+    """Bring the record back from the recycle bin."""
     page = load(app_key, form_key)
     service.restore(page.actor, page.runtime, form_key, record_id)
     flash(_("The record was restored."), "success")

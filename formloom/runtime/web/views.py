@@ -19,6 +19,7 @@ from formloom.runtime.records import query
 from formloom.runtime.web import editing, files, records  # noqa: F401  (routes)
 from formloom.runtime.web.blueprint import bp
 from formloom.runtime.web.common import app_name, icon_name, load
+from formloom.runtime.web.display import count_label
 
 COUNT_CAP = 10_000
 
@@ -45,6 +46,7 @@ def _apps_for(actor) -> list[tuple[App, str]]:
 @bp.route("/")
 @login_required
 def index():
+    """The apps the signed-in person may use, as tiles."""
     actor = current_actor()
     locale = current_locale_name()
     cards = []
@@ -58,13 +60,10 @@ def index():
     return render_template("web/index.html", cards=cards)
 
 
-def count_label(n: int, more: bool) -> str:
-    return f"{n:,}+" if more else f"{n:,}"
-
-
 @bp.route("/a/<app_key>")
 @login_required
 def app_home(app_key):
+    """An app's forms, each with its (capped) number of records."""
     page = load(app_key)
     cards = []
     for form in page.forms():

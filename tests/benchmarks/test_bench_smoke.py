@@ -1,0 +1,52 @@
+"""`python -m benchmarks` at a tiny scale: every benchmark runs, prints its table and writes numbers."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+SCALE = "0.001"
+
+
+def run_benchmarks(db: str, out: Path) -> subprocess.CompletedProcess:
+    env = dict(os.environ)
+    if db == "postgres":
+        env["FORMLOOM_BENCH_DATABASE_URL"] = os.environ["FORMLOOM_TEST_DATABASE_URL"]
+    return subprocess.run([sys.executable, "-m", "benchmarks", "--db", db, "--scale", SCALE, "--out", str(out)],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_every_benchmark_reports_numbers(any_db, tmp_path):
+    done = run_benchmarks(any_db, tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    results = {name: json.loads((tmp_path / f"{name}-{any_db}.json").read_text()) for name in ("creates", "bulk", "list")}
+    assert {(r["benchmark"], r["db"]) for r in results.values()} == {(n, any_db) for n in results}
+
+    creates = results["creates"]["results"]
+    assert creates["records"] == 20 and creates["stored"] == 20 + results["creates"]["params"]["warmup"]
+    assert creates["per_second"] > 0 and creates["p95_ms"] >= creates["p50_ms"] > 0
+
+    bulk = results["bulk"]["results"]
+    assert bulk["stored"] == bulk["records"] == 100
+    assert bulk["rows_per_second"] > 0 and results["bulk"]["aims"][0]["value"] == bulk["rows_per_second"]
+
+    listing = results["list"]["results"]
+    assert listing["records"] == 1000 and 0 < listing["deep_page_after"] < listing["matching"] < 1000
+    for timing in listing["timings"].values():
+        assert timing["runs"] == 5 and timing["p95_ms"] >= timing["p50_ms"] > 0
+    assert all(results["list"]["plans"][page]["plan"] for page in ("first_page", "deep_page"))
+
+    for title in ("creates: deal records", "bulk: service.bulk_create", "list: amount > 250,000"):
+        assert title in done.stdout
+
+
+def test_unreachable_postgres_is_reported(tmp_path):
+    env = {**os.environ, "FORMLOOM_BENCH_DATABASE_URL": "postgresql://postgres@127.0.0.1:1/none"}
+    done = subprocess.run([sys.executable, "-m", "benchmarks", "--db", "postgres", "--out", str(tmp_path)],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert "is not reachable" in done.stderr and "--db sqlite" in done.stderr
+    assert not list(tmp_path.iterdir())
