@@ -10,8 +10,9 @@ from formloom.platform.models import ApiToken, User
 from support_formloom import REDIS_URL, Factory
 
 
-def test_password_is_stored_hashed(app, make):
-    user = make.user("Hash", password="correct horse battery")
+def test_password_is_stored_hashed(app_with):
+    flask_app = app_with(FORMLOOM_PASSWORD_METHOD="scrypt")  # the production setting
+    user = Factory(flask_app).user("Hash", password="correct horse battery")
     row = db.session.get(User, user.id)
     assert "correct horse" not in row.password_hash
     assert row.password_hash.startswith("scrypt:")

@@ -79,7 +79,8 @@ def value_context(actor: Actor, runtime) -> ValueContext:
     return ValueContext(tz=tz, today=today, now=now,
                         user_exists=lambda ids: set(users.found(ids)),
                         department_exists=lambda ids: set(departments.found(ids)),
-                        record_exists=record_exists, file_lookup=files.found)
+                        record_exists=record_exists, file_lookup=files.found,
+                        extra={"actor_id": actor.user_id})  # "$me" defaults in subform rows
 
 
 def condition_env(actor: Actor, runtime, record: dict | None = None, ctx: ValueContext | None = None) -> conditions.Env:

@@ -55,7 +55,7 @@ def _convert_rows(child: FormDef, key: str, rows: list, ctx: ValueContext, error
     for i, row in enumerate(rows):
         data = {k: v for k, v in row.items() if k not in ("_id", "id")}
         values = convert(child, data, ctx, None, errors, prefix={"field": key, "row": i})
-        result.append(with_defaults(child, values, ctx))
+        result.append(with_defaults(child, values, ctx, ctx.extra.get("actor_id")))
     return result
 
 

@@ -118,13 +118,17 @@ def test_defaults_and_me(any_db, app, make):
         {"key": "due", "type": "date", "default": "$today"},
         {"key": "done", "type": "boolean", "default": False},
         {"key": "points", "type": "number", "default": 3},
-        {"key": "tags", "type": "multiselect", "options": ["a", "b"], "default": ["a"]}]}]}
+        {"key": "tags", "type": "multiselect", "options": ["a", "b"], "default": ["a"]},
+        {"key": "steps", "type": "subform", "fields": [
+            {"key": "what", "type": "text"}, {"key": "who", "type": "user", "default": "$me"}]}]}]}
     rt = make.install(definition, owner=owner)
     actor = make.actor(owner)
     rec = service.create(actor, rt, "task", {})
     assert rec["fields"]["title"] == "Untitled" and rec["fields"]["assignee"] == owner.id
     assert rec["fields"]["due"] is not None and rec["fields"]["done"] is False
-    assert rec["fields"]["points"] == 3 and rec["fields"]["tags"] == ["a"]
+    assert rec["fields"]["points"] == 3 and rec["fields"]["tags"] == ["a"] and rec["fields"]["steps"] == []
+    with_rows = service.create(actor, rt, "task", {"steps": [{"what": "call"}]})
+    assert with_rows["fields"]["steps"] == [{"what": "call", "who": owner.id}]
     explicit = service.create(actor, rt, "task", {"title": None, "points": None, "tags": []})
     assert explicit["fields"]["title"] is None and explicit["fields"]["points"] is None
     assert explicit["fields"]["tags"] == []
