@@ -86,7 +86,8 @@ def _taken(runtime, form_key: str, exc: IntegrityError) -> Conflict:
             if re.search(rf"\b({re.escape(unique_index_name(ft.table.name, col.name))}"
                          rf"|{re.escape(ft.table.name)}\.{re.escape(col.name)})\b", text)]
     errors = [{"field": k, "message": "must be unique; another record took this value a moment ago"} for k in keys]
-    return Conflict("A unique value was taken by another record a moment ago; nothing was saved", errors)
+    return Conflict("A unique value was taken by another record a moment ago; nothing was saved", errors,
+                    reason="unique")
 
 
 def _check_unique(runtime, form_key: str, values: dict, exclude_id: int | None = None) -> None:
@@ -182,7 +183,7 @@ def update(actor: Actor, runtime, form_key: str, record_id: int, data: dict,
         if expected_version is not None and expected_version != current["version"]:
             raise Conflict(f"The record was changed by someone else (now version {current['version']}, "
                            f"you had {expected_version}); reload it and apply your change again",
-                           current_version=current["version"])
+                           current_version=current["version"], reason="stale")
         ctx = value_context(actor, runtime)
         # Only a draft skips the required checks: "draft": true cannot demote a complete record.
         still_draft = current["flow_status"] == "draft" and draft is not False
@@ -202,7 +203,8 @@ def update(actor: Actor, runtime, form_key: str, record_id: int, data: dict,
         except IntegrityError as exc:
             raise _taken(runtime, form_key, exc) from exc
         if not ok:
-            raise Conflict("The record was changed by someone else; reload it and apply your change again")
+            raise Conflict("The record was changed by someone else; reload it and apply your change again",
+                           reason="stale")
         record = store.load_records(ft, [record_id])[record_id]
         diff = {k: [json_value(form, k, current["fields"].get(k)), json_value(form, k, v)] for k, v in changed.items()}
         _log(runtime, form_key, record_id, record["version"], "updated", diff, actor, record)
@@ -219,13 +221,13 @@ def _set_deleted(actor: Actor, runtime, form_key: str, record_id: int, deleted: 
             raise NotFound(f"No {'live' if deleted else 'deleted'} record {record_id} in {form_key}")
         if expected_version is not None and expected_version != current["version"]:
             raise Conflict("The record was changed by someone else; reload it first",
-                           current_version=current["version"])
+                           current_version=current["version"], reason="stale")
         if not deleted:
             try:
                 _check_unique(runtime, form_key, current["fields"], exclude_id=record_id)
             except ValidationFailed as exc:
                 raise Conflict("Another record took a unique value of this one meanwhile; change that "
-                               "record first, then restore this one", exc.errors) from None
+                               "record first, then restore this one", exc.errors, reason="unique") from None
         now = now_utc()
         system = {"deleted_at": now if deleted else None, "updated_at": now, "updated_by": actor.user_id}
         try:
@@ -233,7 +235,7 @@ def _set_deleted(actor: Actor, runtime, form_key: str, record_id: int, deleted: 
         except IntegrityError as exc:
             raise _taken(runtime, form_key, exc) from exc
         if moved:
-            raise Conflict("The record was changed by someone else; reload it first")
+            raise Conflict("The record was changed by someone else; reload it first", reason="stale")
         record = store.load_records(ft, [record_id], include_deleted=True)[record_id]
         _log(runtime, form_key, record_id, record["version"], "deleted" if deleted else "restored", {},
              actor, record)

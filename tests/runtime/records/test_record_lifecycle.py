@@ -158,3 +158,17 @@ def test_bulk_create_does_not_query_per_row(env, make):
     assert many <= few + 2, statements
     page, _ = query.list_records(actor, rt, "deal", limit=500)
     assert len(page) == 420 and {r["fields"]["weighted"] for r in page} >= {0, 39.9}
+
+
+def test_formula_reads_a_file_field_as_its_file_names(app, make):
+    import io
+
+    from formloom.platform.files import store_upload
+
+    owner = make.user("Filer", password=None)
+    rt = make.install({"key": "docs", "name": "Docs", "forms": [{"key": "doc", "name": "Doc", "fields": [
+        {"key": "attachment", "type": "file"},
+        {"key": "summary", "type": "formula", "expr": 'CONCATENATE("files: ", attachment)'}]}]}, owner=owner)
+    stored = store_upload(rt.app_id, io.BytesIO(b"hi"), "plan.pdf", "application/pdf", owner.id)
+    rec = service.create(make.actor(owner), rt, "doc", {"attachment": [stored.id]})
+    assert rec["fields"]["summary"] == "files: plan.pdf"
