@@ -28,6 +28,12 @@ EXACT = {
     "does not have the expected format": _l("does not have the expected format"),
     "is computed by the system and cannot be set": _l("is computed by the system and cannot be set"),
     "must be a whole number of stars": _l("must be a whole number of stars"),
+    "is too large": _l("is too large"),
+    "must not contain spaces": _l("must not contain spaces"),
+    "must not contain the NUL character": _l("must not contain the NUL character"),
+    "must be a date and time like 2026-01-31T09:30:00+08:00": _l("must be a date and time like 2026-01-31 09:30"),
+    "must be a list of options": _l("must be a list of options"),
+    "is numbered by the system": _l("is numbered by the system"),
 }
 PATTERNS = [
     (re.compile(r"must be at least (?P<n>-?[\d.]+) characters"), _l("must be at least %(n)s characters")),
@@ -35,6 +41,8 @@ PATTERNS = [
     (re.compile(r"must be at least (?P<n>-?[\d.]+)"), _l("must be at least %(n)s")),
     (re.compile(r"must be at most (?P<n>-?[\d.]+)"), _l("must be at most %(n)s")),
     (re.compile(r"must be between (?P<a>\d+) and (?P<b>\d+)"), _l("must be between %(a)s and %(b)s")),
+    (re.compile(r"must be on or after (?P<d>[\d-]+)"), _l("must be on or after %(d)s")),
+    (re.compile(r"must be on or before (?P<d>[\d-]+)"), _l("must be on or before %(d)s")),
     (re.compile(r"needs at least (?P<n>\d+) rows"), _l("needs at least %(n)s rows")),
     (re.compile(r"allows at most (?P<n>\d+) rows"), _l("allows at most %(n)s rows")),
     (re.compile(r"allows at most (?P<n>\d+) files"), _l("allows at most %(n)s files")),
