@@ -38,6 +38,7 @@ def test_every_benchmark_reports_numbers(any_db, tmp_path):
     for timing in listing["timings"].values():
         assert timing["runs"] == 5 and timing["p95_ms"] >= timing["p50_ms"] > 0
     assert all(results["list"]["plans"][page]["plan"] for page in ("first_page", "deep_page"))
+    assert set(listing["api_overhead_ms"]) == {"first_page", "deep_page"}
 
     for title in ("creates: deal records", "bulk: service.bulk_create", "list: amount > 250,000"):
         assert title in done.stdout

@@ -16,6 +16,27 @@ DECORATION = re.compile(r"[¥￥$€%元\s]")
 DIGITS = 20
 
 
+
+class ExactNumeric(sa.types.TypeDecorator):
+    """NUMERIC whose float parameters are sent to PostgreSQL as decimals.
+
+    psycopg sends a float as double precision, and comparing a numeric column with a double
+    makes PostgreSQL cast the column, which no index on it can serve (a 1M-row list page
+    went from 0.6 ms to 170 ms). Decimals keep the comparison in numeric.
+    """
+
+    impl = sa.Numeric
+    cache_ok = True
+
+    @property
+    def python_type(self):
+        return float  # bound asdecimal=False: values come back as floats
+
+    def process_bind_param(self, value, dialect):
+        if isinstance(value, float) and dialect.name == "postgresql" and math.isfinite(value):
+            return Decimal(repr(value))
+        return value
+
 def round_half_up(value: float, places: int) -> float:
     """Round like people and Excel do (2.675 -> 2.68), not banker's rounding."""
     if not math.isfinite(value) or abs(value) >= 2**53:
@@ -65,7 +86,7 @@ class NumberFieldType(FieldType):
 
     def sa_type(self, field: dict):
         if "precision" in field:
-            return sa.Numeric(DIGITS, field["precision"], asdecimal=False)
+            return ExactNumeric(DIGITS, field["precision"], asdecimal=False)
         return sa.Float()
 
     def to_python(self, field: dict, value, ctx: ValueContext):

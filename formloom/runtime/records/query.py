@@ -129,6 +129,10 @@ def _decode(cursor: str, keys: list[tuple[str, bool]], cols: list) -> list:
     return values
 
 
+def _order(col, desc: bool):
+    return col.desc() if desc else col.asc()
+
+
 def _after(cols: list, descs: list[bool], values: list):
     """Rows strictly after `values` in (cols, descs) order with NULLs last, id last."""
     if not cols:
@@ -138,7 +142,33 @@ def _after(cols: list, descs: list[bool], values: list):
     if value is None:  # NULLs come last: only later NULLs follow
         return sa.and_(col.is_(None), rest)
     beyond = col < value if desc else col > value
+    if not col.nullable:
+        return sa.or_(beyond, sa.and_(col == value, rest))
     return sa.or_(beyond, sa.and_(col == value, rest), col.is_(None))
+
+
+def _segments(cols: list, descs: list[bool], after: list | None) -> list[tuple]:
+    """(where, order by) of each part of the page order, read one after the other.
+
+    Blanks of the first sort column come last. Asking the database for exactly that
+    (`NULLS LAST` on a descending sort) stops PostgreSQL from reading an index in order, so
+    the non-blank and the blank rows are two queries, each with a plain ORDER BY and, after
+    a cursor, a plain range bound (`amount <= 120`) that an index can serve.
+    """
+    col, desc = cols[0], descs[0]
+    rest_order = [_order(c, d).nulls_last() for c, d in zip(cols[1:], descs[1:], strict=True)]
+    first_order = [_order(col, desc), *rest_order]
+    if after is None:
+        if not col.nullable:
+            return [(sa.true(), first_order)]
+        return [(col.is_not(None), first_order), (col.is_(None), rest_order)]
+    value, rest = after[0], _after(cols[1:], descs[1:], after[1:])
+    if value is None:  # the cursor is among the blanks: only blanks follow
+        return [(sa.and_(col.is_(None), rest), rest_order)]
+    bound = col <= value if desc else col >= value
+    beyond = col < value if desc else col > value
+    ranged = (sa.and_(bound, sa.or_(beyond, sa.and_(col == value, rest))), first_order)
+    return [ranged] if not col.nullable else [ranged, (col.is_(None), rest_order)]
 
 
 def list_records(actor: Actor, runtime, form_key: str, *, condition=None, sort: str | None = None,
@@ -152,15 +182,18 @@ def list_records(actor: Actor, runtime, form_key: str, *, condition=None, sort: 
         keys.append(("$id", False))
     cols = [_column(ft, k) for k, _ in keys]
     descs = [d for _, d in keys]
-    stmt = sa.select(t.c.id, *cols).where(
+    base = sa.select(t.c.id, *cols).where(
         access.record_scope(actor, runtime, form_key, t),
         t.c.deleted_at.is_not(None) if deleted else t.c.deleted_at.is_(None),
         filter_clause(actor, runtime, form_key, condition),
     )
-    if cursor:
-        stmt = stmt.where(_after(cols, descs, _decode(cursor, keys, cols)))
-    order = [(c.desc() if d else c.asc()).nulls_last() for c, d in zip(cols, descs, strict=True)]
-    rows = db.session.execute(stmt.order_by(*order).limit(limit + 1)).all()
+    after = _decode(cursor, keys, cols) if cursor else None
+    rows: list = []
+    for where, order in _segments(cols, descs, after):
+        if len(rows) > limit:
+            break
+        stmt = base.where(where).order_by(*order).limit(limit + 1 - len(rows))
+        rows.extend(db.session.execute(stmt).all())
     page = rows[:limit]
     records = store.load_records(ft, [r[0] for r in page], include_deleted=deleted)
     next_cursor = _encode(keys, list(page[-1][1:])) if len(rows) > limit else None

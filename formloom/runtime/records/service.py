@@ -33,6 +33,7 @@ from formloom.runtime.storage import store
 from formloom.runtime.storage.tables import unique_index_name
 
 MAX_BULK = 10_000
+ANALYZE_AFTER = 5_000  # rows: a bulk load this large leaves the planner's statistics stale
 
 
 def get(actor: Actor, runtime, form_key: str, record_id: int, include_deleted: bool = False) -> dict:
@@ -283,6 +284,8 @@ def bulk_create(actor: Actor, runtime, form_key: str, rows: list[dict], draft: b
         _log_bulk(runtime, form_key, ids, prepared, actor)
         if within is not None:
             within(ids)
+    if len(ids) >= ANALYZE_AFTER:
+        store.refresh_statistics(ft)
     return ids
 
 

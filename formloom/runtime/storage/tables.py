@@ -148,7 +148,7 @@ def system_columns(parent_table: str | None) -> list[sa.Column]:
         sa.Column("owner_id", sa.Integer, index=True),
         sa.Column("version", sa.Integer, nullable=False, default=1),
         sa.Column("flow_status", sa.String(20), index=True),
-        sa.Column("deleted_at", sa.DateTime, index=True),
+        sa.Column("deleted_at", sa.DateTime),  # indexed for the recycle bin only, see build_tables
     ]
 
 
@@ -178,6 +178,13 @@ def build_tables(form: FormDef, fmap: dict, metadata: sa.MetaData, parent_table:
         if "values" in entry and entry["values"] not in metadata.tables:
             _values_table(entry["values"], table_name, sa.String(255), metadata)
     live = table.c.deleted_at.is_(None) if parent_table is None else None
+    if parent_table is None:
+        # Only the recycle bin looks for deleted rows. A full index on deleted_at makes
+        # planners without fresh statistics treat "deleted_at IS NULL" as selective and walk
+        # it for every list; a partial one cannot be picked for live rows.
+        binned = table.c.deleted_at.is_not(None)
+        sa.Index(short_name("ix", table_name, "binned"), table.c.deleted_at,
+                 sqlite_where=binned, postgresql_where=binned)
     for key, f in form.fields.items():
         if key not in columns:
             continue
@@ -217,7 +224,7 @@ def _retired_type(sig: str):
     # Retired columns are only read back for conversion or purge; a loose type is enough.
     return {"Date()": sa.Date(), "DateTime()": sa.DateTime(), "Boolean()": sa.Boolean(),
             "Float()": sa.Float(), "Integer()": sa.Integer(), "SmallInteger()": sa.SmallInteger(),
-            "JSON()": sa.JSON()}.get(sig, sa.Text() if not sig.startswith("Numeric") else sa.Float())
+            "JSON()": sa.JSON()}.get(sig, sa.Float() if sig.startswith(("Numeric", "ExactNumeric")) else sa.Text())
 
 
 def build_app_tables(app: AppDef, storage: dict) -> tuple[sa.MetaData, dict[str, FormTables]]:

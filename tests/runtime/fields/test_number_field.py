@@ -126,7 +126,8 @@ def test_parse_cell_still_refuses_words(ctx):
 
 def test_storage_follows_precision():
     numeric = NUMBER.sa_type(num(precision=2))
-    assert isinstance(numeric, sa.Numeric) and numeric.scale == 2 and numeric.asdecimal is False
+    assert isinstance(numeric.impl, sa.Numeric) and numeric.impl.scale == 2 and numeric.impl.asdecimal is False
+    assert numeric.python_type is float
     assert isinstance(NUMBER.sa_type(num()), sa.Float)
 
 

@@ -1,0 +1,1 @@
+"""Formloom benchmarks: `python -m benchmarks --help`."""
