@@ -329,7 +329,7 @@ def _log_bulk(runtime, form_key: str, ids: list[int], prepared: list[dict], acto
                "actor_id": actor.user_id, "created_at": now, "attempts": 0} for rid in ids]
     for table, rows in ((RecordRevision.__table__, revisions), (OutboxEvent.__table__, events)):
         for batch in store.chunks(rows, 2000):
-            db.session.execute(sa.insert(table), batch)
+            store.insert_rows(table, batch)
 
 
 def history(actor: Actor, runtime, form_key: str, record_id: int) -> list[RecordRevision]:
