@@ -88,3 +88,33 @@ class AuthActions:
 
     def logout(self):
         return self.client.post("/logout")
+
+
+def conforms(schema: dict, value) -> bool:
+    """Whether a JSON value validates against `schema`, formats (date, date-time) included."""
+    from jsonschema import Draft202012Validator
+
+    return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER).is_valid(value)
+
+
+def assert_round_trips(field: dict, sent) -> None:
+    """A value the field accepts comes out as JSON its value schema allows, and reads back equal."""
+    from formloom.runtime.fields import FieldValueError, ValueContext, field_types
+
+    ftype, ctx = field_types.get(field["type"]), ValueContext()
+    try:
+        value = ftype.to_python(field, sent, ctx)
+    except FieldValueError:
+        return
+    as_json = ftype.to_json(field, value)
+    assert conforms(ftype.value_schema(field), as_json)
+    assert ftype.to_python(field, as_json, ctx) == value
+
+
+def assert_schema_accepts(field: dict, sent) -> None:
+    """What the field's value schema allows, the field accepts (no FieldValueError)."""
+    from formloom.runtime.fields import ValueContext, field_types
+
+    ftype = field_types.get(field["type"])
+    if conforms(ftype.value_schema(field), sent):
+        ftype.to_python(field, sent, ValueContext())

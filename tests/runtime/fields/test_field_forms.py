@@ -5,13 +5,7 @@ import pytest
 from werkzeug.datastructures import MultiDict
 from wtforms import Form
 
-from formloom.runtime.fields import ValueContext, field_types
-
-
-@pytest.fixture
-def ctx():
-    """An app in Asia/Shanghai where it is 2026-01-31 09:30 local (01:30 UTC)."""
-    return ValueContext(tz="Asia/Shanghai", today=date(2026, 1, 31), now=datetime(2026, 1, 31, 1, 30))
+from formloom.runtime.fields import field_types
 
 
 def bound(field: dict, formdata: dict | None = None, locale: str = "zh"):

@@ -1,26 +1,14 @@
 """File and image fields: uploaded file ids with size, type and count limits."""
 from dataclasses import replace
-from datetime import date, datetime
 
 import pytest
 import sqlalchemy as sa
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from jsonschema import Draft202012Validator
 
 from formloom.runtime.fields import FieldValueError, ValueContext, field_types
 
-
-@pytest.fixture
-def ctx():
-    """An app in Asia/Shanghai where it is 2026-01-31 09:30 local (01:30 UTC)."""
-    return ValueContext(tz="Asia/Shanghai", today=date(2026, 1, 31), now=datetime(2026, 1, 31, 1, 30))
-
-
-def conforms(schema: dict, value) -> bool:
-    """Whether a JSON value validates against `schema`, formats (date, date-time) included."""
-    return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER).is_valid(value)
-
+from support_formloom import conforms
 
 FILE = field_types.get("file")
 IMAGE = field_types.get("image")

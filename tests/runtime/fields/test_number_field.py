@@ -1,26 +1,14 @@
 """Number fields: what people and API clients send, rounding, bounds, display."""
-from datetime import date, datetime
 from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from jsonschema import Draft202012Validator
 
 from formloom.runtime.fields import FieldValueError, ValueContext, field_types
 
-
-@pytest.fixture
-def ctx():
-    """An app in Asia/Shanghai where it is 2026-01-31 09:30 local (01:30 UTC)."""
-    return ValueContext(tz="Asia/Shanghai", today=date(2026, 1, 31), now=datetime(2026, 1, 31, 1, 30))
-
-
-def conforms(schema: dict, value) -> bool:
-    """Whether a JSON value validates against `schema`, formats (date, date-time) included."""
-    return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER).is_valid(value)
-
+from support_formloom import conforms
 
 NUMBER = field_types.get("number")
 
@@ -156,7 +144,6 @@ INPUTS = st.one_of(
 @settings(max_examples=300, deadline=None)
 @given(field=FIELDS, sent=INPUTS)
 def test_accepted_values_conform_to_the_value_schema_and_round_trip(field, sent):
-    from formloom.runtime.fields import ValueContext
 
     ctx = ValueContext()
     try:
@@ -171,7 +158,6 @@ def test_accepted_values_conform_to_the_value_schema_and_round_trip(field, sent)
 @settings(max_examples=200, deadline=None)
 @given(sent=st.floats(min_value=0, max_value=1000, allow_nan=False))
 def test_every_value_the_schema_allows_is_accepted(sent):
-    from formloom.runtime.fields import ValueContext
 
     field = num(precision=2, min=0, max=1000)
     assert 0 <= NUMBER.to_python(field, sent, ValueContext()) <= 1000
