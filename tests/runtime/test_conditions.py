@@ -89,7 +89,7 @@ class Harness:
     def __init__(self, engine):
         self.engine = engine
 
-    def ids(self, condition, rows, env=ENV):
+    def ids(self, condition, rows, env=ENV, **options):
         with self.engine.begin() as conn:
             for table in (tags, members, records):
                 conn.execute(delete(table))
@@ -98,9 +98,9 @@ class Harness:
                 for key, (_, table) in JUNCTIONS.items():
                     for value in row.get(key) or ():
                         conn.execute(insert(table).values(record_id=i, value=value))
-            where = to_sql(condition, operand, env)
+            where = to_sql(condition, operand, env, **options)
             in_sql = set(conn.scalars(select(records.c.id).where(where)))
-        predicate = to_python(condition, operand, env)
+        predicate = to_python(condition, operand, env, **options)
         in_python = {i for i, row in enumerate(rows, 1) if predicate({**row, "$id": i})}
         assert in_sql == in_python, (condition, in_sql, in_python)
         return in_sql
@@ -304,6 +304,46 @@ def test_days_across_a_dst_change():
     assert predicate({"at": datetime(2026, 3, 9, 3, 59)})
     assert not predicate({"at": datetime(2026, 3, 9, 4)})
     assert not predicate({"at": datetime(2026, 3, 8, 4, 59)})
+
+
+def test_date_field_against_a_datetime_literal_uses_its_local_date():
+    env = Env(tz="Asia/Shanghai")
+    predicate = to_python(leaf("due", "eq", "2026-03-09T20:00:00-05:00"), operand, env)
+    assert predicate({"due": date(2026, 3, 10)})  # 03-10 01:00 UTC is 09:00 in Shanghai
+
+
+def test_a_day_that_starts_after_a_midnight_dst_gap():
+    # Havana skips 00:00-01:00 on 2026-03-08: the day starts at 01:00 CDT = 05:00 UTC
+    env = Env(today=date(2026, 3, 8), now=datetime(2026, 3, 8, 12), tz="America/Havana")
+    predicate = to_python(leaf("at", "eq", {"today": 0}), operand, env)
+    assert predicate({"at": datetime(2026, 3, 8, 5)})
+    assert not predicate({"at": datetime(2026, 3, 8, 4, 59, 59)})
+
+
+def test_env_normalises_an_aware_now_and_derives_today():
+    env = Env(now=datetime.fromisoformat("2026-03-09T20:00:00-05:00"), tz="Asia/Shanghai")
+    assert env.now == datetime(2026, 3, 10, 1)
+    assert env.today == date(2026, 3, 10)
+
+
+def test_record_list_reference_and_a_separate_record_resolver(db):
+    other_form = {"regions": Operand("regions", "multi_text"),
+                  "limit": Operand("limit", "number")}.__getitem__
+    rows = [{"name": "east"}, {"name": "west"}, {"name": None}]
+    env = Env(record={"regions": ["east", "south"], "limit": 5})
+    condition = leaf("name", "in", {"var": "record.regions"})
+    assert validate(condition, operand, record_resolver=other_form) == []
+    assert validate(condition, operand) == [
+        ("/value/var", 'unknown field "regions" in variable "record.regions"')]
+    assert db.ids(condition, rows, env, record_resolver=other_form) == {1}
+
+
+def test_text_no_database_can_store_never_matches():
+    assert validate(leaf("name", "eq", "\ud800"), operand) == [
+        ("/value", "text must be valid Unicode")]
+    env = Env(record={"name": "a\x00b"})
+    predicate = to_python(leaf("name", "ne", {"var": "record.name"}), operand, env)
+    assert predicate({"name": "a\x00b"})  # a blank value: "ne" holds for every record
 
 
 # --- multi-valued and file fields -----------------------------------------------------------

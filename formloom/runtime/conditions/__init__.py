@@ -5,9 +5,15 @@ automation conditions and dashboard filters all use it. Modules: `model` (the co
 the storage layer), `values` (literals and references), `parse` (validation), `operators`
 and `nodes` (semantics, SQL and Python side by side), `compiler` (the entry points).
 """
-from .compiler import to_python, to_sql, validate
-from .model import DEFAULT_OPERATORS, ConditionError, Env, Operand, Resolver
-from .parse import fields_used, record_fields_used
+from formloom.runtime.conditions.compiler import to_python, to_sql, validate
+from formloom.runtime.conditions.model import (
+    DEFAULT_OPERATORS,
+    ConditionError,
+    Env,
+    Operand,
+    Resolver,
+)
+from formloom.runtime.conditions.parse import fields_used, record_fields_used
 
 __all__ = [
     "DEFAULT_OPERATORS",

@@ -5,11 +5,11 @@ from typing import Any
 
 from sqlalchemy.sql.elements import ColumnElement
 
-from .model import ConditionError, Env, Resolver, item_kind
-from .nodes import TRUE, AllOf, AnyOf, Node, Predicate, negate
-from .operators import OPERATORS
-from .parse import Group, Leaf, parse
-from .values import coerce
+from formloom.runtime.conditions.model import ConditionError, Env, Resolver, item_kind
+from formloom.runtime.conditions.nodes import TRUE, AllOf, AnyOf, Node, Predicate, negate
+from formloom.runtime.conditions.operators import OPERATORS
+from formloom.runtime.conditions.parse import Group, Leaf, parse
+from formloom.runtime.conditions.values import coerce
 
 _GROUPS = {
     "all": AllOf,

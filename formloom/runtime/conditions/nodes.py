@@ -31,7 +31,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
 
-from .model import MULTI_KINDS, Operand
+from formloom.runtime.conditions.model import MULTI_KINDS, Operand
 
 Predicate = Callable[[Mapping[str, Any]], bool]
 
@@ -162,8 +162,8 @@ def _column(operand: Operand) -> Any:
 
 
 def _bound(column: Any, value: Any) -> Any:
-    # typed by the column, not the value: SQLAlchemy would type `float_col IN (0, 0.5)` from
-    # its first item and PostgreSQL would then cast 0.5 to INTEGER
+    # Binds are typed by the column, never by the value: SQLAlchemy would type the list of
+    # `float_col IN (0, 0.5)` from its first item, and PostgreSQL then casts 0.5 to INTEGER.
     return bindparam(None, value, type_=column.type)
 
 

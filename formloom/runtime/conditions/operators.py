@@ -10,8 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .model import Operand
-from .nodes import (
+from formloom.runtime.conditions.model import Operand
+from formloom.runtime.conditions.nodes import (
     FALSE,
     TRUE,
     AllOf,
@@ -26,7 +26,7 @@ from .nodes import (
     is_multi,
     negate,
 )
-from .values import Day
+from formloom.runtime.conditions.values import Day
 
 Lower = Callable[[Operand, Any], Node]
 

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from .model import (
+from formloom.runtime.conditions.model import (
     DEFAULT_OPERATORS,
     FAMILY,
     MAX_DEPTH,
@@ -18,8 +18,8 @@ from .model import (
     Resolver,
     item_kind,
 )
-from .operators import OPERATORS
-from .values import (
+from formloom.runtime.conditions.operators import OPERATORS
+from formloom.runtime.conditions.values import (
     FIXED_VARS,
     MAX_TODAY_OFFSET,
     ListOf,
@@ -37,7 +37,7 @@ LEAF_KEYS = frozenset(("field", "op", "value"))
 REFERENCE_HELP = 'a reference is {"var": "..."}, {"today": n} or {"now": "<ISO 8601 duration>"}'
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # holds SQLAlchemy columns, whose == builds SQL
 class Leaf:
     """One checked `{"field", "op", "value"}`; value is None, a term, or a (low, high) pair."""
 
@@ -46,7 +46,7 @@ class Leaf:
     value: Any
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Group:
     """all / any / not over checked children."""
 

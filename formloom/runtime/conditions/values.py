@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from dateutil.relativedelta import relativedelta
 
-from .model import Env
+from formloom.runtime.conditions.model import Env
 
 # Years outside this range are refused: a day's end (D+1) and zone shifts must not overflow.
 MIN_YEAR, MAX_YEAR = 1000, 9998
@@ -103,9 +103,8 @@ def _as_instant_or_date(raw: Any, tz: str) -> date | datetime | None:
     if not isinstance(raw, date) or not _in_range(raw):
         return None
     if isinstance(raw, datetime) and raw.tzinfo is not None:
-        # datetime objects without tzinfo follow the storage convention: naive UTC
         return raw.astimezone(UTC).replace(tzinfo=None)
-    return raw
+    return raw  # a date, or a naive datetime: naive UTC by the storage convention
 
 
 def _to_date(raw: Any, tz: str) -> date | None:
@@ -129,7 +128,8 @@ def _is_id(raw: Any) -> bool:
 
 
 _COERCE: dict[str, Callable[[Any, str], Any]] = {
-    "text": lambda raw, tz: raw if isinstance(raw, str) and raw else None,
+    # text no database can store (NUL, lone surrogates) can match nothing, in either form
+    "text": lambda raw, tz: raw if isinstance(raw, str) and raw and not _text_error(raw) else None,
     "number": lambda raw, tz: raw if _is_number(raw) else None,
     "boolean": lambda raw, tz: raw if isinstance(raw, bool) else None,
     "ref": lambda raw, tz: raw if _is_id(raw) else None,
