@@ -1,5 +1,6 @@
 """Signing in and out, API tokens, CSRF for cookie sessions on the API, rate limits."""
 import re
+import uuid
 
 import pytest
 import sqlalchemy as sa
@@ -52,10 +53,10 @@ def test_login_redirects_only_to_own_site(client, make):
 
 
 @pytest.mark.parametrize("storage", ["memory", pytest.param("redis", marks=pytest.mark.redis)])
-def test_sign_in_attempts_are_rate_limited(app_with, storage, tmp_path):
+def test_sign_in_attempts_are_rate_limited(app_with, storage):
     uri = "memory://" if storage == "memory" else REDIS_URL
     flask_app = app_with(RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI=uri, LOGIN_RATE_LIMIT="3 per minute",
-                         RATELIMIT_KEY_PREFIX=f"fl-test-{tmp_path.name}")
+                         RATELIMIT_KEY_PREFIX=f"fl-test-{uuid.uuid4().hex}")  # Redis outlives runs
     user = Factory(flask_app).user("Rita")
     client = flask_app.test_client()
     codes = [client.post("/login", data={"email": user.email, "password": "bad"}).status_code for _ in range(4)]
