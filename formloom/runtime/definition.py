@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from dataclasses import field as dc_field
+from functools import cached_property
 from typing import Any
 
 from formloom.runtime.fields import FieldType, field_types
@@ -50,6 +51,11 @@ class FormDef:
         if locale.startswith("en") and self.raw.get("name_en"):
             return self.raw["name_en"]
         return self.name
+
+    @cached_property
+    def file_fields(self) -> tuple[str, ...]:
+        """Keys of the fields holding files (formulas read them as their names)."""
+        return tuple(k for k, f in self.fields.items() if field_types.get(f["type"]).result_kind(f) == "file")
 
     @property
     def rule_shown(self) -> set[str]:

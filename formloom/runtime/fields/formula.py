@@ -5,7 +5,18 @@ from datetime import date, datetime
 import sqlalchemy as sa
 
 from formloom.runtime.fields.base import FieldType, FieldValueError, ValueContext
-from formloom.runtime.fields.number import round_half_up
+from formloom.runtime.fields.boolean import BooleanFieldType
+from formloom.runtime.fields.date import DateFieldType
+from formloom.runtime.fields.datetime_ import DateTimeFieldType
+from formloom.runtime.fields.number import NumberFieldType, round_half_up
+from formloom.runtime.fields.textarea import TextareaFieldType
+
+# The plain types a result kind is stored, shown and converted as (stateless instances, so
+# this runs once per value without a registry lookup).
+DELEGATES: dict[str, FieldType] = {
+    "number": NumberFieldType(), "boolean": BooleanFieldType(), "date": DateFieldType(),
+    "datetime": DateTimeFieldType(), "text": TextareaFieldType(),
+}
 
 # The compiled definition records each formula's result kind under this key.
 RESULT = "_result"
@@ -41,11 +52,7 @@ class FormulaFieldType(FieldType):
 
     def delegate(self, field: dict) -> FieldType:
         """The plain field type that stores, shows and converts this formula's result."""
-        from formloom.runtime.fields import field_types
-
-        kind = self.result_kind(field)
-        return field_types.get({"number": "number", "boolean": "boolean", "date": "date",
-                                "datetime": "datetime"}.get(kind, "textarea"))
+        return DELEGATES.get(self.result_kind(field), DELEGATES["text"])
 
     def to_python(self, field: dict, value, ctx: ValueContext):
         raise FieldValueError("is computed by its formula")

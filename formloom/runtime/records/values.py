@@ -84,10 +84,9 @@ def compute_formulas(form: FormDef, values: dict, ctx: ValueContext, system: dic
     if not form.formulas:
         return
     env = {**(system or {}), **values}
-    for key, f in form.fields.items():
-        ftype = field_types.get(f["type"])
-        if ftype.result_kind(f) == "file":  # formulas read files as their names (text)
-            env[key] = ftype.format(f, values.get(key)) or None
+    for key in form.file_fields:  # formulas read files as their names (text)
+        f = form.fields[key]
+        env[key] = field_types.get(f["type"]).format(f, values.get(key)) or None
     for key, parsed in form.formulas:
         f = form.fields[key]
         result = formulas.evaluate(parsed, env, today=ctx.today, now=ctx.now)
