@@ -118,3 +118,12 @@ def assert_schema_accepts(field: dict, sent) -> None:
     ftype = field_types.get(field["type"])
     if conforms(ftype.value_schema(field), sent):
         ftype.to_python(field, sent, ValueContext())
+
+
+def problem(resp, status: int) -> dict:
+    """The problem+json body of a response that must have `status`."""
+    assert resp.status_code == status, resp.get_data(as_text=True)
+    assert resp.mimetype == "application/problem+json"
+    body = resp.get_json()
+    assert body["status"] == status and body["title"] and body["detail"]
+    return body

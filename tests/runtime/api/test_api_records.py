@@ -2,29 +2,10 @@
 import json
 from urllib.parse import quote
 
-import pytest
+from support_formloom import problem
 
 BASE = "/api/v1/apps/sales_mini/forms"
 SYSTEM_KEYS = {"id", "version", "created_at", "updated_at", "created_by", "owner", "flow_status", "fields"}
-
-
-@pytest.fixture
-def owner(make):
-    return make.user("Owner", password=None)
-
-
-@pytest.fixture
-def api(any_db, app, make, owner, api_as):
-    make.install("sales-mini", owner=owner)
-    return api_as(owner)
-
-
-def problem(resp, status: int) -> dict:
-    assert resp.status_code == status, resp.get_data(as_text=True)
-    assert resp.mimetype == "application/problem+json"
-    body = resp.get_json()
-    assert body["status"] == status and body["title"] and body["detail"]
-    return body
 
 
 def create(api, form: str, fields: dict, **kw) -> dict:

@@ -7,30 +7,11 @@ from pathlib import Path
 
 import flask_babel
 import pytest
-from htmltree import parse
 
 from formloom.runtime.records import service
 
 APP = "/a/sales_mini"
 DATA = Path(__file__).resolve().parents[2] / "data"
-
-
-@pytest.fixture
-def client(app):
-    """A test client whose browser asks for English (the default language is Chinese)."""
-    test_client = app.test_client()
-    test_client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
-    return test_client
-
-
-@pytest.fixture
-def html():
-    return parse
-
-
-@pytest.fixture
-def owner(make):
-    return make.user("Olga Owner")
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 import io
 
 import pytest
-from htmltree import parse
 
 from formloom.platform.extensions import db, write_transaction
 from formloom.platform.models import Department
@@ -48,24 +47,6 @@ KITCHEN = {
         ]}]}
 
 URL = "/a/kitchen/f/sink"
-
-
-@pytest.fixture
-def client(app):
-    """A test client whose browser asks for English (the default language is Chinese)."""
-    test_client = app.test_client()
-    test_client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
-    return test_client
-
-
-@pytest.fixture
-def html():
-    return parse
-
-
-@pytest.fixture
-def owner(make):
-    return make.user("Olga Owner")
 
 
 @pytest.fixture
