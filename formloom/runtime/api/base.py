@@ -1,15 +1,4 @@
-"""The runtime's API blueprint."""
-from formloom.platform.api import (
-    actor,
-    api_blueprint,
-    idempotency,
-    if_match,
-    json_body,
-    remember,
-    replay,
-    with_etag,
-)
+"""The runtime's API blueprint (helpers shared by every layer's API are in platform/api.py)."""
+from formloom.platform.api import api_blueprint
 
 bp = api_blueprint("api")
-
-__all__ = ["actor", "bp", "idempotency", "if_match", "json_body", "remember", "replay", "with_etag"]

@@ -4,10 +4,11 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import jsonify
 
+from formloom.platform.api import actor
 from formloom.platform.extensions import db
 from formloom.platform.models import App
 from formloom.runtime import access
-from formloom.runtime.api.base import actor, bp
+from formloom.runtime.api.base import bp
 from formloom.runtime.apps import get_runtime
 from formloom.runtime.exceptions import NotFound
 from formloom.runtime.records.projections import fields_schema

@@ -5,13 +5,8 @@ import json
 
 from flask import jsonify, request
 
-from formloom.platform.extensions import db
-from formloom.platform.files import send_stored, store_upload
-from formloom.platform.models import StoredFile
-from formloom.runtime import access
-from formloom.runtime.api.base import (
+from formloom.platform.api import (
     actor,
-    bp,
     idempotency,
     if_match,
     json_body,
@@ -19,6 +14,11 @@ from formloom.runtime.api.base import (
     replay,
     with_etag,
 )
+from formloom.platform.extensions import db
+from formloom.platform.files import send_stored, store_upload
+from formloom.platform.models import StoredFile
+from formloom.runtime import access
+from formloom.runtime.api.base import bp
 from formloom.runtime.apps import get_runtime
 from formloom.runtime.exceptions import Conflict, NotFound, ValidationFailed
 from formloom.runtime.fields import FieldValueError, field_types
