@@ -16,7 +16,8 @@ from formloom.platform.actor import Actor
 from formloom.platform.extensions import db
 from formloom.platform.models import StoredFile
 from formloom.runtime import access, conditions
-from formloom.runtime.fields import ValueContext
+from formloom.runtime.fields import ValueContext, field_types
+from formloom.runtime.fields.reference import ReferenceFieldType
 
 BATCH = 500  # ids per IN (...)
 ENV = "condition_env"
@@ -111,7 +112,7 @@ def _ids(value) -> list:
 
 def prefetch(ctx: ValueContext, form, rows: list) -> None:
     """Look up every id the rows reference in a few queries, before they are checked one by one."""
-    wanted: dict[tuple, set] = {}
+    wanted: dict[tuple, tuple[dict, set]] = {}
 
     def collect(form_def, data) -> None:
         if not isinstance(data, dict):
@@ -120,19 +121,15 @@ def prefetch(ctx: ValueContext, form, rows: list) -> None:
             f = form_def.fields.get(key)
             if f is None or value in (None, "", []):
                 continue
-            if f["type"] == "subform" and isinstance(value, list) and key in form_def.children:
+            if key in form_def.children and isinstance(value, list):
                 for row in value:
                     collect(form_def.children[key], row)
-            elif f["type"] in ("link", "user", "department"):
-                wanted.setdefault((f["type"], f.get("form")), set()).update(_ids(value))
+            elif isinstance(field_types.get(f["type"]), ReferenceFieldType):
+                wanted.setdefault((f["type"], f.get("form")), (f, set()))[1].update(_ids(value))
 
     for data in rows:
         collect(form, data)
-    for (kind, target), ids in wanted.items():
-        if kind == "link" and ctx.record_exists:
-            ctx.record_exists(target, sorted(ids))
-        elif kind == "user" and ctx.user_exists:
-            ctx.user_exists(sorted(ids))
-        elif kind == "department" and ctx.department_exists:
-            ctx.department_exists(sorted(ids))
+    for field, ids in wanted.values():
+        # Each reference type asks its own lookup; the ctx remembers the answers.
+        field_types.get(field["type"]).existing(field, sorted(ids), ctx)
 
