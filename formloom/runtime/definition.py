@@ -53,6 +53,11 @@ class FormDef:
         return self.name
 
     @cached_property
+    def types_by_key(self) -> dict[str, FieldType]:
+        """Each field's type, looked up once (hot loops over many records use it)."""
+        return {k: field_types.get(f["type"]) for k, f in self.fields.items()}
+
+    @cached_property
     def file_fields(self) -> tuple[str, ...]:
         """Keys of the fields holding files (formulas read them as their names)."""
         return tuple(k for k, f in self.fields.items() if field_types.get(f["type"]).result_kind(f) == "file")

@@ -143,8 +143,9 @@ def _owner(form, values: dict, actor: Actor):
 
 
 def _created_changes(form, values: dict) -> dict:
-    return {k: [None, json_value(form, k, v)] for k, v in values.items()
-            if not field_types.get(form.fields[k]["type"]).is_empty(v)}
+    """A created record's revision: every value it was created with."""
+    return {k: [None, json_value(form, k, values.get(k))] for k, ftype in form.types_by_key.items()
+            if not ftype.is_empty(values.get(k))}
 
 
 def create(actor: Actor, runtime, form_key: str, data: dict, draft: bool = False, within=None) -> dict:
@@ -285,7 +286,7 @@ def bulk_create(actor: Actor, runtime, form_key: str, rows: list[dict], draft: b
         if within is not None:
             within(ids)
     if len(ids) >= ANALYZE_AFTER:
-        store.refresh_statistics(ft)
+        store.refresh_statistics(ft, len(ids))
     return ids
 
 

@@ -224,11 +224,30 @@ def flat_values(record: dict) -> dict:
 
 
 
-def refresh_statistics(ft: FormTables) -> None:
-    """Sample the form's tables for the query planner, after a large load (best effort)."""
+def _estimated_rows(conn, table: sa.Table) -> float:
+    """The planner's last row count for `table` (0 when it has never been analysed)."""
+    if conn.dialect.name == "postgresql":
+        sql = "SELECT reltuples FROM pg_class WHERE oid = to_regclass(:t)"
+    else:
+        sql = "SELECT CAST(stat AS INTEGER) FROM sqlite_stat1 WHERE tbl = :t LIMIT 1"
+    try:
+        return max(float(conn.execute(sa.text(sql), {"t": table.name}).scalar() or 0), 0.0)
+    except sa.exc.OperationalError:  # SQLite before its first ANALYZE has no sqlite_stat1
+        conn.rollback()
+        return 0.0
+
+
+def refresh_statistics(ft: FormTables, inserted: int) -> None:
+    """Sample the form's tables for the query planner after a large load (best effort).
+
+    Only when the load is at least half what the planner last counted, so a table loaded in
+    many requests is analysed as it doubles, not after every request.
+    """
     bind = db.session.get_bind()
     try:
         with bind.connect() as conn:  # its own short transaction, after the load committed
+            if inserted * 2 < _estimated_rows(conn, ft.table):
+                return
             if bind.dialect.name == "sqlite":
                 conn.exec_driver_sql("PRAGMA analysis_limit=1000")  # sample, never scan it all
             for table in ft.all_tables():

@@ -53,3 +53,22 @@ def test_blank_sort_values_come_last_in_both_directions(any_db, app, make):
             if cursor is None:
                 break
         assert seen == expected
+
+
+def test_a_large_bulk_load_leaves_the_planner_fresh_statistics(any_db, app, make):
+    # Without them planners misjudge which index to use for lists (docs/performance.md).
+    owner = make.user("Stats", password=None)
+    rt = make.install("sales-mini", owner=owner)
+    actor = make.actor(owner)
+    company = service.create(actor, rt, "company", {"name": "Acme"})
+    table = rt.form_tables("deal").table
+    service.bulk_create(actor, rt, "deal", [{"title": f"D{i}", "company": company["id"]}
+                                            for i in range(service.ANALYZE_AFTER)])
+    with db.engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            rows = conn.execute(sa.text("SELECT reltuples FROM pg_class WHERE oid = to_regclass(:t)"),
+                                {"t": table.name}).scalar()
+        else:
+            rows = conn.execute(sa.text("SELECT CAST(stat AS INTEGER) FROM sqlite_stat1 WHERE tbl = :t"),
+                                {"t": table.name}).scalar()
+    assert rows is not None and rows >= service.ANALYZE_AFTER * 0.9
