@@ -5,6 +5,9 @@ impossible date, a blank date given to a date function, ...) make the whole form
 to None, a blank field: a stored formula field cannot show Excel's #DIV/0!, and a blank is
 what users expect while the inputs are incomplete. Exceeding a work limit (steps, text size)
 is different: it raises FormulaLimitError, because it means the formula itself is abusive.
+
+Formulas run as closures compiled once per Formula (compiler.py). The tree-walking `_Run`
+below is the reference they are tested against: `evaluate(..., interpret=True)` uses it.
 """
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from functools import partial
 
+from formloom.runtime.formulas.compiler import State
 from formloom.runtime.formulas.errors import EvalError, FormulaLimitError
 from formloom.runtime.formulas.functions import FUNCTIONS
 from formloom.runtime.formulas.nodes import Binary, Boolean, Call, Node, Number, Ref, Text, Unary
@@ -29,14 +33,19 @@ def evaluate(
     today: date | None = None,
     now: datetime | None = None,
     max_steps: int = MAX_STEPS,
+    interpret: bool = False,
 ) -> object:
     """The formula's value for `values`, or None (blank) when it hits a run-time error."""
     if isinstance(formula, str):
         formula = parse(formula)
     now = from_input(now or datetime.now(UTC))  # aware datetimes become naive UTC
-    run = _Run(values, today or date.today(), now, max_steps)  # type: ignore[arg-type]
+    today = today or date.today()
     try:
-        return normalize_result(run.eval(formula.root))
+        if interpret:
+            run = _Run(values, today, now, max_steps)  # type: ignore[arg-type]
+            return normalize_result(run.eval(formula.root))
+        state = State(values, today, now, max_steps)  # type: ignore[arg-type]
+        return normalize_result(formula.program(state))
     except (EvalError, ArithmeticError, ValueError):
         # ArithmeticError covers overflow and decimal errors, ValueError impossible dates.
         return None

@@ -10,6 +10,7 @@ from decimal import (
     ROUND_FLOOR,
     ROUND_HALF_UP,
     ROUND_UP,
+    Context,
     Decimal,
     localcontext,
 )
@@ -28,16 +29,23 @@ from formloom.runtime.formulas.values import (
     to_number,
 )
 
+# Room for the largest float (309 digits) with 400 decimals; passed explicitly because
+# entering a localcontext on every ROUND costs more than the rounding itself.
+_WIDE = Context(prec=800)
+_QUANTA = [Decimal(1).scaleb(places) for places in range(400, -401, -1)]  # 1E+400 .. 1E-400
+
 
 def _rounder(mode: str):
     """ROUND / ROUNDUP / ROUNDDOWN(number, [digits]) with one decimal rounding mode."""
 
     def round_(value: object, digits: object = 0) -> int | float:
         number, places = to_decimal(value), max(-400, min(400, to_int(digits)))
+        if not number.is_finite():  # an infinite input is a run-time error: the result is blank
+            raise EvalError("cannot round an infinite number")
         if number.as_tuple().exponent >= -places:  # type: ignore[operator]
             return from_decimal(number)  # already has no more digits than asked for
-        with localcontext(prec=800):
-            return from_decimal(number.quantize(Decimal(1).scaleb(-places), rounding=mode))
+        quantum = _QUANTA[places + 400]
+        return from_decimal(number.quantize(quantum, rounding=mode, context=_WIDE))
 
     return round_
 

@@ -10,12 +10,13 @@ import difflib
 import math
 import re
 from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import cache, cached_property, lru_cache
 from importlib import resources
 
 from lark import Lark, Token, Transformer
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
+from formloom.runtime.formulas.compiler import Compiled, compile_node
 from formloom.runtime.formulas.errors import FormulaError, FormulaLimitError
 from formloom.runtime.formulas.functions import FUNCTIONS, Function
 from formloom.runtime.formulas.nodes import Binary, Boolean, Call, Node, Number, Ref, Text, Unary
@@ -38,6 +39,15 @@ class Formula:
     root: Node
     references: frozenset[tuple[str, ...]]
     functions: frozenset[str]
+
+    @cached_property
+    def program(self) -> Compiled:
+        """The formula compiled to closures, once; evaluate() runs it."""
+        return compile_node(self.root)
+
+    def __getstate__(self) -> dict:
+        # Closures do not pickle; a copy compiles its own program on first use.
+        return {k: v for k, v in self.__dict__.items() if k != "program"}
 
 
 def parse(expr: str) -> Formula:

@@ -9,7 +9,7 @@ import math
 import re
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
-from decimal import Decimal, localcontext
+from decimal import Decimal
 
 from formloom.runtime.formulas.errors import EvalError, FormulaLimitError
 
@@ -19,6 +19,10 @@ MAX_INT_BITS = 1024  # larger integers overflow, like floats beyond 1.8e308
 _INT_TEXT = re.compile(r"[+-]?[0-9]+")
 _NUMBER_TEXT = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
 _GROUPED_TEXT = re.compile(r"[+-]?[0-9]{1,3}(,[0-9]{3})+(\.[0-9]*)?")
+
+# Exact types that need no conversion; checking them first keeps the common case cheap.
+_PLAIN_INPUT = frozenset({int, float, str, bool, type(None), date})
+_PLAIN_RESULT = frozenset({int, str, bool, type(None), date, datetime})
 
 
 def is_blank(value: object) -> bool:
@@ -38,6 +42,8 @@ def is_moment(value: object) -> bool:
 
 def from_input(value: object) -> object:
     """Bring a caller's value into the model: Decimal to number, aware datetime to naive UTC."""
+    if type(value) in _PLAIN_INPUT:
+        return value
     if isinstance(value, Decimal):
         return from_decimal(value) if value.is_finite() else None
     if isinstance(value, datetime) and value.tzinfo is not None:
@@ -49,6 +55,8 @@ def from_input(value: object) -> object:
 
 def check_number(value: int | float) -> int | float:
     """Reject results that overflowed (inf, nan, huge integers)."""
+    if type(value) is float and math.isfinite(value):
+        return value
     if isinstance(value, float) and not math.isfinite(value):
         raise EvalError("number out of range")
     if isinstance(value, int) and value.bit_length() > MAX_INT_BITS:
@@ -87,6 +95,8 @@ def parse_number(text: str) -> int | float:
 
 def to_number(value: object) -> int | float:
     """A value as a number: blank is 0, TRUE is 1, numeric text is read."""
+    if type(value) is int or type(value) is float:
+        return value
     if is_blank(value):
         return 0
     if isinstance(value, bool):
@@ -174,14 +184,16 @@ def to_decimal(value: object) -> Decimal:
 
 def from_decimal(value: Decimal) -> int | float:
     """A Decimal back to int when whole, else float."""
-    with localcontext(prec=400):
-        if value == value.to_integral_value():
-            return check_number(int(value))
+    # Neither the comparison nor to_integral_value depends on the context's precision.
+    if value == value.to_integral_value():
+        return check_number(int(value))
     return check_number(float(value))
 
 
 def normalize_result(value: object) -> object:
     """The final value handed to callers: floats cleaned to 15 digits, whole ones as int."""
+    if type(value) in _PLAIN_RESULT:
+        return value
     if isinstance(value, list | tuple | Mapping):
         raise EvalError("a formula must give a single value, not a list")
     if isinstance(value, float):
