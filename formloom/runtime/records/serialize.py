@@ -36,7 +36,6 @@ def record_json(form: FormDef, record: dict, keys=None) -> dict:
 
 
 def json_value(form: FormDef, key: str, value):
-    f = form.fields[key]
-    if f["type"] == "subform":
+    if key in form.children:
         return [fields_json(form.children[key], row) for row in value or []]
-    return field_types.get(f["type"]).to_json(f, value)
+    return form.types_by_key[key].to_json(form.fields[key], value)

@@ -31,13 +31,11 @@ def chunks(items: list, size: int = BATCH) -> Iterable[list]:
 
 
 def _to_db(ft: FormTables, key: str, value: Any) -> Any:
-    f = ft.form.fields[key]
-    return field_types.get(f["type"]).to_db(f, value)
+    return ft.form.types_by_key[key].to_db(ft.form.fields[key], value)
 
 
 def _from_db(ft: FormTables, key: str, value: Any) -> Any:
-    f = ft.form.fields[key]
-    return field_types.get(f["type"]).from_db(f, value)
+    return ft.form.types_by_key[key].from_db(ft.form.fields[key], value)
 
 
 def column_values(ft: FormTables, fields: dict) -> dict:
