@@ -97,11 +97,11 @@ def conforms(schema: dict, value) -> bool:
     return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER).is_valid(value)
 
 
-def assert_round_trips(field: dict, sent) -> None:
+def assert_round_trips(field: dict, sent, ctx=None) -> None:
     """A value the field accepts comes out as JSON its value schema allows, and reads back equal."""
     from formloom.runtime.fields import FieldValueError, ValueContext, field_types
 
-    ftype, ctx = field_types.get(field["type"]), ValueContext()
+    ftype, ctx = field_types.get(field["type"]), ctx or ValueContext()
     try:
         value = ftype.to_python(field, sent, ctx)
     except FieldValueError:
