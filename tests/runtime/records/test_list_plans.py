@@ -9,13 +9,10 @@ from formloom.runtime.records import query, service
 
 
 @pytest.mark.parametrize("any_db", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
-def test_fractional_numbers_reach_postgresql_as_decimals(any_db, app, make):
+def test_fractional_numbers_reach_postgresql_as_decimals(any_db, acme):
     # A float parameter makes PostgreSQL cast the NUMERIC column to double precision, and
     # then no index on the column can serve the filter or the cursor.
-    owner = make.user("Plan", password=None)
-    rt = make.install("sales-mini", owner=owner)
-    actor = make.actor(owner)
-    company = service.create(actor, rt, "company", {"name": "Acme"})
+    actor, rt, company = acme
     service.bulk_create(actor, rt, "deal", [{"title": f"D{i}", "company": company["id"], "amount": i + 0.5}
                                             for i in range(5)])
     sent = []
@@ -37,11 +34,8 @@ def test_fractional_numbers_reach_postgresql_as_decimals(any_db, app, make):
     assert numbers and all(isinstance(v, Decimal) for v in numbers)
 
 
-def test_blank_sort_values_come_last_in_both_directions(any_db, app, make):
-    owner = make.user("Blank", password=None)
-    rt = make.install("sales-mini", owner=owner)
-    actor = make.actor(owner)
-    company = service.create(actor, rt, "company", {"name": "Acme"})
+def test_blank_sort_values_come_last_in_both_directions(any_db, acme):
+    actor, rt, company = acme
     amounts = [None, 5, None, 1, 3]
     service.bulk_create(actor, rt, "deal", [{"title": f"D{i}", "company": company["id"], "amount": a}
                                             for i, a in enumerate(amounts)])
@@ -55,12 +49,9 @@ def test_blank_sort_values_come_last_in_both_directions(any_db, app, make):
         assert seen == expected
 
 
-def test_a_large_bulk_load_leaves_the_planner_fresh_statistics(any_db, app, make):
+def test_a_large_bulk_load_leaves_the_planner_fresh_statistics(any_db, acme):
     # Without them planners misjudge which index to use for lists (docs/performance.md).
-    owner = make.user("Stats", password=None)
-    rt = make.install("sales-mini", owner=owner)
-    actor = make.actor(owner)
-    company = service.create(actor, rt, "company", {"name": "Acme"})
+    actor, rt, company = acme
     table = rt.form_tables("deal").table
     service.bulk_create(actor, rt, "deal", [{"title": f"D{i}", "company": company["id"]}
                                             for i in range(service.ANALYZE_AFTER)])

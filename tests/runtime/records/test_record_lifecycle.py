@@ -9,12 +9,8 @@ from formloom.runtime.records import query, service
 
 
 @pytest.fixture
-def env(any_db, app, make):
-    owner = make.user("Owner", password=None)
-    rt = make.install("sales-mini", owner=owner)
-    actor = make.actor(owner)
-    company = service.create(actor, rt, "company", {"name": "Acme"})
-    return actor, rt, company
+def env(any_db, acme):
+    return acme
 
 
 def trail(rt, form_key, record_id):

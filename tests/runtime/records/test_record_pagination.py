@@ -7,11 +7,8 @@ from formloom.runtime.records import query, service
 
 
 @pytest.fixture
-def deals(any_db, app, make):
-    owner = make.user("Owner", password=None)
-    rt = make.install("sales-mini", owner=owner)
-    actor = make.actor(owner)
-    company = service.create(actor, rt, "company", {"name": "Acme"})
+def deals(any_db, acme):
+    actor, rt, company = acme
     rng = random.Random(5)
     rows = []
     for _ in range(37):
