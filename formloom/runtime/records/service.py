@@ -279,7 +279,7 @@ def bulk_create(actor: Actor, runtime, form_key: str, rows: list[dict], draft: b
         _assign_serials(runtime, form_key, prepared, ctx.today)
         items = [(v, _system_for_create(actor, ctx.now, draft, _owner(form, v, actor))) for v in prepared]
         try:
-            ids = store.insert_records_bulk(ft, items)
+            ids = store.insert_records(ft, items)
         except IntegrityError as exc:
             raise _taken(runtime, form_key, exc) from exc
         _log_bulk(runtime, form_key, ids, prepared, actor)

@@ -93,18 +93,10 @@ def insert_ids(table: sa.Table, rows: list[dict]) -> list[int]:
 
 
 def insert_records(ft: FormTables, items: list[tuple[dict, dict]]) -> list[int]:
-    """Insert records given as (fields, system columns) pairs; return their ids in order."""
-    if not items:
-        return []
-    rows = [{**system, **column_values(ft, fields)} for fields, system in items]
-    ids = insert_ids(ft.table, rows)
-    for rid, (fields, _system) in zip(ids, items, strict=True):
-        write_related(ft, rid, fields, new=True)
-    return ids
+    """Insert records given as (fields, system columns) pairs; return their ids in order.
 
-
-def insert_records_bulk(ft: FormTables, items: list[tuple[dict, dict]]) -> list[int]:
-    """Like `insert_records`, with related rows written in a few statements, for bulk loads."""
+    Multi-value and child rows of all the records are written in a few statements.
+    """
     if not items:
         return []
     rows = [{**system, **column_values(ft, fields)} for fields, system in items]
@@ -219,7 +211,6 @@ def flat_values(record: dict) -> dict:
             "$updated_at": record.get("updated_at"), "$created_by": record.get("created_by"),
             "$updated_by": record.get("updated_by"), "$owner": record.get("owner"),
             "$flow_status": record.get("flow_status")}
-
 
 
 def _estimated_rows(conn, table: sa.Table) -> float:
