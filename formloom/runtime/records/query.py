@@ -74,6 +74,11 @@ def _column(ft, key: str):
     return ft.table.c[store.SYSTEM_COLUMNS[key]] if key in store.SYSTEM_COLUMNS else ft.columns[key]
 
 
+def _signature(keys: list[tuple[str, bool]]) -> list[str]:
+    """The sort a cursor belongs to, as the `sort` parameter spells it."""
+    return [("-" if desc else "") + key for key, desc in keys]
+
+
 def _encode(keys: list[tuple[str, bool]], values: list) -> str:
     def enc(v):
         if isinstance(v, datetime):
@@ -83,7 +88,7 @@ def _encode(keys: list[tuple[str, bool]], values: list) -> str:
         return v
 
     # The cursor names its sort, so a cursor from another sort is refused, not misread.
-    body = {"s": [("-" if desc else "") + key for key, desc in keys], "v": [enc(v) for v in values]}
+    body = {"s": _signature(keys), "v": [enc(v) for v in values]}
     raw = json.dumps(body, separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
@@ -123,8 +128,7 @@ def _decode(cursor: str, keys: list[tuple[str, bool]], cols: list) -> list:
         signature = body["s"]
     except Exception:
         raise invalid from None
-    expected = [("-" if desc else "") + key for key, desc in keys]
-    if signature != expected or len(values) != len(cols) or not all(map(_fits, cols, values)):
+    if signature != _signature(keys) or len(values) != len(cols) or not all(map(_fits, cols, values)):
         raise invalid
     return values
 
