@@ -64,10 +64,30 @@ def publish(app_key):
     return jsonify(result)
 
 
+@bp.get("/apps/<app_key>/members")
+def list_members(app_key):
+    return jsonify({"items": apps.list_members(actor(), app_key)})
+
+
 @bp.post("/apps/<app_key>/members")
 def add_member(app_key):
+    """{"user": id} | {"department": id, "include_children": true} | {"role": key}, with "admin"."""
     body = json_body()
-    if not isinstance(body.get("user"), int):
-        raise ValidationFailed('"user" must be a user id', [{"field": "user", "message": "must be a user id"}])
-    apps.add_member(actor(), app_key, body["user"], bool(body.get("admin")))
-    return jsonify({"app": app_key, "user": body["user"], "admin": bool(body.get("admin"))}), 201
+    checks = (("user", int, "a user id"), ("department", int, "a department id"), ("role", str, "a role key"))
+    for key, kind, what in checks:
+        value = body.get(key)
+        if value is not None and (not isinstance(value, kind) or isinstance(value, bool)):
+            raise ValidationFailed(f'"{key}" must be {what}', [{"field": key, "message": f"must be {what}"}])
+    for key in ("admin", "include_children"):
+        if key in body and not isinstance(body[key], bool):
+            raise ValidationFailed(f'"{key}" must be true or false', [{"field": key, "message": "must be true or false"}])
+    member = apps.add_member(actor(), app_key, body.get("user"), bool(body.get("admin")),
+                             department_id=body.get("department"), role_key=body.get("role"),
+                             include_children=body.get("include_children", True))
+    return jsonify(member), 201
+
+
+@bp.delete("/apps/<app_key>/members/<int:member_id>")
+def remove_member(app_key, member_id):
+    apps.remove_member(actor(), app_key, member_id)
+    return "", 204

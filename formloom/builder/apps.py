@@ -9,9 +9,10 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
+from formloom.platform import audit
 from formloom.platform.actor import Actor
 from formloom.platform.extensions import db, write_transaction
-from formloom.platform.models import App, AppMember, AppVersion, OutboxEvent
+from formloom.platform.models import App, AppMember, AppVersion, Department, OutboxEvent, Role, User
 from formloom.runtime import access
 from formloom.runtime.apps import build_runtime, get_runtime, keep, runtime_for
 from formloom.runtime.exceptions import (
@@ -20,6 +21,7 @@ from formloom.runtime.exceptions import (
     MigrationRefused,
     NotFound,
     PermissionDenied,
+    ValidationFailed,
 )
 from formloom.runtime.records.context import value_context
 from formloom.runtime.schema import compile_app, validate_definition
@@ -82,6 +84,7 @@ def publish(actor: Actor, app_key: str, dry_run: bool = False, accept_loss: bool
     if not isinstance(definition, dict):
         raise DefinitionError("There is no draft to publish")
     new_def = compile_app(definition)
+    _check_grant_roles(definition)
     if new_def.key != app.key:
         raise DefinitionError("The app key cannot change", [{"pointer": "/key", "message": f'must stay "{app.key}"'}])
     old_rt = runtime_for(app.id, app.published_version) if app.published_version else None
@@ -106,10 +109,50 @@ def publish(actor: Actor, app_key: str, dry_run: bool = False, accept_loss: bool
             app.name = definition["name"]
             db.session.add(OutboxEvent(app_id=app.id, type="app.published", actor_id=actor.user_id,
                                        payload={"version": number, "steps": len(plan)}))
+            _ensure_roles(actor, definition)
+            _audit_publish(actor, app, number, old_rt, definition)
     except StaleDataError:
         raise Conflict("Someone else published this app meanwhile; review the new version first") from None
     keep(new_rt)
     return {"app": app.key, "version": number, "plan": plan, "ddl": ddl, "report": report, "dry_run": False}
+
+
+def _check_grant_roles(definition: dict) -> None:
+    """DefinitionError for a grant naming a role the organisation and the app both lack."""
+    known = set(db.session.execute(sa.select(Role.key)).scalars())
+    known |= {r["key"] for r in definition.get("roles") or [] if isinstance(r, dict)}
+    errors = [{"pointer": f"/permissions/{i}/to/role",
+               "message": f'role "{g["to"]["role"]}" does not exist; add it to the organisation or to the '
+                          'app\'s "roles" (publishing creates those)'}
+              for i, g in enumerate(definition.get("permissions") or [])
+              if isinstance(g.get("to"), dict) and "role" in g["to"] and g["to"]["role"] not in known]
+    missing = [{"pointer": f"/permissions/{i}/to/{kind}", "message": f"{kind} {g['to'][kind]} does not exist"}
+               for i, g in enumerate(definition.get("permissions") or []) for kind, model in
+               (("user", User), ("department", Department))
+               if isinstance(g.get("to"), dict) and kind in g["to"] and db.session.get(model, g["to"][kind]) is None]
+    if errors or missing:
+        raise DefinitionError("The app definition is not valid", errors + missing)
+
+
+def _ensure_roles(actor: Actor, definition: dict) -> None:
+    """Create the roles the definition lists and the organisation lacks (templates name theirs)."""
+    existing = set(db.session.execute(sa.select(Role.key)).scalars())
+    for r in definition.get("roles") or []:
+        if r["key"] not in existing:
+            db.session.add(Role(key=r["key"], name=r.get("name") or r["key"]))
+            audit.record("role", actor, object_type="role", object_id=r["key"], label=r.get("name") or r["key"],
+                         after={"key": r["key"], "name": r.get("name") or r["key"]}, detail="created by publishing")
+
+
+def _audit_publish(actor: Actor, app: App, number: int, old_rt, definition: dict) -> None:
+    audit.record("publish", actor, app_id=app.id, object_type="app", object_id=app.key, label=app.name,
+                 before={"version": number - 1}, after={"version": number})
+    before = (old_rt.source.get("permissions") if old_rt else None) or []
+    after = definition.get("permissions") or []
+    if before != after:
+        audit.record("permissions", actor, app_id=app.id, object_type="app", object_id=app.key, label=app.name,
+                     before={"permissions": before}, after={"permissions": after},
+                     detail=f"version {number}")
 
 
 def _migrate(actor: Actor, plan: list[dict], old_rt, new_rt, accept_loss: bool) -> tuple[list[str], dict]:
@@ -154,22 +197,83 @@ def definition(actor: Actor, app_key: str) -> dict:
 
 
 def list_apps(actor: Actor) -> list[App]:
-    """Apps the actor may use, by name."""
+    """Apps the actor may use, by name (members by user, department, role or grant)."""
     stmt = sa.select(App).where(App.published_version > 0).order_by(App.name)
-    if not actor.is_admin:
-        stmt = stmt.join(AppMember, AppMember.app_id == App.id).where(AppMember.user_id == actor.user_id)
-    if actor.app_id:
-        stmt = stmt.where(App.id == actor.app_id)
-    return list(db.session.execute(stmt).scalars())
+    return [a for a in db.session.execute(stmt).scalars() if access.app_role(actor, a.id) is not None]
 
 
-def add_member(actor: Actor, app_key: str, user_id: int, is_admin: bool = False) -> None:
-    """Let a user use the app (or administer it)."""
+def _member_json(m: AppMember) -> dict:
+    out = {"id": m.id, "admin": m.is_admin}
+    if m.user_id is not None:
+        out["user"] = m.user_id
+    elif m.department_id is not None:
+        out.update(department=m.department_id, include_children=m.include_children)
+    else:
+        out["role"] = db.session.get(Role, m.role_id).key
+    return out
+
+
+def list_members(actor: Actor, app_key: str) -> list[dict]:
+    """Who may use the app: users, departments and roles, each maybe as an admin."""
     app = get_app(actor, app_key, admin=True)
+    rows = db.session.execute(sa.select(AppMember).where(AppMember.app_id == app.id).order_by(AppMember.id)).scalars()
+    return [_member_json(m) for m in rows]
+
+
+def add_member(actor: Actor, app_key: str, user_id: int | None = None, is_admin: bool = False, *,
+               department_id: int | None = None, role_key: str | None = None,
+               include_children: bool = True) -> dict:
+    """Let a user, a department (and, unless told otherwise, those below it) or a role use
+    the app, or administer it. Adding one already there changes its admin flag."""
+    app = get_app(actor, app_key, admin=True)
+    if actor.read_only:
+        raise PermissionDenied("This API token is read-only")
+    given = [x for x in (user_id, department_id, role_key) if x is not None]
+    if len(given) != 1:
+        raise ValidationFailed("Name exactly one of a user, a department or a role",
+                               [{"field": "user", "message": "give one of user, department, role"}])
     with write_transaction():
-        member = db.session.execute(sa.select(AppMember).where(
-            AppMember.app_id == app.id, AppMember.user_id == user_id)).scalar_one_or_none()
+        where, values = _principal(user_id, department_id, role_key)
+        member = db.session.execute(sa.select(AppMember).where(AppMember.app_id == app.id, where)).scalar_one_or_none()
+        before = _member_json(member) if member else None
         if member is None:
-            db.session.add(AppMember(app_id=app.id, user_id=user_id, is_admin=is_admin))
+            member = AppMember(app_id=app.id, is_admin=is_admin, include_children=include_children, **values)
+            db.session.add(member)
         else:
             member.is_admin = is_admin
+            member.include_children = include_children
+        db.session.flush()
+        after = _member_json(member)
+        audit.record("member", actor, app_id=app.id, object_type="app", object_id=app.key, label=app.name,
+                     before=before, after=after)
+    return after
+
+
+def _principal(user_id, department_id, role_key):
+    """(where clause, column values) naming one member; ValidationFailed if it does not exist."""
+    if user_id is not None:
+        if db.session.get(User, user_id) is None:
+            raise ValidationFailed(f"No user {user_id}", [{"field": "user", "message": "not found"}])
+        return AppMember.user_id == user_id, {"user_id": user_id}
+    if department_id is not None:
+        if db.session.get(Department, department_id) is None:
+            raise ValidationFailed(f"No department {department_id}", [{"field": "department", "message": "not found"}])
+        return AppMember.department_id == department_id, {"department_id": department_id}
+    role = db.session.execute(sa.select(Role).where(Role.key == role_key)).scalar_one_or_none()
+    if role is None:
+        raise ValidationFailed(f'No role "{role_key}"', [{"field": "role", "message": "not found"}])
+    return AppMember.role_id == role.id, {"role_id": role.id}
+
+
+def remove_member(actor: Actor, app_key: str, member_id: int) -> None:
+    app = get_app(actor, app_key, admin=True)
+    if actor.read_only:
+        raise PermissionDenied("This API token is read-only")
+    with write_transaction():
+        member = db.session.get(AppMember, member_id)
+        if member is None or member.app_id != app.id:
+            raise NotFound(f"No member {member_id} in this app")
+        before = _member_json(member)
+        db.session.delete(member)
+        audit.record("member", actor, app_id=app.id, object_type="app", object_id=app.key, label=app.name,
+                     before=before, after=None)

@@ -3,10 +3,11 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from formloom.platform import auth, cli, errors, i18n, org_api
+    from formloom.platform import auth, cli, errors, i18n, org_api, reqcache
     from formloom.platform.extensions import csrf, db, limiter, migrate
 
     db.init_app(app)
+    reqcache.init()
     migrate.init_app(app, db, directory=str(cli.MIGRATIONS_DIR))
     csrf.init_app(app)
     limiter.init_app(app)

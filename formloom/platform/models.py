@@ -36,6 +36,10 @@ class User(UserMixin, db.Model):
     department_id = db.Column(db.Integer, db.ForeignKey("departments.id", ondelete="SET NULL"), index=True)
     created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
     last_login_at = db.Column(db.DateTime)
+    # An invitation: the SHA-256 of a one-time link that lets the user set a password.
+    invite_token_hash = db.Column(db.String(64), unique=True)
+    invited_at = db.Column(db.DateTime)
+    deactivated_at = db.Column(db.DateTime)
 
     department = db.relationship("Department", foreign_keys=[department_id], back_populates="members")
     roles = db.relationship("Role", secondary=user_roles, lazy="selectin")
@@ -110,13 +114,23 @@ class AppVersion(db.Model):
 
 
 class AppMember(db.Model):
-    """Who may use an app, and who administers it."""
+    """Who may use an app, and who administers it: one user, a department or a role."""
 
     __tablename__ = "app_members"
-    __table_args__ = (UniqueConstraint("app_id", "user_id"),)
+    __table_args__ = (
+        UniqueConstraint("app_id", "user_id"),
+        UniqueConstraint("app_id", "department_id", name="uq_app_members_app_department"),
+        UniqueConstraint("app_id", "role_id", name="uq_app_members_app_role"),
+        db.CheckConstraint(
+            "(CASE WHEN user_id IS NULL THEN 0 ELSE 1 END) + (CASE WHEN department_id IS NULL THEN 0 ELSE 1 END)"
+            " + (CASE WHEN role_id IS NULL THEN 0 ELSE 1 END) = 1", name="one_principal"),
+    )
     id = db.Column(db.Integer, primary_key=True)
     app_id = db.Column(db.Integer, db.ForeignKey("apps.id", ondelete="CASCADE"), nullable=False, index=True)
-    user_id = db.Column(db.Integer, db.ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True)
+    user_id = db.Column(db.Integer, db.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    department_id = db.Column(db.Integer, db.ForeignKey("departments.id", ondelete="CASCADE"), index=True)
+    include_children = db.Column(db.Boolean, nullable=False, default=True)  # the department's sub-departments too
+    role_id = db.Column(db.Integer, db.ForeignKey("roles.id", ondelete="CASCADE"), index=True)
     is_admin = db.Column(db.Boolean, nullable=False, default=False)
 
 
@@ -198,6 +212,31 @@ class SerialCounter(db.Model):
     field_key = db.Column(db.String(64), nullable=False)
     period = db.Column(db.String(20), nullable=False, default="")
     seq = db.Column(db.Integer, nullable=False, default=0)
+
+
+class AuditEvent(db.Model):
+    """One line of the audit log. Append-only: nothing in the product updates or deletes it.
+
+    `actor_name` and `object_label` are copied in, so a line still reads right after the
+    user or the object is gone.
+    """
+
+    __tablename__ = "audit_events"
+    __table_args__ = (db.Index("ix_audit_events_action_at", "action", "at"),)
+    id = db.Column(db.Integer, primary_key=True)
+    at = db.Column(db.DateTime, nullable=False, default=utcnow, index=True)
+    action = db.Column(db.String(40), nullable=False)
+    actor_id = db.Column(db.Integer, index=True)
+    actor_name = db.Column(db.String(254), nullable=False, default="")
+    via = db.Column(db.String(10), nullable=False, default="session")
+    ip = db.Column(db.String(45))
+    app_id = db.Column(db.Integer, index=True)
+    object_type = db.Column(db.String(40))
+    object_id = db.Column(db.String(64))
+    object_label = db.Column(db.String(300))
+    before = db.Column(JSON)
+    after = db.Column(JSON)
+    detail = db.Column(db.String(1000))
 
 
 class StoredFile(db.Model):

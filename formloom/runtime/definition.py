@@ -75,6 +75,7 @@ class AppDef:
     forms: dict[str, FormDef]
     raw: dict
     timezone: str | None = None
+    grants: dict[str, list] = dc_field(default_factory=dict)  # form key -> [grants.Grant]
 
     def form(self, key: str) -> FormDef:
         return self.forms[key]

@@ -196,6 +196,6 @@ def download_file(app_key, file_id):
     rt = get_runtime(app_key)
     access.require_app(actor(), rt)
     row = db.session.get(StoredFile, file_id)
-    if row is None or row.app_id != rt.app_id:
+    if row is None or not access.may_download(actor(), rt, row):
         raise NotFound("No such file")
     return send_stored(row)

@@ -85,6 +85,8 @@ class Env:
     user_id: int | None = None
     department_id: int | None = None
     subordinates: tuple[int, ...] = ()
+    department_members: tuple[int, ...] = ()  # users of the user's department (the user included)
+    departments: tuple[int, ...] = ()  # the user's department and those below it
     record: Mapping[str, Any] | None = None
     today: date | None = None  # None: the date of `now` in `tz`
     now: datetime = field(default_factory=_utc_now)

@@ -262,5 +262,7 @@ FIXED_VARS: dict[str, tuple[str, bool, Callable[[Env], Any]]] = {
     "user.id": ("ref", False, lambda env: env.user_id),
     "user.department": ("ref", False, lambda env: env.department_id),
     "user.subordinates": ("ref", True, lambda env: list(env.subordinates)),
+    "user.department_members": ("ref", True, lambda env: list(env.department_members)),
+    "user.departments": ("ref", True, lambda env: list(env.departments)),
     "record.$id": ("ref", False, lambda env: (env.record or {}).get("$id")),
 }

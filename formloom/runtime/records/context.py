@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from flask import current_app
 
-from formloom.platform import org
+from formloom.platform import org, orgtree, reqcache
 from formloom.platform.actor import Actor
 from formloom.platform.extensions import db
 from formloom.platform.models import StoredFile
@@ -69,10 +69,14 @@ def value_context(actor: Actor, runtime) -> ValueContext:
         return set(per_form[form_key].found(ids))
 
     def fetch_files(ids: list[str]) -> dict:
+        # A record may hold files its writer uploaded or may already download: knowing
+        # another file's id must not be a way to read it.
         rows = db.session.execute(
             sa.select(StoredFile).where(StoredFile.id.in_(ids), StoredFile.app_id == runtime.app_id)
         ).scalars()
-        return {f.id: {"id": f.id, "name": f.name, "size": f.size, "content_type": f.content_type} for f in rows}
+        return {f.id: {"id": f.id, "name": f.name, "size": f.size, "content_type": f.content_type} for f in rows
+                if f.created_by_id == actor.user_id and actor.user_id is not None
+                or access.may_download(actor, runtime, f)}
 
     users = _Remembered(lambda ids: dict.fromkeys(org.existing_users(ids), True))
     departments = _Remembered(lambda ids: dict.fromkeys(org.existing_departments(ids), True))
@@ -89,12 +93,22 @@ def condition_env(actor: Actor, runtime, record: dict | None = None, ctx: ValueC
     if ctx is not None and record is None and ENV in ctx.extra:
         return ctx.extra[ENV]
     ctx = ctx or value_context(actor, runtime)
-    env = conditions.Env(user_id=actor.user_id, department_id=actor.department_id,
-                         subordinates=org.subordinates(actor.user_id), record=record,
-                         today=ctx.today, now=ctx.now, tz=ctx.tz)
+    env = conditions.Env(user_id=actor.user_id, department_id=actor.department_id, record=record,
+                         today=ctx.today, now=ctx.now, tz=ctx.tz, **org_values(actor))
     if record is None:
         ctx.extra[ENV] = env
     return env
+
+
+def org_values(actor: Actor) -> dict:
+    """The actor's place in the organisation, as conditions read it (asked once per request)."""
+    def compute():
+        tree = org.department_subtree([actor.department_id]) if actor.department_id else set()
+        return {"subordinates": org.subordinates(actor.user_id),
+                "department_members": orgtree.department_members(actor.department_id),
+                "departments": tuple(sorted(tree))}
+
+    return reqcache.cached("org_values", (actor.user_id, actor.department_id), compute)
 
 
 def _ids(value) -> list:

@@ -180,14 +180,16 @@ def list_records(actor: Actor, runtime, form_key: str, *, condition=None, sort: 
     """A page of records the actor may see, and the cursor of the next page (or None)."""
     ft = runtime.form_tables(form_key)
     t = ft.table
+    fa = access.form_access(actor, runtime, form_key)
     limit = max(1, min(int(limit), MAX_LIMIT))
     keys = parse_sort(runtime, form_key, sort)
+    check_hidden(fa, condition, [k for k, _ in keys])
     if ("$id" not in [k for k, _ in keys]):
         keys.append(("$id", False))
     cols = [_column(ft, k) for k, _ in keys]
     descs = [d for _, d in keys]
     base = sa.select(t.c.id, *cols).where(
-        access.record_scope(actor, runtime, form_key, t),
+        fa.scope(t, "delete" if deleted else "view"),
         t.c.deleted_at.is_not(None) if deleted else t.c.deleted_at.is_(None),
         filter_clause(actor, runtime, form_key, condition),
     )
@@ -201,14 +203,30 @@ def list_records(actor: Actor, runtime, form_key: str, *, condition=None, sort: 
     page = rows[:limit]
     records = store.load_records(ft, [r[0] for r in page], include_deleted=deleted)
     next_cursor = _encode(keys, list(page[-1][1:])) if len(rows) > limit else None
-    return [records[r[0]] for r in page if r[0] in records], next_cursor
+    return [fa.redact(records[r[0]]) for r in page if r[0] in records], next_cursor
+
+
+def check_hidden(fa: access.FormAccess, condition, sort_keys=()) -> None:
+    """ValidationFailed when a filter or sort names a field hidden from the actor.
+
+    Filtering on a hidden field would tell its values one question at a time; the error
+    reads as for a field that does not exist.
+    """
+    hidden = fa.hidden()
+    named = (conditions.fields_used(condition) if condition else set()) | set(sort_keys)
+    bad = sorted(named & hidden)
+    if bad:
+        raise ValidationFailed(f'Cannot filter or sort by "{bad[0]}": no such field',
+                               [{"field": k, "message": "is not a field you can filter or sort by"} for k in bad])
 
 
 def count_records(actor: Actor, runtime, form_key: str, condition=None, cap: int = 10_000) -> tuple[int, bool]:
     """How many records match, counting at most `cap` (a full count is a full scan)."""
     ft = runtime.form_tables(form_key)
     t = ft.table
-    inner = sa.select(t.c.id).where(access.record_scope(actor, runtime, form_key, t), t.c.deleted_at.is_(None),
+    fa = access.form_access(actor, runtime, form_key)
+    check_hidden(fa, condition)
+    inner = sa.select(t.c.id).where(fa.scope(t), t.c.deleted_at.is_(None),
                                     filter_clause(actor, runtime, form_key, condition)).limit(cap + 1)
     n = db.session.execute(sa.select(sa.func.count()).select_from(inner.subquery())).scalar()
     return min(n, cap), n > cap

@@ -23,6 +23,10 @@ def _ts(value):
 
 
 def record_json(form: FormDef, record: dict, keys=None) -> dict:
+    """The record as the API shows it; fields hidden from the reader (`record["hidden"]`) are left out."""
+    if keys is None and record.get("hidden"):
+        hidden = set(record["hidden"])
+        keys = [k for k in form.fields if k not in hidden]
     body = {
         "id": record["id"], "version": record["version"],
         "created_at": _ts(record["created_at"]), "updated_at": _ts(record["updated_at"]),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import re
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -16,7 +17,7 @@ from formloom.platform.actor import Actor
 from formloom.platform.extensions import db, write_transaction
 from formloom.platform.models import OutboxEvent, RecordRevision
 from formloom.runtime import access
-from formloom.runtime.exceptions import Conflict, NotFound, ValidationFailed
+from formloom.runtime.exceptions import Conflict, NotFound, PermissionDenied, ValidationFailed
 from formloom.runtime.fields import field_types
 from formloom.runtime.records import serials
 from formloom.runtime.records.context import condition_env, now_utc, prefetch, value_context
@@ -37,18 +38,34 @@ ANALYZE_AFTER = 5_000  # rows: a bulk load this large leaves the planner's stati
 
 
 def get(actor: Actor, runtime, form_key: str, record_id: int, include_deleted: bool = False) -> dict:
-    """One record the actor may see. Raises NotFound."""
-    ft = runtime.form_tables(form_key)
-    scope = access.record_scope(actor, runtime, form_key, ft.table)
-    visible = db.session.execute(sa.select(ft.table.c.id).where(ft.table.c.id == record_id, scope)).first()
+    """One record the actor may see, without the fields they may not see. Raises NotFound."""
+    fa = access.form_access(actor, runtime, form_key)
+    return fa.redact(_load(fa, record_id, include_deleted))
+
+
+def _load(fa: access.FormAccess, record_id: int, include_deleted: bool = False, action: str | None = None) -> dict:
+    """The whole record, if the actor may see it (NotFound) and may `action` it (PermissionDenied)."""
+    form_key = fa.form.key
+    ft = fa.runtime.form_tables(form_key)
+    visible = db.session.execute(sa.select(ft.table.c.id).where(ft.table.c.id == record_id,
+                                                                fa.scope(ft.table))).first()
     found = store.load_records(ft, [record_id], include_deleted=include_deleted) if visible else {}
     if record_id not in found:
         raise NotFound(f"No record {record_id} in {form_key}")
-    return found[record_id]
+    record = found[record_id]
+    if action is not None:
+        fa.require(action)
+        if not fa.permits(action, record):
+            raise PermissionDenied(access.DENIED[action].format(form=fa.form.name))
+    return record
 
 
-def _prepare(actor: Actor, runtime, form_key: str, data: dict, current: dict | None, draft: bool, ctx) -> dict:
-    """Validated, complete field values for a create (current None) or an update."""
+def _prepare(actor: Actor, runtime, form_key: str, data: dict, current: dict | None, draft: bool, ctx,
+             locked: frozenset[str] = frozenset()) -> dict:
+    """Validated, complete field values for a create (current None) or an update.
+
+    `locked` fields (the actor may not set them) are not required of the actor.
+    """
     form = runtime.form(form_key)
     errors: list[dict] = []
     changes = convert(form, data, ctx, current["fields"] if current else None, errors)
@@ -62,7 +79,7 @@ def _prepare(actor: Actor, runtime, form_key: str, data: dict, current: dict | N
         # Report every problem at once, but not "is required" for a value that was refused.
         _hidden, required = rule_state(form, {**system, **values}, None, _rules(actor, runtime, form, ctx))
         missing: list[dict] = []
-        check_required(form, values, required, missing)
+        check_required(form, values, required - locked, missing)
         refused = {(e.get("field"), e.get("row"), e.get("column")) for e in errors}
         errors.extend(e for e in missing if (e.get("field"), e.get("row"), e.get("column")) not in refused)
     if errors:
@@ -153,11 +170,14 @@ def create(actor: Actor, runtime, form_key: str, data: dict, draft: bool = False
 
     `within(record)` runs inside the same transaction (an idempotency key is kept there).
     """
-    access.check_write(actor, runtime, form_key)
+    fa = access.form_access(actor, runtime, form_key)
+    fa.require("add")
     form = runtime.form(form_key)
+    locked = fa.locked()
+    _refuse_locked(fa, data, locked)
     with write_transaction():
         ctx = value_context(actor, runtime)
-        values = _prepare(actor, runtime, form_key, data, None, draft, ctx)
+        values = _prepare(actor, runtime, form_key, data, None, draft, ctx, locked)
         _check_unique(runtime, form_key, values)
         _assign_serials(runtime, form_key, [values], ctx.today)
         ft = runtime.form_tables(form_key)
@@ -170,8 +190,33 @@ def create(actor: Actor, runtime, form_key: str, data: dict, draft: bool = False
         changes = _created_changes(form, values)
         _log(runtime, form_key, rid, 1, "created", changes, actor, record)
         if within is not None:
-            within(record)
-    return record
+            within(fa.redact(record))
+    return fa.redact(record)
+
+
+def _refuse_locked(fa: access.FormAccess, data: dict, locked: frozenset[str], current: dict | None = None) -> None:
+    """PermissionDenied when `data` sets a field the actor may not set.
+
+    Creating, a locked field may only be sent empty. Changing, a field the actor sees but
+    may not change may be sent back as it is (clients send whole records; `_refuse_changed`
+    checks it after conversion); a field hidden from them may not be sent at all, so its
+    value cannot be probed.
+    """
+    if not locked or not isinstance(data, dict):
+        return
+    types = fa.form.types_by_key
+    if current is None:
+        refused = [k for k, v in data.items() if k in locked and k in types and not types[k].is_empty(v)]
+    else:
+        hidden = fa.hidden(current)
+        refused = [k for k in data if k in locked and k in hidden]
+    access.refuse_fields(fa, refused)
+
+
+def _refuse_changed(fa: access.FormAccess, current: dict, values: dict, data: dict, locked: frozenset[str]) -> None:
+    """PermissionDenied when a read-only field the actor sent differs from the stored value."""
+    changed = [k for k in data if k in locked and values.get(k) != current["fields"].get(k)]
+    access.refuse_fields(fa, changed)
 
 
 def update(actor: Actor, runtime, form_key: str, record_id: int, data: dict,
@@ -179,9 +224,11 @@ def update(actor: Actor, runtime, form_key: str, record_id: int, data: dict,
     """Change fields of a record; a stale `expected_version` changes nothing. Raises Conflict."""
     form = runtime.form(form_key)
     ft = runtime.form_tables(form_key)
+    fa = access.form_access(actor, runtime, form_key)
     with write_transaction():
-        current = get(actor, runtime, form_key, record_id)
-        access.check_write(actor, runtime, form_key, current)
+        current = _load(fa, record_id, action="edit")
+        locked = fa.locked(current)
+        _refuse_locked(fa, data, locked, current)
         if expected_version is not None and expected_version != current["version"]:
             raise Conflict(f"The record was changed by someone else (now version {current['version']}, "
                            f"you had {expected_version}); reload it and apply your change again",
@@ -189,13 +236,14 @@ def update(actor: Actor, runtime, form_key: str, record_id: int, data: dict,
         ctx = value_context(actor, runtime)
         # Only a draft skips the required checks: "draft": true cannot demote a complete record.
         still_draft = current["flow_status"] == "draft" and draft is not False
-        values = _prepare(actor, runtime, form_key, data, current, still_draft, ctx)
+        values = _prepare(actor, runtime, form_key, data, current, still_draft, ctx, locked)
+        _refuse_changed(fa, current, values, data, locked)
         changed = {k: v for k, v in values.items() if v != current["fields"].get(k)}
         flow_status = current["flow_status"]
         if flow_status == "draft" and draft is False:
             flow_status = None
         if not changed and flow_status == current["flow_status"]:
-            return current
+            return fa.redact(current)
         _check_unique(runtime, form_key, changed, exclude_id=record_id)
         system = {"updated_at": ctx.now, "updated_by": actor.user_id, "flow_status": flow_status}
         if form.owner_field and form.owner_field in changed:
@@ -210,15 +258,15 @@ def update(actor: Actor, runtime, form_key: str, record_id: int, data: dict,
         record = store.load_records(ft, [record_id])[record_id]
         diff = {k: [json_value(form, k, current["fields"].get(k)), json_value(form, k, v)] for k, v in changed.items()}
         _log(runtime, form_key, record_id, record["version"], "updated", diff, actor, record)
-    return record
+    return fa.redact(record)
 
 
 def _set_deleted(actor: Actor, runtime, form_key: str, record_id: int, deleted: bool,
                  expected_version: int | None) -> dict:
     ft = runtime.form_tables(form_key)
+    fa = access.form_access(actor, runtime, form_key)
     with write_transaction():
-        current = get(actor, runtime, form_key, record_id, include_deleted=True)
-        access.check_write(actor, runtime, form_key, current)
+        current = _load(fa, record_id, include_deleted=True, action="delete")
         if bool(current["deleted_at"]) == deleted:
             raise NotFound(f"No {'live' if deleted else 'deleted'} record {record_id} in {form_key}")
         if expected_version is not None and expected_version != current["version"]:
@@ -241,7 +289,7 @@ def _set_deleted(actor: Actor, runtime, form_key: str, record_id: int, deleted: 
         record = store.load_records(ft, [record_id], include_deleted=True)[record_id]
         _log(runtime, form_key, record_id, record["version"], "deleted" if deleted else "restored", {},
              actor, record)
-    return record
+    return fa.redact(record)
 
 
 def delete(actor: Actor, runtime, form_key: str, record_id: int, expected_version: int | None = None) -> dict:
@@ -257,7 +305,10 @@ def restore(actor: Actor, runtime, form_key: str, record_id: int) -> dict:
 def bulk_create(actor: Actor, runtime, form_key: str, rows: list[dict], draft: bool = False,
                 within=None) -> list[int]:
     """Create up to 10,000 records, all or nothing; errors name the row (`index`)."""
-    access.check_write(actor, runtime, form_key)
+    fa = access.form_access(actor, runtime, form_key)
+    fa.require("add")
+    fa.require("import")
+    locked = fa.locked()
     if len(rows) > MAX_BULK:
         raise ValidationFailed(f"At most {MAX_BULK} records per request; got {len(rows)}. Send them in batches.",
                                [{"field": "records", "message": f"has more than {MAX_BULK} items"}])
@@ -269,8 +320,11 @@ def bulk_create(actor: Actor, runtime, form_key: str, rows: list[dict], draft: b
         prepared, errors = [], []
         for i, data in enumerate(rows):
             try:
-                prepared.append(_prepare(actor, runtime, form_key, data, None, draft, ctx))
-            except ValidationFailed as exc:
+                _refuse_locked(fa, data, locked)
+                prepared.append(_prepare(actor, runtime, form_key, data, None, draft, ctx, locked))
+            except (ValidationFailed, PermissionDenied) as exc:
+                if isinstance(exc, PermissionDenied):
+                    raise PermissionDenied(f"Record {i}: {exc.message}", [{"index": i, **e} for e in exc.errors]) from None
                 errors.extend({"index": i, **e} for e in exc.errors)
         errors.extend(_bulk_unique_errors(runtime, form_key, prepared if not errors else []))
         if errors:
@@ -333,11 +387,36 @@ def _log_bulk(runtime, form_key: str, ids: list[int], prepared: list[dict], acto
             store.insert_rows(table, batch)
 
 
-def history(actor: Actor, runtime, form_key: str, record_id: int) -> list[RecordRevision]:
-    """The record's revisions, newest first, for someone who may see the record."""
-    get(actor, runtime, form_key, record_id, include_deleted=True)
-    return list(db.session.execute(
+def history(actor: Actor, runtime, form_key: str, record_id: int) -> list[Revision]:
+    """The record's revisions, newest first, for someone who may see the record.
+
+    Changes to fields hidden from the actor are left out, and so are revisions that
+    changed nothing else.
+    """
+    fa = access.form_access(actor, runtime, form_key)
+    hidden = fa.hidden(_load(fa, record_id, include_deleted=True))
+    rows = db.session.execute(
         sa.select(RecordRevision).where(RecordRevision.app_id == runtime.app_id,
                                         RecordRevision.form_key == form_key,
                                         RecordRevision.record_id == record_id)
-        .order_by(RecordRevision.id.desc())).scalars())
+        .order_by(RecordRevision.id.desc())).scalars()
+    out = []
+    for r in rows:
+        changes = {k: v for k, v in r.changes.items() if k not in hidden}
+        if r.changes and not changes:
+            continue
+        out.append(Revision(r.id, r.version, r.action, changes, r.actor_id, r.actor, r.at))
+    return out
+
+
+@dataclass(frozen=True)
+class Revision:
+    """One revision as an actor may read it."""
+
+    id: int
+    version: int
+    action: str
+    changes: dict
+    actor_id: int | None
+    actor: object
+    at: object

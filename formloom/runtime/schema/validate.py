@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
-from formloom.runtime import conditions, formulas
+from formloom.runtime import conditions, formulas, grants
 from formloom.runtime.definition import FORMULA_KIND, AppDef, FormDef
 from formloom.runtime.exceptions import DefinitionError
 from formloom.runtime.fields import FieldValueError, ValueContext, field_types
@@ -128,7 +128,27 @@ class _Compiler:
             forms[raw["key"]] = self.form(raw, ptr)
         self.check_timezone(self.defn.get("timezone"))
         return AppDef(key=self.defn["key"], name=self.defn["name"], forms=forms, raw=self.defn,
-                      timezone=self.defn.get("timezone"))
+                      timezone=self.defn.get("timezone"), grants=self.grants(forms))
+
+    def grants(self, forms: dict[str, FormDef]) -> dict[str, list[grants.Grant]]:
+        """Each form's grants; a form no grant names gets the default grant for members."""
+        by_form: dict[str, list[grants.Grant]] = {}
+        for i, raw in enumerate(self.defn.get("permissions") or []):
+            ptr = f"/permissions/{i}"
+            if not isinstance(raw, dict) or not isinstance(raw.get("to"), dict):
+                continue  # the meta-schema has said what is wrong with it
+            before = len(self.errors)
+            grants.check_grant(raw, ptr, forms, None, self.err, self.grant_rows)
+            if len(self.errors) == before:
+                by_form.setdefault(raw["form"], []).append(grants.compile_grant(i, raw))
+        for key, form in forms.items():
+            if key not in by_form:
+                by_form[key] = [grants.default_grant(form)]
+        return by_form
+
+    def grant_rows(self, rows: dict, form: FormDef, ptr: str) -> None:
+        for pointer, message in conditions.validate(rows, operand_resolver(form)):
+            self.err(ptr + pointer, message)
 
     def check_timezone(self, tz) -> None:
         if not isinstance(tz, str):

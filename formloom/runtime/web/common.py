@@ -1,7 +1,7 @@
 """What every page needs: the actor, the app's runtime, the form, the reader's language."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from flask import url_for
 
@@ -21,7 +21,8 @@ class Page:
     runtime: AppRuntime
     role: str
     locale: str
-    form: FormDef | None = None
+    form: FormDef | None = None  # as the actor may see it (see `actor_form`)
+    access: access.FormAccess | None = None
 
     @property
     def app_name(self) -> str:
@@ -32,7 +33,15 @@ class Page:
         return self.form.display_name(self.locale) if self.form else ""
 
     def forms(self) -> list[FormDef]:
-        return list(self.runtime.definition.forms.values())
+        """The app's forms the actor may open: to see records, or to add them."""
+        return [f for f in self.runtime.definition.forms.values()
+                if self.can("view", f.key) or self.can("add", f.key)]
+
+    def can(self, action: str, form_key: str | None = None) -> bool:
+        """Whether the actor may `action` in this page's form (or another of the app)."""
+        if form_key is None or (self.form is not None and form_key == self.form.key):
+            return self.access is not None and self.access.can(action)
+        return access.form_access(self.actor, self.runtime, form_key).can(action)
 
     def url(self, endpoint: str, **values) -> str:
         values.setdefault("app_key", self.runtime.key)
@@ -53,8 +62,26 @@ def load(app_key: str, form_key: str | None = None) -> Page:
     who = current_actor()  # pages are login_required, so never None here
     runtime = get_runtime(app_key)
     role = access.require_app(who, runtime)
-    form = runtime.form(form_key) if form_key else None
-    return Page(who, runtime, role, current_locale_name(), form)
+    if not form_key:
+        return Page(who, runtime, role, current_locale_name())
+    fa = access.form_access(who, runtime, form_key)
+    # Lists, filters and pickers show only what every grant that shows rows shows.
+    return Page(who, runtime, role, current_locale_name(), actor_form(runtime.form(form_key), fa.hidden()), fa)
+
+
+def actor_form(form: FormDef, hidden=frozenset(), locked=frozenset()) -> FormDef:
+    """The form as one actor meets it: fields hidden from them hidden, fields they may not
+    change read-only. Pages draw this; the records service still checks every write."""
+    if not hidden and not locked:
+        return form
+    fields = {k: {**f, "hidden": True} if k in hidden else {**f, "readonly": True} if k in locked else f
+              for k, f in form.fields.items()}
+    return replace(form, fields=fields)
+
+
+def record_form(page: Page, record: dict) -> FormDef:
+    """The page's form for one record the actor reads (`record` as the records service gave it)."""
+    return actor_form(page.runtime.form(page.form.key), set(record.get("hidden", ())), set(record.get("locked", ())))
 
 
 def icon_name(value: str | None, fallback: str) -> str:

@@ -12,7 +12,8 @@ from flask_login import login_required
 
 from formloom.platform.extensions import db
 from formloom.platform.models import Department, User
-from formloom.runtime.exceptions import Conflict, ValidationFailed
+from formloom.runtime import access
+from formloom.runtime.exceptions import Conflict, PermissionDenied, ValidationFailed
 from formloom.runtime.forms import attr, build_form_class, entry_fields, mark_required
 from formloom.runtime.forms.errors import Problem, place
 from formloom.runtime.forms.rules import hidden_fields
@@ -29,7 +30,7 @@ from formloom.runtime.records.context import condition_env, value_context
 from formloom.runtime.storage.store import flat_values
 from formloom.runtime.web import listing
 from formloom.runtime.web.blueprint import bp
-from formloom.runtime.web.common import Page, load
+from formloom.runtime.web.common import Page, actor_form, load, record_form
 from formloom.runtime.web.display import Display
 from formloom.runtime.web.formpage import Layout
 
@@ -135,6 +136,9 @@ def _save(page: Page, record: dict | None, wt, data: dict, rows_sent: dict, out:
 
 
 def _after_save(page: Page, record: dict | None, saved: dict):
+    if record is None and not page.can("view"):  # "submit only": the record is not theirs to see
+        flash(_("Your record was submitted."), "success")
+        return redirect(page.url("web.record_new"))
     flash(_("The record was created.") if record is None else _("Your changes were saved."), "success")
     if request.form.get("_then") == "new":
         return redirect(page.url("web.record_new"))
@@ -187,8 +191,12 @@ def _render(page: Page, record, wt, values: dict, out: Outcome, row_values: dict
 @bp.route(FORM + "/new", methods=["GET", "POST"])
 @login_required
 def record_new(app_key, form_key):
-    """The form for a new record."""
-    return _form_page(load(app_key, form_key), None)
+    """The form for a new record (fields the actor may not set are read-only or left out)."""
+    page = load(app_key, form_key)
+    page.access.require("add")
+    hidden = page.access.hidden_when_adding()
+    page.form = actor_form(page.runtime.form(form_key), hidden, page.access.locked() - hidden)
+    return _form_page(page, None)
 
 
 @bp.route(FORM + "/r/<int:record_id>/edit", methods=["GET", "POST"])
@@ -196,7 +204,11 @@ def record_new(app_key, form_key):
 def record_edit(app_key, form_key, record_id):
     """The form for changing a record (a stale version is refused, the input kept)."""
     page = load(app_key, form_key)
-    return _form_page(page, service.get(page.actor, page.runtime, form_key, record_id))
+    record = service.get(page.actor, page.runtime, form_key, record_id)
+    if "edit" not in record["allowed"]:
+        raise PermissionDenied(access.DENIED["edit"].format(form=page.form_name))
+    page.form = record_form(page, record)
+    return _form_page(page, record)
 
 
 def _wants_json() -> bool:

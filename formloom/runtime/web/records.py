@@ -12,7 +12,7 @@ from formloom.runtime.records.context import condition_env
 from formloom.runtime.storage.store import flat_values
 from formloom.runtime.web import listing
 from formloom.runtime.web.blueprint import bp
-from formloom.runtime.web.common import Page, load
+from formloom.runtime.web.common import Page, load, record_form
 from formloom.runtime.web.display import Display, count_label
 from formloom.runtime.web.history import timeline
 
@@ -79,10 +79,11 @@ def record_list(app_key, form_key):
 
 
 def _detail_fields(page: Page, record: dict, display: Display) -> list[dict]:
-    """The record's fields in order, as the page lists them (fields the rules hide left out)."""
+    """The record's fields in order, as the page lists them (fields the rules hide left out,
+    and fields hidden from the reader never drawn)."""
     form = page.form
     env = condition_env(page.actor, page.runtime)
-    hidden = hidden_fields(form, flat_values(record), env)
+    hidden = hidden_fields(form, flat_values(record), env) | set(record.get("hidden", ()))
     out = []
     for key, f in form.fields.items():
         if key in hidden:
@@ -106,6 +107,7 @@ def record_detail(app_key, form_key, record_id):
     """One record: its fields, who made and changed it, and its history."""
     page = load(app_key, form_key)
     record = service.get(page.actor, page.runtime, form_key, record_id, include_deleted=True)
+    page.form = record_form(page, record)
     revisions = service.history(page.actor, page.runtime, form_key, record_id)
     display = Display(page)
     display.want(page.form, [record["fields"]])

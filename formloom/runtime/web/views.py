@@ -12,7 +12,7 @@ from flask_login import login_required
 from formloom.platform.auth import current_actor
 from formloom.platform.extensions import db
 from formloom.platform.i18n import current_locale_name
-from formloom.platform.models import App, AppMember
+from formloom.platform.models import App
 from formloom.runtime import access
 from formloom.runtime.apps import runtime_for
 from formloom.runtime.records import query
@@ -32,13 +32,13 @@ class Card:
     text: str = ""
     meta: str = ""
     badge: str = ""
+    can_add: bool = False
 
 
 def _apps_for(actor) -> list[tuple[App, str]]:
     """Published apps the actor may use with the actor's role, by name."""
     stmt = sa.select(App).where(App.published_version > 0).order_by(App.name)
-    if not actor.is_admin:  # organisation admins may use every app
-        stmt = stmt.join(AppMember, AppMember.app_id == App.id).where(AppMember.user_id == actor.user_id)
+    # Members come by user, department, role or a grant of the definition: app_role decides.
     apps = [(a, access.app_role(actor, a.id)) for a in db.session.execute(stmt).scalars()]
     return [(a, role) for a, role in apps if role]
 
@@ -67,9 +67,11 @@ def app_home(app_key):
     page = load(app_key)
     cards = []
     for form in page.forms():
-        n, more = query.count_records(page.actor, page.runtime, form.key, cap=COUNT_CAP)
+        meta = ""
+        if page.can("view", form.key):
+            meta = count_label(*query.count_records(page.actor, page.runtime, form.key, cap=COUNT_CAP))
         cards.append((form, Card(form.display_name(page.locale),
                                  page.url("web.record_list", form_key=form.key),
                                  icon_name(form.raw.get("icon"), "table"), form.raw.get("description", ""),
-                                 count_label(n, more))))
+                                 meta, can_add=page.can("add", form.key))))
     return render_template("web/app.html", page=page, cards=cards)

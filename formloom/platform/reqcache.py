@@ -1,0 +1,63 @@
+"""Answers about the organisation and app membership, remembered for one request.
+
+A page asks "may this actor see this form?" many times; the answer comes from the
+database once. Any flush that touches users, departments, roles or app members forgets
+everything, so a change made earlier in the same request or test is always seen.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flask import g, has_app_context
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+WATCHED: tuple[type, ...] = ()
+_ATTR = "_formloom_cache"
+
+
+def cached(namespace: str, key: Any, compute: Callable[[], Any]) -> Any:
+    if not has_app_context():
+        return compute()
+    store = g.setdefault(_ATTR, {})
+    slot = (namespace, key)
+    if slot not in store:
+        store[slot] = compute()
+    return store[slot]
+
+
+def clear() -> None:
+    if has_app_context():
+        g.pop(_ATTR, None)
+
+
+def _touches_org(session: Session) -> bool:
+    return any(isinstance(obj, WATCHED) for objs in (session.new, session.dirty, session.deleted) for obj in objs)
+
+
+def init() -> None:
+    """Watch the organisation models (called once the models are imported)."""
+    global WATCHED
+    from formloom.platform.models import AppMember, Department, Role, User
+
+    WATCHED = (AppMember, Department, Role, User)
+    if not event.contains(Session, "before_flush", _before_flush):
+        event.listen(Session, "before_flush", _before_flush)
+        event.listen(Session, "after_commit", _after_commit)
+        event.listen(Session, "after_soft_rollback", _after_rollback)
+
+
+def _before_flush(session: Session, _context, _instances) -> None:
+    if _touches_org(session):
+        clear()
+
+
+def _after_commit(_session: Session) -> None:
+    # Core statements (no ORM objects) also change memberships: forget after every commit
+    # that follows a write. Reads do not commit, so a page keeps its answers.
+    clear()
+
+
+def _after_rollback(_session: Session, _previous) -> None:
+    clear()

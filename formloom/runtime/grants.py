@@ -1,0 +1,101 @@
+"""Permission grants in an app definition: who may do what to which rows and fields of a form.
+
+A grant names a form, whom it is `to` (a role, a user, a department, or every app member),
+what it allows (a `preset`, refined or replaced by `actions` and `rows`) and which fields
+it hides or keeps read-only. Grants are compiled once per published version; the runtime
+enforces them in `runtime/access.py`.
+
+    {"form": "customer", "to": {"role": "sales_rep"}, "preset": "manage_own",
+     "fields": {"hidden": ["credit_limit"], "readonly": ["tier"]}}
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+ACTIONS = ("view", "add", "edit", "delete", "import", "export", "print", "bulk_edit")
+
+# Row scopes by name; anything else in "rows" is a condition.
+OWN = {"field": "$owner", "op": "eq", "value": {"var": "user.id"}}
+ROW_SCOPES = {
+    "all": None,
+    "own": OWN,
+    "department": {"field": "$owner", "op": "in", "value": {"var": "user.department_members"}},
+    "team": {"any": [OWN, {"field": "$owner", "op": "in", "value": {"var": "user.subordinates"}}]},
+}
+
+# Jiandaoyun's permission sets: (actions, rows).
+PRESETS: dict[str, tuple[tuple[str, ...], str | None]] = {
+    "submit_only": (("add",), None),
+    "manage_own": (("view", "add", "edit", "delete", "print"), "own"),
+    "view_all": (("view", "print"), "all"),
+    "add_view_all": (("view", "add", "print"), "all"),
+    "manage_all": (ACTIONS, "all"),
+}
+
+
+@dataclass(frozen=True)
+class Grant:
+    """One compiled grant. `rows` is a condition, or None for every row."""
+
+    index: int  # its place in the definition's "permissions" (-1: the default for members)
+    form: str
+    to: dict
+    actions: frozenset[str]
+    rows: dict | None
+    hidden: frozenset[str] = frozenset()
+    readonly: frozenset[str] = frozenset()
+    name: str = ""
+
+    def allows(self, action: str) -> bool:
+        return action in self.actions
+
+
+def default_grant(form) -> Grant:
+    """What app members may do in a form no grant names: everything, on all rows or their own."""
+    rows = OWN if form.members == "own" else None
+    return Grant(index=-1, form=form.key, to={"members": True}, actions=frozenset(ACTIONS), rows=rows)
+
+
+def rows_condition(rows) -> dict | None:
+    """A grant's "rows" as a condition (None: every row)."""
+    if isinstance(rows, str):
+        return ROW_SCOPES[rows]
+    return rows
+
+
+def compile_grant(index: int, raw: dict) -> Grant:
+    """A Grant from a definition entry that has been validated."""
+    preset_actions, preset_rows = PRESETS.get(raw.get("preset"), ((), "all"))
+    actions = raw.get("actions", preset_actions)
+    rows = raw["rows"] if "rows" in raw else preset_rows
+    fields = raw.get("fields") or {}
+    return Grant(index=index, form=raw["form"], to=dict(raw["to"]), actions=frozenset(actions),
+                 rows=rows_condition(rows), hidden=frozenset(fields.get("hidden", ())),
+                 readonly=frozenset(fields.get("readonly", ())), name=raw.get("name", ""))
+
+
+def check_grant(raw: dict, ptr: str, forms: dict, role_keys: set[str] | None, err, validate_rows) -> None:
+    """Report what is wrong with one grant, as (pointer, message) through `err`."""
+    form = forms.get(raw.get("form"))
+    if form is None:
+        err(ptr + "/form", f'grants access to form "{raw.get("form")}", which this app does not have')
+        return
+    if form.parent:
+        err(ptr + "/form", f'"{form.key}" is a subform: grant access to its form instead')
+        return
+    if "preset" not in raw and "actions" not in raw:
+        err(ptr, f'say what the grant allows: a "preset" ({", ".join(PRESETS)}) or a list of "actions"')
+    to = raw.get("to") or {}
+    if "role" in to and role_keys is not None and to["role"] not in role_keys:
+        err(ptr + "/to/role", f'role "{to["role"]}" is neither in the organisation nor in this app\'s "roles"')
+    fields = raw.get("fields") or {}
+    for kind in ("hidden", "readonly"):
+        for j, key in enumerate(fields.get(kind, [])):
+            if key not in form.fields:
+                err(f"{ptr}/fields/{kind}/{j}", f'"{key}" is not a field of form "{form.key}"')
+    if form.title_field and form.title_field in fields.get("hidden", []):
+        err(ptr + "/fields/hidden", f'"{form.title_field}" is the form\'s title field and names its records '
+                                    "everywhere: it cannot be hidden")
+    rows = raw.get("rows")
+    if isinstance(rows, dict):
+        validate_rows(rows, form, ptr + "/rows")
