@@ -84,7 +84,8 @@ def add_member(app_key):
     member = apps.add_member(actor(), app_key, body.get("user"), bool(body.get("admin")),
                              department_id=body.get("department"), role_key=body.get("role"),
                              include_children=body.get("include_children", True))
-    return jsonify(member), 201
+    created = member.pop("created")
+    return jsonify(member), 201 if created else 200
 
 
 @bp.delete("/apps/<app_key>/members/<int:member_id>")

@@ -51,6 +51,7 @@ def create_app(actor: Actor, definition: dict) -> dict:
     if actor.read_only:
         raise PermissionDenied("This API token is read-only")
     compile_app(definition)
+    _check_grant_roles(definition)  # before the app row takes the key
     key = definition["key"]
     with write_transaction():
         if db.session.execute(sa.select(App.id).where(App.key == key)).first():
@@ -240,13 +241,24 @@ def add_member(actor: Actor, app_key: str, user_id: int | None = None, is_admin:
             member = AppMember(app_id=app.id, is_admin=is_admin, include_children=include_children, **values)
             db.session.add(member)
         else:
+            if before["admin"] and not is_admin:
+                _keep_an_admin(app, member)
             member.is_admin = is_admin
             member.include_children = include_children
         db.session.flush()
         after = _member_json(member)
-        audit.record("member", actor, app_id=app.id, object_type="app", object_id=app.key, label=app.name,
-                     before=before, after=after)
-    return after
+        if after != before:
+            audit.record("member", actor, app_id=app.id, object_type="app", object_id=app.key, label=app.name,
+                         before=before, after=after)
+    return {**after, "created": before is None}
+
+
+def _keep_an_admin(app: App, leaving: AppMember) -> None:
+    """Conflict when `leaving` is the app's last administrator row."""
+    others = db.session.execute(sa.select(sa.func.count()).select_from(AppMember).where(
+        AppMember.app_id == app.id, AppMember.is_admin, AppMember.id != leaving.id)).scalar()
+    if not others:
+        raise Conflict("The app must keep at least one administrator: make someone else an administrator first")
 
 
 def _principal(user_id, department_id, role_key):
@@ -274,6 +286,8 @@ def remove_member(actor: Actor, app_key: str, member_id: int) -> None:
         if member is None or member.app_id != app.id:
             raise NotFound(f"No member {member_id} in this app")
         before = _member_json(member)
+        if member.is_admin:
+            _keep_an_admin(app, member)
         db.session.delete(member)
         audit.record("member", actor, app_id=app.id, object_type="app", object_id=app.key, label=app.name,
                      before=before, after=None)

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from formloom.runtime.conditions import record_fields_used
+
 ACTIONS = ("view", "add", "edit", "delete", "import", "export", "print", "bulk_edit")
 
 # Row scopes by name; anything else in "rows" is a condition.
@@ -78,10 +80,11 @@ def check_grant(raw: dict, ptr: str, forms: dict, role_keys: set[str] | None, er
     """Report what is wrong with one grant, as (pointer, message) through `err`."""
     form = forms.get(raw.get("form"))
     if form is None:
-        err(ptr + "/form", f'grants access to form "{raw.get("form")}", which this app does not have')
-        return
-    if form.parent:
-        err(ptr + "/form", f'"{form.key}" is a subform: grant access to its form instead')
+        owner = next((f.key for f in forms.values() if raw.get("form") in f.children), None)
+        if owner:
+            err(ptr + "/form", f'"{raw.get("form")}" is a subform of "{owner}": grant access to "{owner}" instead')
+        else:
+            err(ptr + "/form", f'grants access to form "{raw.get("form")}", which this app does not have')
         return
     if "preset" not in raw and "actions" not in raw:
         err(ptr, f'say what the grant allows: a "preset" ({", ".join(PRESETS)}) or a list of "actions"')
@@ -99,3 +102,6 @@ def check_grant(raw: dict, ptr: str, forms: dict, role_keys: set[str] | None, er
     rows = raw.get("rows")
     if isinstance(rows, dict):
         validate_rows(rows, form, ptr + "/rows")
+        if record_fields_used(rows):
+            err(ptr + "/rows", 'a grant\'s rows compare fields with the user ({"var": "user.id"}, ...), '
+                               'not with {"var": "record...."}: there is no other record here')

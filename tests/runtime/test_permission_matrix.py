@@ -8,46 +8,17 @@ OPERATIONS.
 """
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
 
-from formloom.builder.apps import add_member, create_app
-from formloom.platform.actor import Actor
-from formloom.platform.extensions import db, write_transaction
-from formloom.platform.models import Department, Role
-from formloom.runtime.apps import get_runtime
-from formloom.runtime.records import service
+from support_acl import APP, RECORDS, SECRET, World, build_world, login
+from support_formloom import Api
 
-APP = "crm_acl"
 BASE = f"/api/v1/apps/{APP}/forms/customer"
 PAGES = f"/a/{APP}/f/customer"
-RECORDS = ("own", "department", "other")  # owned by rep_a, rep_b (rep_a's department), rep_c (elsewhere)
-
-DEFINITION = {
-    "key": APP, "name": "CRM ACL",
-    "roles": [{"key": "sales_rep", "name": "Sales rep"}, {"key": "sales_manager", "name": "Sales manager"},
-              {"key": "finance", "name": "Finance"}, {"key": "intern", "name": "Intern"}],
-    "forms": [{"key": "customer", "name": "Customer", "title_field": "name", "owner_field": "sales_owner",
-               "fields": [{"key": "name", "type": "text", "label": "Name", "required": True},
-                          {"key": "sales_owner", "type": "user", "label": "Sales owner"},
-                          {"key": "tier", "type": "select", "label": "Tier", "options": ["A", "B", "C"]},
-                          {"key": "phone", "type": "text", "label": "Phone"},
-                          {"key": "margin_note", "type": "text", "label": "Margin"},
-                          {"key": "contract", "type": "file", "label": "Contract"},
-                          {"key": "notes", "type": "textarea", "label": "Notes"}]}],
-    "permissions": [
-        {"form": "customer", "to": {"role": "sales_rep"}, "preset": "manage_own",
-         "fields": {"hidden": ["margin_note"], "readonly": ["tier"]}},
-        {"form": "customer", "to": {"role": "sales_manager"}, "actions": ["view", "edit", "export"], "rows": "team"},
-        {"form": "customer", "to": {"role": "finance"}, "preset": "view_all",
-         "fields": {"hidden": ["phone", "contract"]}},
-        {"form": "customer", "to": {"role": "intern"}, "preset": "submit_only"},
-    ],
-}
 
 ALL = set(RECORDS)
 # actor -> what they may do: rows per action, whether they may add, fields hidden from them.
@@ -60,20 +31,9 @@ POLICY = {
                                "hidden": set(), "token_only": True},
     "rep": {"view": {"own"}, "edit": {"own"}, "delete": {"own"}, "add": True, "hidden": {"margin_note"}},
     "finance": {"view": ALL, "edit": set(), "delete": set(), "add": False, "hidden": {"phone", "contract"}},
-    "intern": {"view": set(), "edit": set(), "delete": set(), "add": True, "hidden": set(ALL)},
+    "intern": {"view": set(), "edit": set(), "delete": set(), "add": True, "hidden": set()},
     "outsider": {"view": set(), "edit": set(), "delete": set(), "add": False, "hidden": set(), "outside": True},
 }
-SECRET = {"phone": "PHONE-SECRET", "margin_note": "MARGIN-SECRET"}
-
-
-@dataclass
-class World:
-    """Who and what the matrix runs against."""
-
-    app: object
-    records: dict[str, int]  # "own" -> record id
-    files: dict[str, str]  # "own" -> the file id in its contract field
-    users: dict[str, object]
 
 
 @dataclass
@@ -124,6 +84,7 @@ OPERATIONS: list[Op] = [
     Op("api filter on margin_note", "filter_margin", lambda c, w, r: _json_call(c.get(
         f"{BASE}/records?filter=" + json.dumps({"field": "margin_note", "op": "is_not_empty"})), 200),
         per_record=False),
+    Op("api schema", "in_app", lambda c, w, r: _json_call(c.get(f"{BASE}/schema"), 200), per_record=False),
     Op("api sort on phone", "filter_phone", lambda c, w, r: _json_call(c.get(f"{BASE}/records?sort=phone"), 200),
        per_record=False),
     Op("page list", "view", lambda c, w, r: _json_call(c.get(PAGES), 200, lambda resp: f"Acme {r}" in resp.get_data(
@@ -143,6 +104,8 @@ OPERATIONS: list[Op] = [
 def allowed(policy: dict, op: Op, which: str | None) -> bool:
     if policy.get("outside"):
         return False
+    if op.action == "in_app":
+        return True
     if op.action == "add":
         return policy["add"]
     if op.action == "filter_margin":
@@ -163,61 +126,19 @@ def leaks(policy: dict, body: str) -> list[str]:
     return found
 
 
-def _build(make) -> World:
-    org_admin = make.user("Org Admin", admin=True)
-    with write_transaction():
-        roles = {r["key"]: Role(key=r["key"], name=r["name"]) for r in DEFINITION["roles"]}
-        db.session.add_all(roles.values())
-        sales, support = Department(name="Sales"), Department(name="Support")
-        db.session.add_all([sales, support])
-    users = {"org_admin": org_admin}
-    specs = {"app_admin": (None, []), "manager": (sales, ["sales_manager"]), "rep": (sales, ["sales_rep"]),
-             "rep_b": (sales, ["sales_rep"]), "rep_c": (support, ["sales_rep"]), "finance": (support, ["finance"]),
-             "intern": (sales, ["intern"]), "outsider": (support, [])}
-    for name, (dept, role_keys) in specs.items():
-        users[name] = make.user(name.replace("_", " ").title(), department_id=dept.id if dept else None)
-        with write_transaction():
-            user = db.session.merge(users[name])
-            user.roles = [db.session.merge(roles[k]) for k in role_keys]
-    with write_transaction():
-        db.session.get(Department, sales.id).head_id = users["manager"].id
-    users = {k: db.session.get(type(u), u.id) for k, u in users.items()}
-    admin = Actor.from_user(users["org_admin"])
-    create_app(admin, DEFINITION)
-    add_member(admin, APP, users["app_admin"].id, True)
-    rt = get_runtime(APP)
-    from formloom.platform.files import store_upload
-
-    records, files = {}, {}
-    for which, owner in (("own", "rep"), ("department", "rep_b"), ("other", "rep_c")):
-        stored = store_upload(rt.app_id, io.BytesIO(f"contract {which}".encode()), f"{which}.pdf",
-                              "application/pdf", users["org_admin"].id)
-        rec = service.create(admin, rt, "customer", {
-            "name": f"Acme {which}", "sales_owner": users[owner].id, "tier": "A",
-            "phone": f"{SECRET['phone']}-{which}", "margin_note": f"{SECRET['margin_note']}-{which}",
-            "contract": [stored.id], "notes": "first"})
-        records[which], files[which] = rec["id"], stored.id
-    return World(rt, records, files, users)
-
-
 def _client_for(app, make, world: World, actor: str):
     """(API client, web client or None) acting as the actor."""
-    from support_formloom import Api
-
     user_key = "manager" if actor == "manager_readonly_token" else actor
     user = world.users[user_key]
     api = Api(app.test_client(), make.token(user, read_only=actor == "manager_readonly_token"))
     if POLICY[actor].get("token_only"):
         return api, None
-    web = app.test_client()
-    resp = web.post("/login", data={"email": user.email, "password": "secret-pass-1"})
-    assert resp.status_code == 302, f"{actor} could not sign in"
-    return api, web
+    return api, login(app, user)
 
 
 def run_matrix(app, make, actor: str, policy: dict | None = None) -> list[str]:
     """Every operation for `actor`, checked against `policy` (theirs by default)."""
-    world = _build(make)
+    world = build_world(make)
     policy = policy or POLICY[actor]
     api, web = _client_for(app, make, world, actor)
     problems = []

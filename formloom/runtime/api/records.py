@@ -57,7 +57,9 @@ def _once(idem, create):
 @bp.get(PREFIX + "/schema")
 def form_schema(app_key, form_key):
     rt = _runtime(app_key, form_key)
-    return jsonify(record_schema(rt.form(form_key)))
+    fa = access.form_access(actor(), rt, form_key)
+    # Hidden: fields the reader neither sees nor may fill in.
+    return jsonify(record_schema(rt.form(form_key), fa.hidden() & fa.hidden_when_adding(), fa.locked()))
 
 
 @bp.get(PREFIX + "/records")

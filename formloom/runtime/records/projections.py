@@ -26,12 +26,18 @@ def fields_schema(form: FormDef, for_write: bool = False) -> dict:
     return out
 
 
-def record_schema(form: FormDef) -> dict:
-    """The JSON Schema of one record's fields, as GET .../schema returns it."""
+def record_schema(form: FormDef, hidden=frozenset(), locked=frozenset()) -> dict:
+    """The JSON Schema of one record's fields, as GET .../schema returns it to one reader:
+    fields hidden from them left out, fields they may not set read-only."""
     schema = fields_schema(form)
+    for key in hidden:
+        schema["properties"].pop(key, None)
+    for key in set(locked) - set(hidden):
+        schema["properties"][key]["readOnly"] = True
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = form.name
-    required = [k for k, f in form.fields.items() if f.get("required") and not field_types.get(f["type"]).computed]
+    required = [k for k, f in form.fields.items()
+                if f.get("required") and not field_types.get(f["type"]).computed and k not in hidden | set(locked)]
     if required:
         schema["required"] = required
     return schema

@@ -202,14 +202,15 @@ def _refuse_locked(fa: access.FormAccess, data: dict, locked: frozenset[str], cu
     checks it after conversion); a field hidden from them may not be sent at all, so its
     value cannot be probed.
     """
-    if not locked or not isinstance(data, dict):
+    if not isinstance(data, dict):
         return
     types = fa.form.types_by_key
     if current is None:
         refused = [k for k, v in data.items() if k in locked and k in types and not types[k].is_empty(v)]
     else:
+        # Hidden by every grant that shows the record, even if an edit grant would let it be set.
         hidden = fa.hidden(current)
-        refused = [k for k in data if k in locked and k in hidden]
+        refused = [k for k in data if k in hidden]
     access.refuse_fields(fa, refused)
 
 

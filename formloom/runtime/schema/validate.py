@@ -127,8 +127,17 @@ class _Compiler:
                 continue
             forms[raw["key"]] = self.form(raw, ptr)
         self.check_timezone(self.defn.get("timezone"))
+        self.check_roles(self.defn.get("roles"))
         return AppDef(key=self.defn["key"], name=self.defn["name"], forms=forms, raw=self.defn,
                       timezone=self.defn.get("timezone"), grants=self.grants(forms))
+
+    def check_roles(self, roles) -> None:
+        seen: set[str] = set()
+        for j, role in enumerate(roles if isinstance(roles, list) else []):
+            key = role.get("key") if isinstance(role, dict) else None
+            if isinstance(key, str) and key in seen:
+                self.err(f"/roles/{j}/key", f'role "{key}" is listed twice')
+            seen.add(key)
 
     def grants(self, forms: dict[str, FormDef]) -> dict[str, list[grants.Grant]]:
         """Each form's grants; a form no grant names gets the default grant for members."""
