@@ -19,8 +19,8 @@ from formloom.builder.apps import create_app as install_app
 from formloom.platform.actor import Actor
 from formloom.platform.auth import create_token
 from formloom.platform.cli import ensure_user, upgrade_database
-from formloom.platform.extensions import db
-from formloom.platform.models import User
+from formloom.platform.extensions import db, write_transaction
+from formloom.platform.models import Role, User
 from formloom.runtime.apps import forget, get_runtime
 
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
@@ -36,9 +36,13 @@ class BenchEnv:
     user_id: int
     token: str
     folder: Path
+    rep_id: int = 0  # a sales rep: the grant REP_GRANT shows them their own deals only
 
     def actor(self):
         return Actor.from_user(db.session.get(User, self.user_id))
+
+    def rep(self):
+        return Actor.from_user(db.session.get(User, self.rep_id))
 
     def runtime(self):
         return get_runtime(APP_KEY)
@@ -53,10 +57,19 @@ def pg_server_url() -> str:
     return url
 
 
+REP_ROLE = "bench_rep"
+# Reps manage their own deals and do not see the probability: row and field rules to pay for.
+REP_GRANT = {"form": "deal", "to": {"role": REP_ROLE}, "preset": "manage_own", "fields": {"hidden": ["probability"]}}
+
+
 def definition() -> dict:
-    """The reference example app (a copy of tests/data/sales-mini.json shipped in the package)."""
+    """The reference example app (a copy of tests/data/sales-mini.json shipped in the package),
+    with a grant for reps on deals."""
     text = resources.files("formloom.app_templates.sales_mini").joinpath("definition.json").read_text("utf-8")
-    return json.loads(text)
+    defn = json.loads(text)
+    defn["roles"] = [*defn.get("roles", []), {"key": REP_ROLE, "name": "Rep"}]
+    defn["permissions"] = [*defn.get("permissions", []), REP_GRANT]
+    return defn
 
 
 @contextmanager
@@ -93,7 +106,11 @@ def bench_env(kind: str):
                 user = ensure_user("bench@example.com", "Bench", "bench-pass-1")
                 install_app(Actor.from_user(user), definition())
                 token = create_token(user, name="bench")
-                env = BenchEnv(app=app, db=kind, user_id=user.id, token=token, folder=folder)
+                rep = ensure_user("rep@example.com", "Rep", "bench-pass-1")
+                with write_transaction():
+                    db.session.get(User, rep.id).roles = list(db.session.execute(
+                        sa.select(Role).where(Role.key == REP_ROLE)).scalars())
+                env = BenchEnv(app=app, db=kind, user_id=user.id, token=token, folder=folder, rep_id=rep.id)
             try:
                 yield env
             finally:

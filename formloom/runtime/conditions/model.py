@@ -87,10 +87,15 @@ class Env:
     subordinates: tuple[int, ...] = ()
     department_members: tuple[int, ...] = ()  # users of the user's department (the user included)
     departments: tuple[int, ...] = ()  # the user's department and those below it
+    # When set, looks up the three above by name, only if a condition names them.
+    org: Callable[[str], tuple[int, ...]] | None = None
     record: Mapping[str, Any] | None = None
     today: date | None = None  # None: the date of `now` in `tz`
     now: datetime = field(default_factory=_utc_now)
     tz: str = "UTC"
+
+    def org_value(self, name: str) -> tuple[int, ...]:
+        return self.org(name) if self.org is not None else getattr(self, name)
 
     def __post_init__(self) -> None:
         zone = ZoneInfo(self.tz)  # fail here on a bad zone name, not mid-compilation

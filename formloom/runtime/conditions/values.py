@@ -261,8 +261,8 @@ class Now:
 FIXED_VARS: dict[str, tuple[str, bool, Callable[[Env], Any]]] = {
     "user.id": ("ref", False, lambda env: env.user_id),
     "user.department": ("ref", False, lambda env: env.department_id),
-    "user.subordinates": ("ref", True, lambda env: list(env.subordinates)),
-    "user.department_members": ("ref", True, lambda env: list(env.department_members)),
-    "user.departments": ("ref", True, lambda env: list(env.departments)),
+    "user.subordinates": ("ref", True, lambda env: list(env.org_value("subordinates"))),
+    "user.department_members": ("ref", True, lambda env: list(env.org_value("department_members"))),
+    "user.departments": ("ref", True, lambda env: list(env.org_value("departments"))),
     "record.$id": ("ref", False, lambda env: (env.record or {}).get("$id")),
 }

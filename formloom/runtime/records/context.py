@@ -94,21 +94,24 @@ def condition_env(actor: Actor, runtime, record: dict | None = None, ctx: ValueC
         return ctx.extra[ENV]
     ctx = ctx or value_context(actor, runtime)
     env = conditions.Env(user_id=actor.user_id, department_id=actor.department_id, record=record,
-                         today=ctx.today, now=ctx.now, tz=ctx.tz, **org_values(actor))
+                         today=ctx.today, now=ctx.now, tz=ctx.tz, org=lambda name: org_value(actor, name))
     if record is None:
         ctx.extra[ENV] = env
     return env
 
 
-def org_values(actor: Actor) -> dict:
-    """The actor's place in the organisation, as conditions read it (asked once per request)."""
+def org_value(actor: Actor, name: str) -> tuple[int, ...]:
+    """One fact about the actor's place in the organisation, as conditions read it: asked
+    of the database only when a condition names it, and once per request."""
     def compute():
+        if name == "subordinates":
+            return org.subordinates(actor.user_id)
+        if name == "department_members":
+            return orgtree.department_members(actor.department_id)
         tree = org.department_subtree([actor.department_id]) if actor.department_id else set()
-        return {"subordinates": org.subordinates(actor.user_id),
-                "department_members": orgtree.department_members(actor.department_id),
-                "departments": tuple(sorted(tree))}
+        return tuple(sorted(tree))
 
-    return reqcache.cached("org_values", (actor.user_id, actor.department_id), compute)
+    return reqcache.cached("org_value", (actor.user_id, actor.department_id, name), compute)
 
 
 def _ids(value) -> list:
