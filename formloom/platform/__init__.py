@@ -3,7 +3,18 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from formloom.platform import auth, cli, errors, i18n, org_api, reqcache
+    from formloom.platform import (
+        audit_api,
+        audit_web,
+        auth,
+        cli,
+        errors,
+        i18n,
+        org_api,
+        org_web,
+        reqcache,
+        tokens_web,
+    )
     from formloom.platform.extensions import csrf, db, limiter, migrate
 
     db.init_app(app)
@@ -15,4 +26,8 @@ def init_app(app: Flask) -> None:
     auth.init_app(app)
     errors.init_app(app)
     org_api.init_app(app)
+    org_web.init_app(app)
+    audit_web.init_app(app)
+    audit_api.init_app(app)
+    tokens_web.init_app(app)
     cli.init_app(app)

@@ -13,28 +13,29 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import has_request_context, request
+from flask_babel import lazy_gettext as _l
 
 from formloom.platform.actor import Actor
 from formloom.platform.exceptions import ValidationFailed
 from formloom.platform.extensions import db
 from formloom.platform.models import AuditEvent, utcnow
 
-# Every action the log knows, with the words the admin page shows for it.
+# Every action the log knows, with the words the admin page shows for it (translated there).
 ACTIONS = {
-    "signin": "Signed in",
-    "signin_failed": "Sign-in failed",
-    "signout": "Signed out",
-    "denied": "Access denied",
-    "publish": "Definition published",
-    "permissions": "Permissions changed",
-    "member": "App members changed",
-    "user": "User changed",
-    "department": "Department changed",
-    "role": "Role changed",
-    "token": "API token changed",
-    "import": "Records imported",
-    "export": "Records exported",
-    "reassign": "Records reassigned",
+    "signin": _l("Signed in"),
+    "signin_failed": _l("Sign-in failed"),
+    "signout": _l("Signed out"),
+    "denied": _l("Access denied"),
+    "publish": _l("Definition published"),
+    "permissions": _l("Permissions changed"),
+    "member": _l("App members changed"),
+    "user": _l("User changed"),
+    "department": _l("Department changed"),
+    "role": _l("Role changed"),
+    "token": _l("API token changed"),
+    "import": _l("Records imported"),
+    "export": _l("Records exported"),
+    "reassign": _l("Records reassigned"),
 }
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
@@ -24,12 +25,15 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, HiddenField, PasswordField
 from wtforms.validators import DataRequired, Email, Length
 
+from formloom.platform import audit
 from formloom.platform.actor import Actor
 from formloom.platform.extensions import db, limiter, login_manager, write_transaction
 from formloom.platform.models import ApiToken, User, utcnow
 
 bp = Blueprint("auth", __name__)
 TOKEN_PREFIX = "flt_"
+# How stale a token's last_used_at may get: one write a minute per token, not one per request.
+TOKEN_TOUCH_EVERY = timedelta(minutes=1)
 
 
 class LoginForm(FlaskForm):
@@ -73,17 +77,36 @@ def load_user_from_token(req):
     if row is None or not row.user.active:
         g.bad_token = True
         return None
+    now = utcnow()
+    if row.last_used_at is None or now - row.last_used_at >= TOKEN_TOUCH_EVERY:
+        _touch_token(row.id, now)
     g.api_token = row
     return row.user
 
 
+def _touch_token(token_id: int, now) -> None:
+    """Note that the token was used; the condition keeps concurrent requests to one write."""
+    with write_transaction():
+        db.session.execute(
+            sa.update(ApiToken).where(ApiToken.id == token_id, sa.or_(
+                ApiToken.last_used_at.is_(None), ApiToken.last_used_at <= now - TOKEN_TOUCH_EVERY))
+            .values(last_used_at=now).execution_options(synchronize_session=False))
+
+
+def add_token(user_id: int, name: str = "", read_only: bool = False, app_id: int | None = None) -> tuple[ApiToken, str]:
+    """Add a token to the current transaction; returns the row and the token (its only copy)."""
+    token = f"{TOKEN_PREFIX}{secrets.token_urlsafe(32)}"
+    row = ApiToken(user_id=user_id, name=name, token_hash=hash_token(token), prefix=token[:12],
+                   read_only=read_only, app_id=app_id)
+    db.session.add(row)
+    db.session.flush()
+    return row, token
+
+
 def create_token(user: User, name: str = "", read_only: bool = False, app_id: int | None = None) -> str:
     """Make a token for `user` and return it; only its hash is kept, so it is shown once."""
-    secret = secrets.token_urlsafe(32)
-    token = f"{TOKEN_PREFIX}{secret}"
     with write_transaction():
-        db.session.add(ApiToken(user_id=user.id, name=name, token_hash=hash_token(token),
-                                prefix=token[:12], read_only=read_only, app_id=app_id))
+        _row, token = add_token(user.id, name, read_only, app_id)
     return token
 
 
@@ -115,16 +138,28 @@ def login():
         if user is not None and user.active and user.check_password(form.password.data):
             with write_transaction():
                 db.session.get(User, user.id).last_login_at = utcnow()
+                audit.record("signin", Actor.from_user(user))
             login_user(user, remember=form.remember.data)
             return redirect(_safe_next(form.next.data))
+        _record_failed_signin(form.email.data.strip(), user)
         flash(_("Wrong email or password."), "danger")
         status = 401
     return render_template("auth/login.html", form=form), status
 
 
+def _record_failed_signin(email: str, user: User | None) -> None:
+    """Log the attempt at once: the request writes nothing else, so nothing else would commit it."""
+    inactive = user is not None and not user.active
+    audit.record_now("signin_failed", None, object_type="user" if user else None,
+                     object_id=user.id if user else None, label=user.name if user else None,
+                     detail=f"{email} (account deactivated)" if inactive else email)
+
+
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
+    with write_transaction():
+        audit.record("signout", current_actor())
     logout_user()
     flash(_("You have signed out."), "info")
     return redirect(url_for("auth.login"))

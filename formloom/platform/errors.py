@@ -1,11 +1,15 @@
 """Domain errors to HTTP: problem+json (RFC 9457) for the API, a page for people."""
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, current_app, jsonify, render_template, request
 from flask_babel import gettext as _
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
-from formloom.platform.exceptions import FormloomError
+from formloom.platform import audit
+from formloom.platform.auth import current_actor
+from formloom.platform.exceptions import FormloomError, PermissionDenied
+from formloom.platform.extensions import db
 
 PAGES = {403, 404, 409, 422, 500}
 
@@ -30,7 +34,20 @@ def _page(status: int, title: str, detail: str):
     return render_template(template, title=title, detail=detail, status=status), status
 
 
+def record_denied(exc: PermissionDenied) -> None:
+    """Keep a "denied" audit line although the request fails (and rolls back)."""
+    actor = current_actor()
+    # End the request's own transaction first: on SQLite an open write would block the line.
+    db.session.rollback()
+    try:
+        audit.record_now("denied", actor, detail=f"{request.method} {request.path}: {exc.message}")
+    except SQLAlchemyError:  # the person still gets their 403; the failure goes to the log
+        current_app.logger.exception("Could not write the audit line for a denied request")
+
+
 def handle_domain(exc: FormloomError):
+    if isinstance(exc, PermissionDenied):
+        record_denied(exc)
     if wants_json():
         return problem(exc.status, exc.title, exc.message, errors=exc.errors, **exc.extra)
     return _page(exc.status, exc.title, exc.message)
@@ -45,8 +62,6 @@ def handle_http(exc: HTTPException):
 
 
 def handle_unexpected(exc: Exception):
-    from flask import current_app
-
     current_app.logger.exception("Unhandled error")
     if wants_json():
         return problem(500, "Internal server error", "Something went wrong on our side; it has been logged.")

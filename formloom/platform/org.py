@@ -1,11 +1,67 @@
-"""Organisation queries the runtime needs: the department tree and who reports to whom."""
+"""The organisation: users and their invitations, the department tree, roles, and the
+queries the runtime needs (who reports to whom).
+
+Services take the acting administrator, check, write the change and its audit line in one
+transaction, and raise ValidationFailed, Conflict, NotFound or PermissionDenied. Messages
+are English for API clients; the pages translate the ones listed in `MESSAGES`.
+CSV imports of users and departments live in the second half of this module.
+"""
 from __future__ import annotations
 
+import csv
+import io
+import re
+import secrets
+from dataclasses import dataclass, field
+from datetime import timedelta
+
 import sqlalchemy as sa
+from email_validator import EmailNotValidError, validate_email
 
-from formloom.platform.extensions import db
-from formloom.platform.models import Department, User
+from formloom.platform import audit
+from formloom.platform.actor import Actor
+from formloom.platform.auth import hash_token
+from formloom.platform.exceptions import (
+    Conflict,
+    FormloomError,
+    NotFound,
+    PermissionDenied,
+    ValidationFailed,
+)
+from formloom.platform.extensions import db, write_transaction
+from formloom.platform.models import AppMember, Department, Role, User, user_roles, utcnow
 
+INVITE_DAYS = 7
+MIN_PASSWORD = 8
+KEY = re.compile(r"[a-z][a-z0-9_]*")
+
+# Messages the pages translate (org_web.MESSAGES); keep the two lists in step.
+NOT_ADMIN = "Only organisation administrators manage users, departments and roles"
+BAD_EMAIL = "%(email)s is not a valid email address"
+EMAIL_TAKEN = "A user with email %(email)s exists already"
+BAD_NAME = "A name is 1 to 200 characters"
+SHORT_PASSWORD = "A password needs at least 8 characters"
+NO_DEPARTMENT = "There is no department %(id)s"
+NO_USER = "There is no user %(id)s"
+NO_ROLE = "There is no role %(id)s"
+UNKNOWN_ROLES = "Unknown roles: %(keys)s"
+LOCKOUT = "You cannot remove your own administrator rights or deactivate yourself; ask another administrator"
+INVITE_INACTIVE = "A deactivated user cannot be invited; reactivate them first"
+SLASH = 'A department name cannot contain "/": it separates the names in a path like Sales/East'
+CYCLE = "A department cannot be moved inside itself or one of its own sub-departments"
+SIBLING = 'There is already a department "%(name)s" at this place in the tree'
+DEPT_IN_USE = ('Department "%(name)s" still has %(members)s members and %(children)s sub-departments; '
+               "move them elsewhere first")
+BAD_KEY = "A role key is lower-case letters, digits and _, starting with a letter (e.g. sales_rep)"
+KEY_TAKEN = 'A role "%(key)s" exists already'
+IMPORT_FAILED = "Problems on %(count)s of %(total)s lines; nothing was saved"
+REQUIRED = "%(field)s is required"
+MESSAGES = (NOT_ADMIN, REQUIRED, BAD_EMAIL, EMAIL_TAKEN, BAD_NAME, SHORT_PASSWORD, NO_DEPARTMENT, NO_USER, NO_ROLE,
+            UNKNOWN_ROLES, LOCKOUT, INVITE_INACTIVE, SLASH, CYCLE, SIBLING, DEPT_IN_USE, BAD_KEY, KEY_TAKEN,
+            IMPORT_FAILED)
+
+
+# --- queries the runtime needs ---------------------------------------------------------------
 
 def department_subtree(root_ids: list[int]) -> set[int]:
     """The departments `root_ids` and every department below them."""
@@ -44,3 +100,676 @@ def existing_users(ids: list[int]) -> set[int]:
 
 def existing_departments(ids: list[int]) -> set[int]:
     return set(db.session.execute(sa.select(Department.id).where(Department.id.in_(ids))).scalars())
+
+
+# --- reading the organisation ----------------------------------------------------------------
+
+@dataclass
+class TreeRow:
+    dept: Department
+    depth: int
+    path: str
+    members: int  # direct members
+    total: int = 0  # members here and in every department below
+
+
+def department_tree() -> list[TreeRow]:
+    """Every department, parents before children, siblings by name, with member counts."""
+    depts = list(db.session.execute(sa.select(Department).order_by(Department.name, Department.id)).scalars())
+    counts = dict(db.session.execute(
+        sa.select(User.department_id, sa.func.count()).where(User.department_id.is_not(None))
+        .group_by(User.department_id)).all())
+    children: dict[int | None, list[Department]] = {}
+    for d in depts:
+        children.setdefault(d.parent_id, []).append(d)
+    rows: list[TreeRow] = []
+
+    def walk(parent_id, depth, prefix) -> int:
+        """Add the rows below `parent_id`; returns how many members they have in all."""
+        total = 0
+        for d in children.get(parent_id, []):
+            path = f"{prefix}/{d.name}" if prefix else d.name
+            row = TreeRow(d, depth, path, counts.get(d.id, 0))
+            rows.append(row)
+            row.total = row.members + walk(d.id, depth + 1, path)
+            total += row.total
+        return total
+
+    walk(None, 0, "")
+    return rows
+
+
+def department_paths() -> dict[int, str]:
+    """Each department's path of names, like "Sales/East"."""
+    return {row.dept.id: row.path for row in department_tree()}
+
+
+def user_status(user: User) -> str:
+    """"deactivated", "invited" (no password yet) or "active"."""
+    if not user.active:
+        return "deactivated"
+    return "invited" if not user.password_hash else "active"
+
+
+def users_query(q: str = "", department_id: int | None = None, role_id: int | None = None,
+                status: str = "") -> sa.Select:
+    """Users matching a search (name or email), a department (and below), a role and a status."""
+    stmt = sa.select(User)
+    if q.strip():
+        like = f"%{q.strip()}%"
+        stmt = stmt.where(sa.or_(User.name.ilike(like), User.email.ilike(like)))
+    if department_id is not None:
+        stmt = stmt.where(User.department_id.in_(department_subtree([department_id])))
+    if role_id is not None:
+        stmt = stmt.where(User.id.in_(sa.select(user_roles.c.user_id).where(user_roles.c.role_id == role_id)))
+    if status == "active":
+        stmt = stmt.where(User.active.is_(True), User.password_hash.is_not(None))
+    elif status == "invited":
+        stmt = stmt.where(User.active.is_(True), User.password_hash.is_(None))
+    elif status == "deactivated":
+        stmt = stmt.where(User.active.is_(False))
+    return stmt
+
+
+def role_counts() -> dict[int, int]:
+    return dict(db.session.execute(
+        sa.select(user_roles.c.role_id, sa.func.count()).group_by(user_roles.c.role_id)).all())
+
+
+def app_grants(column: str) -> dict[int, int]:
+    """How many apps let each role (column "role_id") or department ("department_id") in."""
+    col = getattr(AppMember, column)
+    return dict(db.session.execute(sa.select(col, sa.func.count()).where(col.is_not(None)).group_by(col)).all())
+
+
+# --- snapshots for the audit log (never a password hash or a token) -------------------------
+
+def user_state(u: User) -> dict:
+    return {"email": u.email, "name": u.name, "department": u.department_id, "roles": sorted(u.role_keys),
+            "is_admin": bool(u.is_admin), "active": bool(u.active)}
+
+
+def dept_state(d: Department) -> dict:
+    return {"name": d.name, "parent": d.parent_id, "head": d.head_id}
+
+
+def _require_admin(actor: Actor) -> None:
+    if not actor.is_admin:
+        raise PermissionDenied(NOT_ADMIN)
+
+
+def _get(model, ident, message: str):
+    found = db.session.get(model, ident) if isinstance(ident, int) else None
+    if found is None:
+        raise NotFound(message % {"id": ident})
+    return found
+
+
+# --- users -----------------------------------------------------------------------------------
+
+def clean_email(value: str) -> str:
+    """The normalised, lower-case address. Raises ValidationFailed."""
+    try:
+        return validate_email((value or "").strip(), check_deliverability=False).normalized.lower()
+    except EmailNotValidError:
+        raise ValidationFailed(BAD_EMAIL % {"email": value},
+                               [{"field": "email", "message": "is not a valid email address"}]) from None
+
+
+def _check_name(value: str, key: str = "name") -> str:
+    value = (value or "").strip()
+    if not value or len(value) > 200:
+        raise ValidationFailed(BAD_NAME, [{"field": key, "message": "must be 1 to 200 characters"}])
+    return value
+
+
+def _roles(keys) -> list[Role]:
+    keys = list(dict.fromkeys(keys))
+    roles = list(db.session.execute(sa.select(Role).where(Role.key.in_(keys))).scalars()) if keys else []
+    unknown = [k for k in keys if k not in {r.key for r in roles}]
+    if unknown:
+        raise ValidationFailed(UNKNOWN_ROLES % {"keys": ", ".join(unknown)},
+                               [{"field": "roles", "message": f"unknown: {', '.join(unknown)}"}])
+    return roles
+
+
+def _apply_user(actor: Actor, user: User, changes: dict) -> None:
+    """Set the changed attributes of `user` after checking each one."""
+    if user.id is not None and user.id == actor.user_id and (
+            changes.get("is_admin") is False or changes.get("active") is False):
+        raise ValidationFailed(LOCKOUT, [{"field": "is_admin" if "is_admin" in changes else "active",
+                                          "message": "would lock you out"}])
+    if "email" in changes:
+        email = clean_email(changes["email"])
+        with db.session.no_autoflush:
+            if db.session.execute(sa.select(User.id).where(User.email == email, User.id != user.id)).first():
+                raise Conflict(EMAIL_TAKEN % {"email": email}, [{"field": "email", "message": "is taken"}])
+        user.email = email
+    if "name" in changes:
+        user.name = _check_name(changes["name"])
+    if changes.get("password") is not None:
+        if len(changes["password"]) < MIN_PASSWORD:
+            raise ValidationFailed(SHORT_PASSWORD, [{"field": "password", "message": "needs at least 8 characters"}])
+        user.set_password(changes["password"])
+        user.invite_token_hash = None  # a password set by an administrator ends the invitation
+    if "department_id" in changes:
+        dept = changes["department_id"]
+        if dept is not None and db.session.get(Department, dept) is None:
+            raise ValidationFailed(NO_DEPARTMENT % {"id": dept}, [{"field": "department", "message": "not found"}])
+        user.department_id = dept
+    if "role_keys" in changes:
+        user.roles = _roles(changes["role_keys"])
+    if "is_admin" in changes:
+        user.is_admin = bool(changes["is_admin"])
+    if "active" in changes and bool(changes["active"]) != bool(user.active):
+        user.active = bool(changes["active"])
+        # Deactivating keeps everything the user owns; it only ends their access (and any invitation).
+        user.deactivated_at = None if user.active else utcnow()
+        if not user.active:
+            user.invite_token_hash = None
+
+
+def _issue_invite(user: User) -> str:
+    token = secrets.token_urlsafe(32)
+    user.invite_token_hash = hash_token(token)
+    user.invited_at = utcnow()
+    return token
+
+
+def create_user(actor: Actor, changes: dict) -> tuple[User, str | None]:
+    """A new user, and the invitation token when no password was given (shown once).
+
+    Raises ValidationFailed, Conflict, PermissionDenied.
+    """
+    _require_admin(actor)
+    for key in ("email", "name"):
+        if not changes.get(key):
+            raise ValidationFailed(REQUIRED % {"field": key}, [{"field": key, "message": "is required"}])
+    with write_transaction():
+        user = User(email="", name="", active=True, is_admin=False)
+        _apply_user(actor, user, changes)
+        token = _issue_invite(user) if changes.get("password") is None else None
+        db.session.add(user)
+        db.session.flush()
+        audit.record("user", actor, object_type="user", object_id=user.id, label=user.email,
+                     after=user_state(user), detail="invited" if token else "created")
+    return user, token
+
+
+def update_user(actor: Actor, user_id: int, changes: dict, detail: str = "changed") -> User:
+    """Change a user; `active: False` deactivates (nothing they own is touched). Raises as create_user."""
+    _require_admin(actor)
+    with write_transaction():
+        user = _get(User, user_id, NO_USER)
+        before = user_state(user)
+        _apply_user(actor, user, changes)
+        after = user_state(user)
+        if before != after or changes.get("password") is not None:
+            audit.record("user", actor, object_type="user", object_id=user.id, label=user.email,
+                         before=before, after=after, detail=detail)
+    return user
+
+
+def set_active(actor: Actor, user_id: int, active: bool) -> User:
+    """Deactivate (sign-in and API tokens stop working; records and tasks stay) or reactivate."""
+    return update_user(actor, user_id, {"active": active}, detail="reactivated" if active else "deactivated")
+
+
+def reinvite(actor: Actor, user_id: int) -> tuple[User, str]:
+    """A new invitation link for an active user; the previous one stops working."""
+    _require_admin(actor)
+    with write_transaction():
+        user = _get(User, user_id, NO_USER)
+        if not user.active:
+            raise ValidationFailed(INVITE_INACTIVE, [{"field": "active", "message": "is deactivated"}])
+        token = _issue_invite(user)
+        audit.record("user", actor, object_type="user", object_id=user.id, label=user.email, detail="invited again")
+    return user, token
+
+
+class InvitationInvalid(FormloomError):
+    """An invitation link that is used, unknown or expired (`reason`: "used" or "expired")."""
+
+    status = 410
+    title = "Invitation not valid"
+
+    def __init__(self, message: str, reason: str, expired_at=None):
+        super().__init__(message)
+        self.reason = reason
+        self.expired_at = expired_at
+
+
+def invited_user(token: str) -> User:
+    """The user a valid invitation link belongs to. Raises InvitationInvalid."""
+    user = db.session.execute(sa.select(User).where(User.invite_token_hash == hash_token(token or ""))
+                              ).scalar_one_or_none()
+    if user is None or not user.active:
+        raise InvitationInvalid("This invitation link was used already or is not valid", reason="used")
+    expires = (user.invited_at or utcnow()) + timedelta(days=INVITE_DAYS)
+    if utcnow() > expires:
+        raise InvitationInvalid("This invitation link has expired", reason="expired", expired_at=expires)
+    return user
+
+
+def accept_invite(token: str, password: str) -> User:
+    """Set the invited user's password; the link is then used up. Raises InvitationInvalid, ValidationFailed."""
+    with write_transaction():
+        user = invited_user(token)
+        if len(password or "") < MIN_PASSWORD:
+            raise ValidationFailed(SHORT_PASSWORD, [{"field": "password", "message": "needs at least 8 characters"}])
+        # Used up by a conditional UPDATE: of two people posting the link at once, one wins.
+        used = db.session.execute(sa.update(User).where(User.id == user.id, User.invite_token_hash == hash_token(token))
+                                  .values(invite_token_hash=None, last_login_at=utcnow()))
+        if used.rowcount != 1:
+            raise InvitationInvalid("This invitation link was used already or is not valid", reason="used")
+        user.set_password(password)
+        audit.record("user", Actor.from_user(user), object_type="user", object_id=user.id, label=user.email,
+                     detail="accepted the invitation")
+    return user
+
+
+# --- departments -----------------------------------------------------------------------------
+
+def _check_dept_name(name: str) -> str:
+    name = _check_name(name)
+    if "/" in name:
+        raise ValidationFailed(SLASH, [{"field": "name", "message": 'must not contain "/"'}])
+    return name
+
+
+def _check_place(dept: Department) -> None:
+    """Refuse a parent that is the department or below it, and a sibling with the same name."""
+    walk = db.session.get(Department, dept.parent_id) if dept.parent_id is not None else None
+    while walk is not None:
+        if dept.id is not None and walk.id == dept.id:
+            raise ValidationFailed(CYCLE, [{"field": "parent", "message": "makes a cycle"}])
+        walk = walk.parent
+    with db.session.no_autoflush:
+        clash = db.session.execute(sa.select(Department.id).where(
+            Department.parent_id.is_(None) if dept.parent_id is None else Department.parent_id == dept.parent_id,
+            sa.func.lower(Department.name) == dept.name.lower(),
+            Department.id != (dept.id or 0))).first()
+    if clash:
+        raise ValidationFailed(SIBLING % {"name": dept.name}, [{"field": "name", "message": "is taken here"}])
+
+
+def _apply_dept(dept: Department, changes: dict) -> None:
+    if "name" in changes:
+        dept.name = _check_dept_name(changes["name"])
+    if "parent_id" in changes:
+        parent = changes["parent_id"]
+        if parent is not None and db.session.get(Department, parent) is None:
+            raise ValidationFailed(NO_DEPARTMENT % {"id": parent}, [{"field": "parent", "message": "not found"}])
+        dept.parent_id = parent
+    if "head_id" in changes:
+        head = changes["head_id"]
+        if head is not None and db.session.get(User, head) is None:
+            raise ValidationFailed(NO_USER % {"id": head}, [{"field": "head", "message": "not found"}])
+        dept.head_id = head
+    _check_place(dept)
+
+
+def create_department(actor: Actor, changes: dict) -> Department:
+    """A new department (`name`, `parent_id`, `head_id`). Raises ValidationFailed."""
+    _require_admin(actor)
+    with write_transaction():
+        dept = Department(name="")
+        _apply_dept(dept, {"name": changes.get("name"), **changes})
+        db.session.add(dept)
+        db.session.flush()
+        audit.record("department", actor, object_type="department", object_id=dept.id, label=dept.name,
+                     after=dept_state(dept), detail="created")
+    return dept
+
+
+def update_department(actor: Actor, dept_id: int, changes: dict) -> Department:
+    """Rename, move (never into its own subtree) or set the head. Raises ValidationFailed, NotFound."""
+    _require_admin(actor)
+    with write_transaction():
+        dept = _get(Department, dept_id, NO_DEPARTMENT)
+        before = dept_state(dept)
+        _apply_dept(dept, changes)
+        if dept_state(dept) != before:
+            audit.record("department", actor, object_type="department", object_id=dept.id, label=dept.name,
+                         before=before, after=dept_state(dept), detail="changed")
+    return dept
+
+
+def delete_department(actor: Actor, dept_id: int) -> None:
+    """Delete an empty department. Raises Conflict while it has members or sub-departments."""
+    _require_admin(actor)
+    with write_transaction():
+        dept = _get(Department, dept_id, NO_DEPARTMENT)
+        members = db.session.execute(sa.select(sa.func.count()).where(User.department_id == dept.id)).scalar()
+        children = db.session.execute(sa.select(sa.func.count()).where(Department.parent_id == dept.id)).scalar()
+        if members or children:
+            raise Conflict(DEPT_IN_USE % {"name": dept.name, "members": members, "children": children},
+                           members=members, children=children)
+        audit.record("department", actor, object_type="department", object_id=dept.id, label=dept.name,
+                     before=dept_state(dept), detail="deleted")
+        db.session.delete(dept)
+
+
+# --- roles -----------------------------------------------------------------------------------
+
+def create_role(actor: Actor, key: str, name: str) -> Role:
+    """A new organisation-wide role; definitions name it by `key`. Raises ValidationFailed, Conflict."""
+    _require_admin(actor)
+    key = (key or "").strip()
+    if not KEY.fullmatch(key) or len(key) > 64:
+        raise ValidationFailed(BAD_KEY, [{"field": "key", "message": "is not a valid key"}])
+    name = _check_name(name)
+    with write_transaction():
+        if db.session.execute(sa.select(Role.id).where(Role.key == key)).first():
+            raise Conflict(KEY_TAKEN % {"key": key}, [{"field": "key", "message": "is taken"}])
+        role = Role(key=key, name=name)
+        db.session.add(role)
+        db.session.flush()
+        audit.record("role", actor, object_type="role", object_id=role.id, label=key,
+                     after={"key": key, "name": name}, detail="created")
+    return role
+
+
+def rename_role(actor: Actor, role_id: int, name: str) -> Role:
+    """Change a role's name (its key stays: definitions refer to it)."""
+    _require_admin(actor)
+    name = _check_name(name)
+    with write_transaction():
+        role = _get(Role, role_id, NO_ROLE)
+        if role.name != name:
+            audit.record("role", actor, object_type="role", object_id=role.id, label=role.key,
+                         before={"name": role.name}, after={"name": name}, detail="renamed")
+            role.name = name
+    return role
+
+
+def set_role_members(actor: Actor, role_id: int, add: list[int] = (), remove: list[int] = ()) -> Role:
+    """Give the role to users `add` and take it from users `remove`. Raises ValidationFailed."""
+    _require_admin(actor)
+    with write_transaction():
+        role = _get(Role, role_id, NO_ROLE)
+        users = {u.id: u for u in db.session.execute(sa.select(User).where(User.id.in_([*add, *remove]))).scalars()}
+        missing = [i for i in [*add, *remove] if i not in users]
+        if missing:
+            raise ValidationFailed(NO_USER % {"id": missing[0]}, [{"field": "users", "message": "not found"}])
+        added = [users[i].email for i in add if role not in users[i].roles]
+        removed = [users[i].email for i in remove if role in users[i].roles]
+        for i in add:
+            if role not in users[i].roles:
+                users[i].roles.append(role)
+        for i in remove:
+            if role in users[i].roles:
+                users[i].roles.remove(role)
+        if added or removed:
+            audit.record("role", actor, object_type="role", object_id=role.id, label=role.key,
+                         after={"added": added, "removed": removed}, detail="members changed")
+    return role
+
+
+def delete_role(actor: Actor, role_id: int) -> int:
+    """Delete a role: the users who had it lose it, and so do app grants to it. Returns the user count."""
+    _require_admin(actor)
+    with write_transaction():
+        role = _get(Role, role_id, NO_ROLE)
+        holders = list(db.session.execute(sa.select(User.email).join(user_roles, user_roles.c.user_id == User.id)
+                                          .where(user_roles.c.role_id == role.id)).scalars())
+        db.session.execute(user_roles.delete().where(user_roles.c.role_id == role.id))
+        audit.record("role", actor, object_type="role", object_id=role.id, label=role.key,
+                     before={"key": role.key, "name": role.name, "users": sorted(holders)}, detail="deleted")
+        db.session.delete(role)
+    db.session.expire_all()  # users loaded earlier still list the role
+    return len(holders)
+
+
+# --- CSV imports -----------------------------------------------------------------------------
+
+MAX_IMPORT_ROWS = 5000
+USER_COLUMNS = (("email", "name"), ("department", "roles", "admin"))
+DEPT_COLUMNS = (("name",), ("parent", "head"))
+TRUE, FALSE = {"true", "yes", "y", "1", "是"}, {"false", "no", "n", "0", "否"}
+
+
+@dataclass
+class Planned:
+    """One line of an import: what it will do ("create", "update" or "unchanged")."""
+
+    line: int
+    key: str  # the user's email or the department's path
+    action: str
+    values: dict = field(default_factory=dict)
+
+
+@dataclass
+class ImportResult:
+    rows: list[Planned]
+    applied: bool
+    invites: list[tuple[str, str]] = field(default_factory=list)  # (email, token), new users only
+
+    def count(self, action: str) -> int:
+        return sum(1 for r in self.rows if r.action == action)
+
+
+def read_csv(data: bytes | str, columns: tuple[tuple[str, ...], tuple[str, ...]]) -> list[tuple[int, dict]]:
+    """(line number, {column: text}) for each non-blank row. Raises ValidationFailed for the file."""
+    if isinstance(data, bytes):
+        try:
+            data = data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            _file_error(f"is not UTF-8 text (byte {exc.start + 1}); save it as \"CSV UTF-8\" and try again")
+    reader = csv.reader(io.StringIO(data.removeprefix("\ufeff"), newline=""))
+    header = [h.strip().lower() for h in next(reader, [])]
+    required, optional = columns
+    if not any(header):
+        _file_error("is empty: the first line must name the columns")
+    # A column without a name (a stray comma at the end of the header) is left out.
+    missing = [c for c in required if c not in header]
+    unknown = [h for h in header if h and h not in (*required, *optional)]
+    repeated = sorted({h for h in header if h and header.count(h) > 1})
+    for problem, names in (("misses the columns", missing), ("has unknown columns", unknown),
+                           ("repeats the columns", repeated)):
+        if names:
+            _file_error(f"{problem} {', '.join(names)}; the columns are {', '.join((*required, *optional))}", line=1)
+    rows, last = [], reader.line_num
+    for cells in reader:
+        start, last = last + 1, reader.line_num
+        if not any(c.strip() for c in cells):
+            continue
+        if len(cells) > len(header):
+            _file_error(f"has {len(cells)} cells but the header names {len(header)} columns", line=start)
+        rows.append((start, {h: (cells[i].strip() if i < len(cells) else "") for i, h in enumerate(header) if h}))
+        if len(rows) > MAX_IMPORT_ROWS:
+            _file_error(f"has more than {MAX_IMPORT_ROWS} rows; split it into several files")
+    return rows
+
+
+def _file_error(message: str, line: int | None = None):
+    raise ValidationFailed(f"The file {message}", [{"line": line, "field": "file", "message": message}])
+
+
+def _user_emails() -> dict[str, User]:
+    return {u.email.lower(): u for u in db.session.execute(sa.select(User)).scalars()}
+
+
+def _path_index() -> tuple[dict[str, int], set[str]]:
+    """Department ids by lower-case path, and the paths several departments share."""
+    index: dict[str, int] = {}
+    twice: set[str] = set()
+    for did, path in department_paths().items():
+        if path.lower() in index:
+            twice.add(path.lower())
+        index.setdefault(path.lower(), did)
+    return index, twice
+
+
+def _path(text: str) -> str:
+    return "/".join(part.strip() for part in text.strip().strip("/").split("/") if part.strip())
+
+
+def _find_dept(path: str, index: dict[str, int], twice: set[str], what: str) -> tuple[int | None, str | None]:
+    """(department id, None) or (None, the error message)."""
+    key = _path(path).lower()
+    if key in twice:
+        return None, f'is ambiguous: several departments are at "{_path(path)}"'
+    if key not in index:
+        return None, f'names an unknown {what} "{_path(path)}"'
+    return index[key], None
+
+
+def _flag(text: str) -> bool | None:
+    low = text.lower()
+    return True if low in TRUE else False if low in FALSE else None
+
+
+def _plan_user(actor: Actor, line: int, row: dict, ctx: dict, errors: list[dict]) -> Planned | None:
+    def bad(col, message):
+        errors.append({"line": line, "field": col, "message": message})
+
+    try:
+        email = clean_email(row["email"]) if row["email"] else None
+    except ValidationFailed:
+        email = None
+        bad("email", "is not a valid email address")
+    else:
+        if email is None:
+            bad("email", "is required")
+    if not row["name"] or len(row["name"]) > 200:
+        bad("name", "is required" if not row["name"] else "is longer than 200 characters")
+    values = {"email": email, "name": row["name"]}
+    if row.get("department"):
+        values["department_id"], problem = _find_dept(row["department"], *ctx["paths"], "department")
+        if problem:
+            bad("department", problem)
+    if row.get("roles"):
+        keys = [k.strip() for k in row["roles"].split(";") if k.strip()]
+        unknown = [k for k in keys if k not in ctx["roles"]]
+        if unknown:
+            bad("roles", f"names unknown roles: {', '.join(unknown)}")
+        values["role_keys"] = keys
+    if row.get("admin"):
+        values["is_admin"] = _flag(row["admin"])
+        if values["is_admin"] is None:
+            bad("admin", "must be true or false")
+    if email is None:
+        return None
+    if email in ctx["seen"]:
+        bad("email", f"repeats line {ctx['seen'][email]}")
+        return None
+    ctx["seen"][email] = line
+    user = ctx["users"].get(email)
+    if user is not None and user.id == actor.user_id and values.get("is_admin") is False:
+        bad("admin", "would remove your own administrator rights")
+    if user is None:
+        return Planned(line, email, "create", values)
+    same = (user.name == values["name"] and user.department_id == values.get("department_id", user.department_id)
+            and sorted(user.role_keys) == sorted(values.get("role_keys", user.role_keys))
+            and user.is_admin == values.get("is_admin", user.is_admin))
+    return Planned(line, email, "unchanged" if same else "update", values)
+
+
+def _check_plan(errors: list[dict], total: int) -> None:
+    if errors:
+        lines = {e["line"] for e in errors}
+        raise ValidationFailed(IMPORT_FAILED % {"count": len(lines), "total": total},
+                               sorted(errors, key=lambda e: e["line"] or 0))
+
+
+def _audit_import(actor: Actor, kind: str, plan: list[Planned]) -> None:
+    """One audit line per import: which users (emails) or departments (paths) it added or changed."""
+    done = {action: [p.key for p in plan if p.action == action] for action in ("create", "update")}
+    audit.record("import", actor, object_type=kind, label=f"{kind}s.csv", after=done,
+                 detail=f"{len(done['create'])} created, {len(done['update'])} updated")
+
+
+def import_users(actor: Actor, data: bytes | str, dry_run: bool = False) -> ImportResult:
+    """Create or update users from CSV (email, name, department, roles, admin), all or nothing.
+
+    An empty cell leaves an existing user's value alone. New users get invitations.
+    Raises ValidationFailed listing every bad line (nothing saved).
+    """
+    _require_admin(actor)
+    rows = read_csv(data, USER_COLUMNS)
+    with write_transaction():
+        ctx = {"users": _user_emails(), "paths": _path_index(), "seen": {},
+               "roles": set(db.session.execute(sa.select(Role.key)).scalars())}
+        errors: list[dict] = []
+        plan = [p for line, row in rows if (p := _plan_user(actor, line, row, ctx, errors))]
+        _check_plan(errors, len(rows))
+        if dry_run:
+            return ImportResult(plan, applied=False)
+        invites = []
+        for p in plan:
+            if p.action == "create":
+                user = User(email="", name="", active=True, is_admin=False)
+                _apply_user(actor, user, p.values)
+                invites.append((user.email, _issue_invite(user)))
+                db.session.add(user)
+            elif p.action == "update":
+                _apply_user(actor, ctx["users"][p.key], p.values)
+        _audit_import(actor, "user", plan)
+    return ImportResult(plan, applied=True, invites=invites)
+
+
+def _plan_dept(line: int, row: dict, ctx: dict, errors: list[dict]) -> Planned | None:
+    def bad(col, message):
+        errors.append({"line": line, "field": col, "message": message})
+
+    name = row["name"]
+    if not name or len(name) > 200 or "/" in name:
+        bad("name", "is required" if not name else 'must not contain "/"' if "/" in name
+            else "is longer than 200 characters")
+        return None
+    parent = _path(row.get("parent", ""))
+    index, twice = ctx["paths"]
+    if parent and parent.lower() not in ctx["planned"]:
+        _pid, problem = _find_dept(parent, index, twice, "parent department")
+        if problem:
+            bad("parent", problem)
+    values = {"name": name, "parent": parent}
+    if row.get("head"):
+        head = ctx["users"].get(row["head"].lower())
+        if head is None:
+            bad("head", f"there is no user with email {row['head']}")
+        values["head_id"] = head.id if head else None
+    path = f"{parent}/{name}" if parent else name
+    key = path.lower()
+    if key in ctx["planned"]:
+        bad("name", f"repeats line {ctx['planned'][key]}")
+        return None
+    ctx["planned"][key] = line
+    if key in twice:
+        bad("name", f'is ambiguous: several departments are at "{path}"')
+    existing = index.get(key)
+    if existing is None:
+        return Planned(line, path, "create", values)
+    values["id"] = existing
+    same = "head_id" not in values or db.session.get(Department, existing).head_id == values["head_id"]
+    return Planned(line, path, "unchanged" if same else "update", values)
+
+
+def import_departments(actor: Actor, data: bytes | str, dry_run: bool = False) -> ImportResult:
+    """Create departments (name, parent path, head email) or set the head of existing ones.
+
+    A parent is an existing department or one on an earlier line. All or nothing; raises
+    ValidationFailed listing every bad line.
+    """
+    _require_admin(actor)
+    rows = read_csv(data, DEPT_COLUMNS)
+    with write_transaction():
+        ctx = {"users": _user_emails(), "paths": _path_index(), "planned": {}}
+        errors: list[dict] = []
+        plan = [p for line, row in rows if (p := _plan_dept(line, row, ctx, errors))]
+        _check_plan(errors, len(rows))
+        if dry_run:
+            return ImportResult(plan, applied=False)
+        ids = dict(ctx["paths"][0])
+        for p in plan:
+            if p.action == "create":
+                dept = Department(name=p.values["name"], head_id=p.values.get("head_id"),
+                                  parent_id=ids[p.values["parent"].lower()] if p.values["parent"] else None)
+                db.session.add(dept)
+                db.session.flush()
+                ids[p.key.lower()] = dept.id
+            elif p.action == "update":
+                db.session.get(Department, p.values["id"]).head_id = p.values["head_id"]
+        _audit_import(actor, "department", plan)
+    return ImportResult(plan, applied=True)

@@ -1,19 +1,18 @@
-"""Organisation routes for administrators: roles, departments, users (list, create, change)."""
+"""Organisation routes for administrators: roles, departments, users, their invitations,
+deactivation, record reassignment and CSV imports. The work is done in `org.py`."""
 from __future__ import annotations
 
-import re
-
 import sqlalchemy as sa
-from email_validator import EmailNotValidError, validate_email
-from flask import Flask, jsonify, request
+from flask import Flask, jsonify, request, url_for
 
+from formloom.platform import org
 from formloom.platform.api import actor, api_blueprint, json_body
-from formloom.platform.exceptions import Conflict, NotFound, PermissionDenied, ValidationFailed
-from formloom.platform.extensions import csrf, db, write_transaction
-from formloom.platform.models import Department, Role, User
+from formloom.platform.exceptions import NotFound, PermissionDenied, ValidationFailed
+from formloom.platform.extensions import csrf, db
+from formloom.platform.models import Role, User
+from formloom.runtime.records.reassign import reassign_owner
 
 bp = api_blueprint("org_api")
-KEY = re.compile(r"[a-z][a-z0-9_]*")
 
 
 def init_app(app: Flask) -> None:
@@ -24,8 +23,10 @@ def init_app(app: Flask) -> None:
 @bp.before_request
 def admins_only():
     if not actor().is_admin:
-        raise PermissionDenied("Only organisation administrators manage users, departments and roles")
+        raise PermissionDenied(org.NOT_ADMIN)
 
+
+# --- reading the body ------------------------------------------------------------------------
 
 def _str(body: dict, key: str, required: bool = True, max_len: int = 200) -> str | None:
     value = body.get(key)
@@ -37,15 +38,10 @@ def _str(body: dict, key: str, required: bool = True, max_len: int = 200) -> str
     return value.strip()
 
 
-def _id(body: dict, key: str, model, what: str):
-    """The id `body[key]` names (None stays None). Raises ValidationFailed unless it exists."""
+def _id(body: dict, key: str, what: str) -> int | None:
     value = body.get(key)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int):
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
         raise ValidationFailed(f'"{key}" must be the id of a {what}', [{"field": key, "message": "must be an id"}])
-    if db.session.get(model, value) is None:
-        raise ValidationFailed(f"{what} {value} not found", [{"field": key, "message": "not found"}])
     return value
 
 
@@ -55,157 +51,216 @@ def _flag(body: dict, key: str) -> bool:
     return body[key]
 
 
-def role_json(r: Role) -> dict:
-    return {"id": r.id, "key": r.key, "name": r.name}
+def _user_changes(body: dict) -> dict:
+    """What the body changes, with types checked; `org` checks the values."""
+    changes: dict = {}
+    for key, max_len in (("email", 254), ("name", 200)):
+        if key in body:
+            changes[key] = _str(body, key, max_len=max_len)
+    if body.get("password") is not None:
+        changes["password"] = _str(body, "password", max_len=500)
+    if "department" in body:
+        changes["department_id"] = _id(body, "department", "department")
+    if "roles" in body:
+        keys = body["roles"] or []
+        if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
+            raise ValidationFailed('"roles" must be a list of role keys', [{"field": "roles", "message": "must be a list"}])
+        changes["role_keys"] = keys
+    for flag in ("active", "is_admin"):
+        if flag in body:
+            changes[flag] = _flag(body, flag)
+    return changes
 
 
-def dept_json(d: Department) -> dict:
-    return {"id": d.id, "name": d.name, "parent": d.parent_id, "head": d.head_id}
+def _dept_changes(body: dict) -> dict:
+    changes: dict = {}
+    if "name" in body:
+        changes["name"] = _str(body, "name")
+    for key in ("parent", "head"):
+        if key in body:
+            changes[f"{key}_id"] = _id(body, key, "department" if key == "parent" else "user")
+    return changes
 
 
-def user_json(u: User) -> dict:
-    return {"id": u.id, "email": u.email, "name": u.name, "department": u.department_id,
-            "roles": sorted(u.role_keys), "active": u.active, "is_admin": u.is_admin}
+def invite_url(token: str) -> str:
+    return url_for("invite.accept", token=token, _external=True)
+
+
+# --- roles -----------------------------------------------------------------------------------
+
+def role_json(r: Role, counts: dict | None = None) -> dict:
+    body = {"id": r.id, "key": r.key, "name": r.name}
+    if counts is not None:
+        body["users"] = counts.get(r.id, 0)
+    return body
 
 
 @bp.get("/roles")
 def list_roles():
-    return jsonify({"items": [role_json(r) for r in db.session.execute(sa.select(Role).order_by(Role.key)).scalars()]})
+    counts = org.role_counts()
+    roles = db.session.execute(sa.select(Role).order_by(Role.key)).scalars()
+    return jsonify({"items": [role_json(r, counts) for r in roles]})
 
 
 @bp.post("/roles")
 def create_role():
     body = json_body()
-    key, name = _str(body, "key", max_len=64), _str(body, "name")
-    if not KEY.fullmatch(key):
-        # Definitions name roles by key: keep keys the same shape as every other key.
-        raise ValidationFailed("a role key is lower-case ASCII letters, digits and _, starting with a letter",
-                               [{"field": "key", "message": "is not a valid key"}])
-    with write_transaction():
-        if db.session.execute(sa.select(Role.id).where(Role.key == key)).first():
-            raise Conflict(f'A role "{key}" exists already')
-        role = Role(key=key, name=name)
-        db.session.add(role)
+    role = org.create_role(actor(), _str(body, "key", max_len=64), _str(body, "name"))
     return jsonify(role_json(role)), 201
 
 
 @bp.patch("/roles/<int:role_id>")
 def update_role(role_id):
     body = json_body()
-    with write_transaction():
-        role = db.session.get(Role, role_id) or _missing("role", role_id)
-        if "name" in body:
-            role.name = _str(body, "name")
+    if "name" in body:
+        return jsonify(role_json(org.rename_role(actor(), role_id, _str(body, "name"))))
+    role = db.session.get(Role, role_id)
+    if role is None:
+        raise NotFound(org.NO_ROLE % {"id": role_id})
     return jsonify(role_json(role))
 
 
-def _missing(what: str, ident):
-    raise NotFound(f"No {what} {ident}")
+@bp.delete("/roles/<int:role_id>")
+def delete_role(role_id):
+    """Delete a role; the users who had it lose it (`users` says how many)."""
+    return jsonify({"id": role_id, "users": org.delete_role(actor(), role_id)})
 
 
-def _check_dept_refs(body: dict, dept_id: int | None = None) -> None:
-    parent = _id(body, "parent", Department, "department")
-    walk = db.session.get(Department, parent) if parent is not None else None
-    while walk is not None:  # a department cannot sit below itself
-        if walk.id == dept_id:
-            raise ValidationFailed("a department cannot be inside itself", [{"field": "parent", "message": "makes a cycle"}])
-        walk = walk.parent
-    _id(body, "head", User, "user")
+# --- departments -----------------------------------------------------------------------------
+
+def dept_json(d, path: str | None = None) -> dict:
+    body = {"id": d.id, "name": d.name, "parent": d.parent_id, "head": d.head_id}
+    if path is not None:
+        body["path"] = path
+    return body
 
 
 @bp.get("/departments")
 def list_departments():
-    rows = db.session.execute(sa.select(Department).order_by(Department.id)).scalars()
-    return jsonify({"items": [dept_json(d) for d in rows]})
+    rows = sorted(org.department_tree(), key=lambda row: row.dept.id)
+    return jsonify({"items": [{**dept_json(row.dept, row.path), "members": row.members} for row in rows]})
 
 
 @bp.post("/departments")
 def create_department():
     body = json_body()
-    name = _str(body, "name")
-    with write_transaction():
-        _check_dept_refs(body)
-        dept = Department(name=name, parent_id=body.get("parent"), head_id=body.get("head"))
-        db.session.add(dept)
-    return jsonify(dept_json(dept)), 201
+    _str(body, "name")
+    return jsonify(dept_json(org.create_department(actor(), _dept_changes(body)))), 201
 
 
 @bp.patch("/departments/<int:dept_id>")
 def update_department(dept_id):
-    body = json_body()
-    with write_transaction():
-        dept = db.session.get(Department, dept_id) or _missing("department", dept_id)
-        _check_dept_refs(body, dept_id)
-        if "name" in body:
-            dept.name = _str(body, "name")
-        for key, attr in (("parent", "parent_id"), ("head", "head_id")):
-            if key in body:
-                setattr(dept, attr, body[key])
-    return jsonify(dept_json(dept))
+    return jsonify(dept_json(org.update_department(actor(), dept_id, _dept_changes(json_body()))))
 
 
-def _apply_user(user: User, body: dict) -> None:
-    if "email" in body:
-        try:
-            email = validate_email(_str(body, "email", max_len=254), check_deliverability=False).normalized.lower()
-        except EmailNotValidError as exc:
-            raise ValidationFailed(str(exc), [{"field": "email", "message": "is not a valid e-mail address"}]) from None
-        with db.session.no_autoflush:
-            if db.session.execute(sa.select(User.id).where(User.email == email, User.id != user.id)).first():
-                raise Conflict(f"A user with email {email} exists already")
-        user.email = email
-    if "name" in body:
-        user.name = _str(body, "name")
-    if "password" in body:
-        password = _str(body, "password", max_len=500)
-        if len(password) < 8:
-            raise ValidationFailed("password too short", [{"field": "password", "message": "needs at least 8 characters"}])
-        user.set_password(password)
-    if "department" in body:
-        user.department_id = _id(body, "department", Department, "department")
-    if "roles" in body:
-        keys = body["roles"] or []
-        if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
-            raise ValidationFailed('"roles" must be a list of role keys', [{"field": "roles", "message": "must be a list"}])
-        roles = list(db.session.execute(sa.select(Role).where(Role.key.in_(keys))).scalars())
-        unknown = set(keys) - {r.key for r in roles}
-        if unknown:
-            raise ValidationFailed("unknown roles", [{"field": "roles", "message": f"unknown: {', '.join(sorted(unknown))}"}])
-        user.roles = roles
-    for flag in ("active", "is_admin"):
-        if flag in body:
-            setattr(user, flag, _flag(body, flag))
+@bp.delete("/departments/<int:dept_id>")
+def delete_department(dept_id):
+    """Delete an empty department (409 while it has members or sub-departments)."""
+    org.delete_department(actor(), dept_id)
+    return "", 204
+
+
+# --- users -----------------------------------------------------------------------------------
+
+def user_json(u: User) -> dict:
+    return {"id": u.id, "email": u.email, "name": u.name, "department": u.department_id,
+            "roles": sorted(u.role_keys), "active": u.active, "is_admin": u.is_admin,
+            "status": org.user_status(u)}
+
+
+def _int_arg(name: str) -> int | None:
+    value = request.args.get(name, "")
+    if not value:
+        return None
+    if not value.isdigit():
+        raise ValidationFailed(f"?{name}= must be an id", [{"field": name, "message": "must be an id"}])
+    return int(value)
 
 
 @bp.get("/users")
 def list_users():
-    stmt = sa.select(User).order_by(User.id)
-    if request.args.get("q"):
-        like = f"%{request.args['q']}%"
-        stmt = stmt.where(sa.or_(User.name.ilike(like), User.email.ilike(like)))
-    return jsonify({"items": [user_json(u) for u in db.session.execute(stmt.limit(500)).scalars()]})
+    """Users by id; ?q= (name or email), ?department= (and below), ?role= (id), ?status=."""
+    stmt = org.users_query(request.args.get("q", ""), _int_arg("department"), _int_arg("role"),
+                           request.args.get("status", ""))
+    return jsonify({"items": [user_json(u) for u in db.session.execute(stmt.order_by(User.id).limit(500)).scalars()]})
 
 
 @bp.post("/users")
 def create_user():
+    """Create a user; without a password the answer carries a one-time `invite_url`."""
     body = json_body()
     for key in ("email", "name"):
-        _str(body, key)
-    with write_transaction():
-        user = User(email="", name="")
-        _apply_user(user, body)
-        db.session.add(user)
-    return jsonify(user_json(user)), 201
+        _str(body, key, max_len=254)
+    user, token = org.create_user(actor(), _user_changes(body))
+    answer = user_json(user)
+    if token:
+        answer["invite_url"] = invite_url(token)
+    return jsonify(answer), 201
 
 
 @bp.patch("/users/<int:user_id>")
 def update_user(user_id):
-    body = json_body()
-    with write_transaction():
-        user = db.session.get(User, user_id) or _missing("user", user_id)
-        if user.id == actor().user_id and (body.get("is_admin") is False or body.get("active") is False):
-            raise ValidationFailed("You cannot remove your own administrator rights or deactivate yourself; "
-                                   "ask another administrator", [{"field": "is_admin" if "is_admin" in body else "active",
-                                                                  "message": "would lock you out"}])
-        _apply_user(user, body)
-    return jsonify(user_json(user))
+    return jsonify(user_json(org.update_user(actor(), user_id, _user_changes(json_body()))))
+
+
+@bp.post("/users/<int:user_id>/deactivate")
+def deactivate_user(user_id):
+    """Stop the user signing in and using API tokens; what they own stays theirs."""
+    return jsonify(user_json(org.set_active(actor(), user_id, False)))
+
+
+@bp.post("/users/<int:user_id>/reactivate")
+def reactivate_user(user_id):
+    return jsonify(user_json(org.set_active(actor(), user_id, True)))
+
+
+@bp.post("/users/<int:user_id>/invite")
+def reinvite_user(user_id):
+    """A new one-time invitation link (the previous one stops working)."""
+    user, token = org.reinvite(actor(), user_id)
+    return jsonify({**user_json(user), "invite_url": invite_url(token)})
+
+
+@bp.post("/users/<int:user_id>/reassign")
+def reassign_records(user_id):
+    """Give every record the user owns, in every app, to {"to": user id}."""
+    to = _id(json_body(), "to", "user")
+    if to is None:
+        raise ValidationFailed('"to" must be the id of the user who receives the records',
+                               [{"field": "to", "message": "is required"}])
+    return jsonify({"moved": reassign_owner(actor(), user_id, to)})
+
+
+# --- CSV imports -----------------------------------------------------------------------------
+
+def _csv_body() -> str | bytes:
+    if request.mimetype == "application/json":
+        text = json_body().get("csv")
+        if not isinstance(text, str):
+            raise ValidationFailed('Send the CSV as text/csv, or as JSON {"csv": "..."}',
+                                   [{"field": "csv", "message": "must be text"}])
+        return text
+    return request.get_data()
+
+
+def _import_json(result: org.ImportResult, key: str) -> dict:
+    return {"dry_run": not result.applied, "created": result.count("create"),
+            "updated": result.count("update"), "unchanged": result.count("unchanged"),
+            "rows": [{"line": p.line, key: p.key, "action": p.action} for p in result.rows],
+            "invites": [{"email": email, "invite_url": invite_url(token)} for email, token in result.invites]}
+
+
+def _dry_run() -> bool:
+    return request.args.get("dry_run", "").lower() in ("1", "true", "yes")
+
+
+@bp.post("/users/import")
+def import_users():
+    """CSV with email, name, department (path), roles (key;key), admin. 422 lists bad lines; all or nothing."""
+    return jsonify(_import_json(org.import_users(actor(), _csv_body(), _dry_run()), "email"))
+
+
+@bp.post("/departments/import")
+def import_departments():
+    """CSV with name, parent (path like Sales/East), head (email). 422 lists bad lines; all or nothing."""
+    return jsonify(_import_json(org.import_departments(actor(), _csv_body(), _dry_run()), "path"))

@@ -1,10 +1,22 @@
 """Organisation API for administrators: roles, departments and users."""
+from urllib.parse import urlsplit
+
 import pytest
+import sqlalchemy as sa
+
+from formloom.platform.extensions import db
+from formloom.platform.models import AuditEvent
+from formloom.runtime.records import service
 
 
 @pytest.fixture
-def admin_api(any_db, app, make, api_as):
-    return api_as(make.user("Admin", admin=True, password=None))
+def admin(any_db, app, make):
+    return make.user("Admin", admin=True, password=None)
+
+
+@pytest.fixture
+def admin_api(admin, api_as):
+    return api_as(admin)
 
 
 def problem(resp, status: int) -> dict:
@@ -87,3 +99,98 @@ def test_users(admin_api, make, api_as):
     problem(admin_api.patch(f"/api/v1/users/{me['id']}", json={"is_admin": False}), 422)
     problem(admin_api.patch(f"/api/v1/users/{me['id']}", json={"active": False}), 422)
     assert admin_api.get("/api/v1/users").status_code == 200
+
+
+def test_invitations(admin_api, client):
+    created = admin_api.post("/api/v1/users", json={"email": "inv@example.com", "name": "Inv"}).get_json()
+    assert created["status"] == "invited" and "/invite/" in created["invite_url"]
+    first = urlsplit(created["invite_url"]).path
+    assert client.get(first).status_code == 200
+    with_password = admin_api.post("/api/v1/users", json={"email": "pw@example.com", "name": "Pw",
+                                                          "password": "long-enough-1"}).get_json()
+    assert "invite_url" not in with_password and with_password["status"] == "active"
+    again = admin_api.post(f"/api/v1/users/{created['id']}/invite").get_json()
+    assert urlsplit(again["invite_url"]).path != first and client.get(first).status_code == 410
+    admin_api.patch(f"/api/v1/users/{created['id']}", json={"password": "set-by-admin-1"})
+    assert client.get(urlsplit(again["invite_url"]).path).status_code == 410  # a set password ends it
+    audit = db.session.execute(sa.select(AuditEvent.after, AuditEvent.detail).where(AuditEvent.action == "user")).all()
+    assert [d for _a, d in audit] == ["invited", "created", "invited again", "changed"]
+    assert all("password" not in str(a) and "invite" not in str(a) for a, _d in audit)
+
+
+def test_deactivate_reactivate_and_reassign(admin_api, admin, make, api_as, client):
+    member, heir = make.user("Member"), make.user("Heir")
+    rt = make.install("sales-mini", admin, members=[member, heir])
+    for name in ("A", "B"):
+        service.create(make.actor(member), rt, "company", {"name": name})
+    member_api = api_as(member)
+    assert member_api.get("/api/v1/apps").status_code == 200
+    off = admin_api.post(f"/api/v1/users/{member.id}/deactivate")
+    assert off.status_code == 200 and off.get_json()["active"] is False
+    assert member_api.get("/api/v1/apps").status_code == 401
+    body = problem(admin_api.post(f"/api/v1/users/{member.id}/reassign", json={"to": member.id}), 422)
+    assert body["errors"][0]["field"] == "to"
+    problem(admin_api.post(f"/api/v1/users/{member.id}/reassign", json={"to": 999}), 404)
+    problem(admin_api.post(f"/api/v1/users/{member.id}/reassign", json={}), 422)
+    problem(admin_api.post(f"/api/v1/users/{heir.id}/reassign", json={"to": member.id}), 422)  # deactivated
+    moved = admin_api.post(f"/api/v1/users/{member.id}/reassign", json={"to": heir.id})
+    assert moved.status_code == 200 and moved.get_json() == {"moved": 2}
+    assert admin_api.post(f"/api/v1/users/{member.id}/reassign", json={"to": heir.id}).get_json() == {"moved": 0}
+    table = rt.tables["company"].table
+    assert set(db.session.execute(sa.select(table.c.owner_id)).scalars()) == {heir.id}
+    on = admin_api.post(f"/api/v1/users/{member.id}/reactivate")
+    assert on.get_json()["active"] is True and member_api.get("/api/v1/apps").status_code == 200
+    problem(admin_api.post(f"/api/v1/users/{admin.id}/deactivate"), 422)  # not yourself
+    problem(admin_api.post("/api/v1/users/999/deactivate"), 404)
+
+
+def test_imports(admin_api):
+    admin_api.post("/api/v1/roles", json={"key": "finance", "name": "Finance"})
+    depts = "name,parent,head\nSales,,\nEast,Sales,\n"
+    dry = admin_api.post("/api/v1/departments/import?dry_run=1", data=depts, headers={"Content-Type": "text/csv"})
+    assert dry.status_code == 200 and dry.get_json()["dry_run"] is True and dry.get_json()["created"] == 2
+    assert admin_api.get("/api/v1/departments").get_json()["items"] == []
+    done = admin_api.post("/api/v1/departments/import", data=depts, headers={"Content-Type": "text/csv"}).get_json()
+    assert [(r["line"], r["path"], r["action"]) for r in done["rows"]] == [(2, "Sales", "create"),
+                                                                        (3, "Sales/East", "create")]
+    people = "email,name,department,roles\nli@example.com,Li,Sales/East,finance\n"
+    answer = admin_api.post("/api/v1/users/import", json={"csv": people}).get_json()
+    assert answer["created"] == 1 and answer["invites"][0]["email"] == "li@example.com"
+    assert "/invite/" in answer["invites"][0]["invite_url"]
+    listed = admin_api.get("/api/v1/users?q=li@").get_json()["items"]
+    assert listed[0]["roles"] == ["finance"] and listed[0]["status"] == "invited"
+    bad = "email,name,department\nok@example.com,Ok,Sales\nbad,Bad,Nowhere\n"
+    body = problem(admin_api.post("/api/v1/users/import", json={"csv": bad}), 422)
+    assert [(e["line"], e["field"]) for e in body["errors"]] == [(3, "email"), (3, "department")]
+    assert admin_api.get("/api/v1/users?q=ok@").get_json()["items"] == []
+    problem(admin_api.post("/api/v1/users/import", json={"csv": 5}), 422)
+    problem(admin_api.post("/api/v1/users/import", data=b"", headers={"Content-Type": "text/csv"}), 422)
+
+
+def test_deleting_departments_and_roles(admin_api, make):
+    sales = admin_api.post("/api/v1/departments", json={"name": "Sales"}).get_json()
+    east = admin_api.post("/api/v1/departments", json={"name": "East", "parent": sales["id"]}).get_json()
+    body = problem(admin_api.patch(f"/api/v1/departments/{sales['id']}", json={"parent": east["id"]}), 422)
+    assert "cycle" in body["errors"][0]["message"]
+    problem(admin_api.post("/api/v1/departments", json={"name": "east", "parent": sales["id"]}), 422)
+    make.user("In East", department_id=east["id"])
+    assert "sub-departments" in problem(admin_api.delete(f"/api/v1/departments/{sales['id']}"), 409)["detail"]
+    assert "1 members" in problem(admin_api.delete(f"/api/v1/departments/{east['id']}"), 409)["detail"]
+    problem(admin_api.delete("/api/v1/departments/999"), 404)
+    role = admin_api.post("/api/v1/roles", json={"key": "rep", "name": "Rep"}).get_json()
+    admin_api.post("/api/v1/users", json={"email": "r@example.com", "name": "R", "roles": ["rep"]})
+    assert admin_api.get("/api/v1/roles").get_json()["items"][0]["users"] == 1
+    assert admin_api.delete(f"/api/v1/roles/{role['id']}").get_json() == {"id": role["id"], "users": 1}
+    assert admin_api.get("/api/v1/users?q=r@").get_json()["items"][0]["roles"] == []
+    problem(admin_api.delete(f"/api/v1/roles/{role['id']}"), 404)
+    leaf = admin_api.post("/api/v1/departments", json={"name": "Leaf"}).get_json()
+    assert admin_api.delete(f"/api/v1/departments/{leaf['id']}").status_code == 204
+
+
+def test_new_routes_are_for_admins_only(any_db, make, api_as):
+    member = api_as(make.user("Member", password=None))
+    for method, url in (("post", "/api/v1/users/1/deactivate"), ("post", "/api/v1/users/1/reactivate"),
+                        ("post", "/api/v1/users/1/invite"), ("post", "/api/v1/users/1/reassign"),
+                        ("post", "/api/v1/users/import"), ("post", "/api/v1/departments/import"),
+                        ("delete", "/api/v1/departments/1"), ("delete", "/api/v1/roles/1")):
+        problem(getattr(member, method)(url, json={"to": 1}) if method == "post" else member.delete(url), 403)

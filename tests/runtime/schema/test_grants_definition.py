@@ -13,6 +13,7 @@ from formloom.runtime.exceptions import Conflict, DefinitionError
 from formloom.runtime.grants import OWN, ROW_SCOPES
 from formloom.runtime.schema import compile_app, validate_definition
 
+
 def crm(*grants, **extra) -> dict:
     """A customer form (with a subform of contacts) and an invoice form, with `grants`."""
     customer = {"key": "customer", "name": "Customer", "title_field": "name", "owner_field": "owner", "fields": [
