@@ -91,6 +91,7 @@ def build_world(make) -> World:
 def login(app, user):
     """A test client signed in as `user`."""
     client = app.test_client()
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"  # the default language is Chinese
     resp = client.post("/login", data={"email": user.email, "password": "secret-pass-1"})
     assert resp.status_code == 302, f"{user.name} could not sign in"
     return client
