@@ -3,7 +3,8 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from formloom.builder import api, cli
+    from formloom.builder import api, cli, web
 
     api.init_app(app)
     cli.init_app(app)
+    web.init_app(app)

@@ -29,6 +29,11 @@ class Page:
         return app_name(self.runtime, self.locale)
 
     @property
+    def is_admin(self) -> bool:
+        """Whether the actor administers the app: its members, its permissions."""
+        return self.role == "admin"
+
+    @property
     def form_name(self) -> str:
         return self.form.display_name(self.locale) if self.form else ""
 

@@ -66,7 +66,7 @@ def record_list(app_key, form_key):
              "cells": [display.cell(form, c.key, r["fields"].get(c.key)) for c in columns],
              "updated": display.local_time(r["deleted_at"] if deleted else r["updated_at"])} for r in records]
     total = None
-    if not deleted:
+    if not deleted and page.can("view"):
         total = count_label(*query.count_records(page.actor, page.runtime, form.key, condition, cap=COUNT_CAP))
     filtered = bool(condition)
     return render_template(
