@@ -32,6 +32,10 @@ def clear() -> None:
         g.pop(_ATTR, None)
 
 
+ORG_TABLES = frozenset(("users", "departments", "roles", "user_roles", "app_members"))
+_FLAG = "formloom_org_changed"
+
+
 def _touches_org(session: Session) -> bool:
     return any(isinstance(obj, WATCHED) for objs in (session.new, session.dirty, session.deleted) for obj in objs)
 
@@ -44,20 +48,33 @@ def init() -> None:
     WATCHED = (AppMember, Department, Role, User)
     if not event.contains(Session, "before_flush", _before_flush):
         event.listen(Session, "before_flush", _before_flush)
+        event.listen(Session, "do_orm_execute", _on_execute)
         event.listen(Session, "after_commit", _after_commit)
         event.listen(Session, "after_soft_rollback", _after_rollback)
 
 
 def _before_flush(session: Session, _context, _instances) -> None:
     if _touches_org(session):
+        session.info[_FLAG] = True
         clear()
 
 
-def _after_commit(_session: Session) -> None:
-    # Core statements (no ORM objects) also change memberships: forget after every commit
-    # that follows a write. Reads do not commit, so a page keeps its answers.
-    clear()
+def _on_execute(state) -> None:
+    # Statements without ORM objects (UPDATE users ..., DELETE FROM user_roles ...).
+    if state.is_update or state.is_delete or state.is_insert:
+        table = getattr(state.statement, "table", None)
+        if getattr(table, "name", None) in ORG_TABLES:
+            state.session.info[_FLAG] = True
+            clear()
 
 
-def _after_rollback(_session: Session, _previous) -> None:
+def _after_commit(session: Session) -> None:
+    # Another request may have changed memberships meanwhile only if this one wrote to the
+    # organisation; answers kept from before its own change are dropped then.
+    if session.info.pop(_FLAG, False):
+        clear()
+
+
+def _after_rollback(session: Session, _previous) -> None:
+    session.info.pop(_FLAG, None)
     clear()

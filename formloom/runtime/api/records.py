@@ -5,6 +5,7 @@ import json
 
 from flask import jsonify, request
 
+from formloom.platform import audit
 from formloom.platform.api import (
     actor,
     idempotency,
@@ -114,9 +115,14 @@ def bulk_create(app_key, form_key):
     if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
         raise ValidationFailed('"records" must be a list of {"fields": {...}} objects',
                                [{"field": "records", "message": "must be a list of objects"}])
+    def within(ids):
+        audit.record("import", actor(), app_id=rt.app_id, object_type="form", object_id=form_key,
+                     label=rt.form(form_key).name, after={"count": len(ids), "first_id": ids[0] if ids else None},
+                     detail=f"{len(ids)} records through the bulk API")
+        remember(idem, 201, {"ids": ids, "count": len(ids)})
+
     ids = _once(idem, lambda: service.bulk_create(
-        actor(), rt, form_key, [r.get("fields", {}) for r in rows], draft=_draft(body) is True,
-        within=lambda ids: remember(idem, 201, {"ids": ids, "count": len(ids)})))
+        actor(), rt, form_key, [r.get("fields", {}) for r in rows], draft=_draft(body) is True, within=within))
     if not isinstance(ids, list):
         return ids
     response = jsonify({"ids": ids, "count": len(ids)})

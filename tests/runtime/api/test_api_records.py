@@ -2,6 +2,11 @@
 import json
 from urllib.parse import quote
 
+import sqlalchemy as sa
+
+from formloom.platform.extensions import db
+from formloom.platform.models import AuditEvent
+
 from support_formloom import problem
 
 BASE = "/api/v1/apps/sales_mini/forms"
@@ -115,6 +120,9 @@ def test_bulk_create_all_or_nothing_with_row_errors(api):
     titles = [r["fields"]["title"] for r in listing(api, "deal", sort="title")["items"]]
     assert titles == ["A", "B"]
     problem(api.post(f"{BASE}/deal/records/bulk", json={"records": "no"}), 422)
+    # The one import that was saved is in the audit log; the refused ones are not.
+    imports = db.session.execute(sa.select(AuditEvent).where(AuditEvent.action == "import")).scalars().all()
+    assert [(e.object_id, e.after["count"]) for e in imports] == [("deal", 2)]
 
 
 def test_bulk_takes_ten_thousand_and_refuses_more(api):
