@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import Flask, jsonify, request, url_for
 
-from formloom.platform import org
+from formloom.platform import org, org_import
 from formloom.platform.api import actor, api_blueprint, json_body
 from formloom.platform.exceptions import NotFound, PermissionDenied, ValidationFailed
 from formloom.platform.extensions import csrf, db
@@ -243,7 +243,7 @@ def _csv_body() -> str | bytes:
     return request.get_data()
 
 
-def _import_json(result: org.ImportResult, key: str) -> dict:
+def _import_json(result: org_import.ImportResult, key: str) -> dict:
     return {"dry_run": not result.applied, "created": result.count("create"),
             "updated": result.count("update"), "unchanged": result.count("unchanged"),
             "rows": [{"line": p.line, key: p.key, "action": p.action} for p in result.rows],
@@ -257,10 +257,10 @@ def _dry_run() -> bool:
 @bp.post("/users/import")
 def import_users():
     """CSV with email, name, department (path), roles (key;key), admin. 422 lists bad lines; all or nothing."""
-    return jsonify(_import_json(org.import_users(actor(), _csv_body(), _dry_run()), "email"))
+    return jsonify(_import_json(org_import.import_users(actor(), _csv_body(), _dry_run()), "email"))
 
 
 @bp.post("/departments/import")
 def import_departments():
     """CSV with name, parent (path like Sales/East), head (email). 422 lists bad lines; all or nothing."""
-    return jsonify(_import_json(org.import_departments(actor(), _csv_body(), _dry_run()), "path"))
+    return jsonify(_import_json(org_import.import_departments(actor(), _csv_body(), _dry_run()), "path"))

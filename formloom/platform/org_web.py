@@ -33,7 +33,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Regexp
 
-from formloom.platform import org
+from formloom.platform import org, org_import
 from formloom.platform.auth import current_actor
 from formloom.platform.exceptions import FormloomError, PermissionDenied
 from formloom.platform.extensions import db
@@ -499,7 +499,7 @@ def role_delete(role_id):
 
 # --- CSV imports -----------------------------------------------------------------------------
 
-IMPORTS = {"users": org.import_users, "departments": org.import_departments}
+IMPORTS = {"users": org_import.import_users, "departments": org_import.import_departments}
 SAMPLES = {
     "users": "email,name,department,roles,admin\n"
              "li.lei@example.com,Li Lei,Sales/East,sales_rep,false\n"

@@ -4,7 +4,7 @@ import io
 import pytest
 import sqlalchemy as sa
 
-from formloom.platform import org
+from formloom.platform import org, org_import
 from formloom.platform.exceptions import ValidationFailed
 from formloom.platform.extensions import db
 from formloom.platform.models import AuditEvent, Department, User
@@ -77,7 +77,7 @@ def test_preview_then_apply_on_the_page(any_db, client, actor):
 
 
 def test_bad_lines_are_reported_by_number_and_nothing_is_saved(any_db, client, actor):
-    org.import_departments(actor, DEPARTMENTS)
+    org_import.import_departments(actor, DEPARTMENTS)
     bad = ("email,name,department,roles,admin\n"
            "ok@example.com,Okay,Sales,,\n"
            "not-an-email,Nobody,,,\n"
@@ -86,7 +86,7 @@ def test_bad_lines_are_reported_by_number_and_nothing_is_saved(any_db, client, a
            "\n"
            "OK@example.com,Again,,,\n")
     with pytest.raises(ValidationFailed) as exc:
-        org.import_users(actor, bad)
+        org_import.import_users(actor, bad)
     assert problems(exc) == [(3, "email"), (4, "name"), (4, "department"), (5, "roles"), (5, "admin"), (7, "email")]
     assert "Sales/West" in exc.value.errors[2]["message"] and "Boss" in exc.value.errors[3]["message"]
     assert "repeats line 2" in exc.value.errors[5]["message"]
@@ -99,38 +99,38 @@ def test_bad_lines_are_reported_by_number_and_nothing_is_saved(any_db, client, a
 
 
 def test_dry_run_saves_nothing(actor):
-    result = org.import_users(actor, "email,name\nnew@example.com,New\n", dry_run=True)
+    result = org_import.import_users(actor, "email,name\nnew@example.com,New\n", dry_run=True)
     assert [(r.line, r.key, r.action) for r in result.rows] == [(2, "new@example.com", "create")]
     assert not result.applied and "new@example.com" not in users()
 
 
 def test_byte_order_mark_and_windows_line_ends(actor):
     data = "\ufeffemail,Name\r\nbom@example.com,Bom User\r\n".encode()
-    org.import_users(actor, data)
+    org_import.import_users(actor, data)
     assert users()["bom@example.com"].name == "Bom User"
     with pytest.raises(ValidationFailed) as exc:
-        org.import_users(actor, "email,name\nlatin@example.com,Jos\xe9\n".encode("latin-1"))
+        org_import.import_users(actor, "email,name\nlatin@example.com,Jos\xe9\n".encode("latin-1"))
     assert "UTF-8" in exc.value.message
 
 
 def test_existing_users_are_updated_not_duplicated(actor, make):
-    org.import_departments(actor, DEPARTMENTS)
+    org_import.import_departments(actor, DEPARTMENTS)
     li = make.user("Li Lei", email="li@example.com")
-    result = org.import_users(actor, "email,name,department,roles\nLI@Example.com,Li Lei,Finance,finance\n"
+    result = org_import.import_users(actor, "email,name,department,roles\nLI@Example.com,Li Lei,Finance,finance\n"
                                      "li2@example.com,Li Two,,\n")
     assert [r.action for r in result.rows] == ["update", "create"]
     found = users()
     assert len([e for e in found if e.startswith("li")]) == 2
     assert found["li@example.com"].id == li.id and found["li@example.com"].role_keys == {"finance"}
     assert found["li@example.com"].password_hash  # an update keeps the password
-    again = org.import_users(actor, "email,name,department\nli@example.com,Li Lei,\n")
+    again = org_import.import_users(actor, "email,name,department\nli@example.com,Li Lei,\n")
     assert [r.action for r in again.rows] == ["unchanged"]  # an empty cell keeps the department
 
 
 def test_unknown_department_path_and_bad_role_key(actor):
-    org.import_departments(actor, DEPARTMENTS)
+    org_import.import_departments(actor, DEPARTMENTS)
     with pytest.raises(ValidationFailed) as exc:
-        org.import_users(actor, "email,name,department,roles\na@example.com,A,Sales/Nowhere,\n"
+        org_import.import_users(actor, "email,name,department,roles\na@example.com,A,Sales/Nowhere,\n"
                                 "b@example.com,B,Sales,sales_rep;no_such_role\n")
     assert problems(exc) == [(2, "department"), (3, "roles")]
     assert "no_such_role" in exc.value.errors[1]["message"] and "sales_rep" not in exc.value.errors[1]["message"]
@@ -139,13 +139,13 @@ def test_unknown_department_path_and_bad_role_key(actor):
 def test_department_file_problems(actor, make):
     make.user("Head", email="head@example.com")
     with pytest.raises(ValidationFailed) as exc:
-        org.import_departments(actor, "name,parent,head\nEast,Sales,\nSales,,\nA/B,,\n"
+        org_import.import_departments(actor, "name,parent,head\nEast,Sales,\nSales,,\nA/B,,\n"
                                       "Sales,,nobody@example.com\n")
     # A parent must come first; "/" is refused; a repeated path and an unknown head are named.
     assert problems(exc) == [(2, "parent"), (4, "name"), (5, "head"), (5, "name")]
     assert paths() == []
-    org.import_departments(actor, "name,parent,head\nSales,,\nEast,Sales,head@example.com\n")
-    result = org.import_departments(actor, "name,parent,head\nSales,,head@example.com\nEast,sales,\n")
+    org_import.import_departments(actor, "name,parent,head\nSales,,\nEast,Sales,head@example.com\n")
+    result = org_import.import_departments(actor, "name,parent,head\nSales,,head@example.com\nEast,sales,\n")
     assert [r.action for r in result.rows] == ["update", "unchanged"]  # paths match whatever the case
     heads = {d.name: d.head_id for d in db.session.execute(sa.select(Department)).scalars()}
     assert heads["Sales"] == heads["East"] is not None
@@ -159,13 +159,13 @@ def test_department_file_problems(actor, make):
 ])
 def test_file_level_problems(actor, content, message):
     with pytest.raises(ValidationFailed) as exc:
-        org.import_users(actor, content)
+        org_import.import_users(actor, content)
     assert message in exc.value.message
 
 
 def test_line_numbers_count_quoted_line_breaks(actor):
     with pytest.raises(ValidationFailed) as exc:
-        org.import_users(actor, 'email,name\na@example.com,"Two\nlines"\nbad,Bad\n')
+        org_import.import_users(actor, 'email,name\na@example.com,"Two\nlines"\nbad,Bad\n')
     assert problems(exc) == [(4, "email")]
 
 
@@ -175,7 +175,7 @@ def test_samples_import_cleanly(client, actor):
         assert sample.mimetype == "text/csv" and "attachment" in sample.headers["Content-Disposition"]
         if kind == "users":
             org.create_role(actor, "sales_manager", "Sales manager")
-        result = getattr(org, f"import_{kind}")(actor, sample.data)
+        result = getattr(org_import, f"import_{kind}")(actor, sample.data)
         assert result.applied and result.count("create") == 3
 
 
@@ -187,6 +187,6 @@ def test_page_refuses_a_missing_or_binary_file(client, actor):
 
 
 def test_stray_header_comma_and_chinese_yes_no(actor):
-    org.import_users(actor, "email,name,admin,\nshi@example.com,Shi,是,\nfou@example.com,Fou,否,\n")
+    org_import.import_users(actor, "email,name,admin,\nshi@example.com,Shi,是,\nfou@example.com,Fou,否,\n")
     found = users()
     assert found["shi@example.com"].is_admin and not found["fou@example.com"].is_admin
