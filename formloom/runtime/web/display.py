@@ -41,7 +41,7 @@ class Cell:
     href: str = ""
 
 
-def _ids(value: Any) -> list[int]:
+def ids_of(value: Any) -> list[int]:
     if value in (None, [], ""):
         return []
     return [v for v in (value if isinstance(value, list) else [value]) if isinstance(v, int)]
@@ -79,11 +79,11 @@ class Display:
                 if f["type"] == "subform":
                     self.want(form.children[key], value or [])
                 elif f["type"] == "link":
-                    self._links[f["form"]].update(_ids(value))
+                    self._links[f["form"]].update(ids_of(value))
                 elif f["type"] == "user":
-                    self._users.update(_ids(value))
+                    self._users.update(ids_of(value))
                 elif f["type"] == "department":
-                    self._departments.update(_ids(value))
+                    self._departments.update(ids_of(value))
 
     def want_users(self, ids) -> None:
         self._users.update(i for i in ids if isinstance(i, int))
@@ -167,7 +167,7 @@ class Display:
         return Cell("text", text)
 
     def _ref_cell(self, f: dict, value: Any) -> Cell:
-        ids = _ids(value)
+        ids = ids_of(value)
         if f["type"] == "user":
             return Cell("text", ", ".join(self.user_name(i) for i in ids))
         if f["type"] == "department":

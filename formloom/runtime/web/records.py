@@ -78,7 +78,7 @@ def record_list(app_key, form_key):
         has_title=form.title_field in form.fields)
 
 
-def _detail_fields(page: Page, record: dict, display: Display) -> list[dict]:
+def detail_fields(page: Page, record: dict, display: Display) -> list[dict]:
     """The record's fields in order, as the page lists them (fields the rules hide left out,
     and fields hidden from the reader never drawn)."""
     form = page.form
@@ -114,7 +114,7 @@ def record_detail(app_key, form_key, record_id):
     display.want_users([record["created_by"], record["updated_by"], record["owner"]])
     display.load()
     return render_template("web/detail.html", page=page, record=record, title=display.title(page.form, record),
-                           fields=_detail_fields(page, record, display), display=display,
+                           fields=detail_fields(page, record, display), display=display,
                            history=timeline(page.form, revisions, display))
 
 
