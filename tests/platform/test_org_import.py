@@ -13,14 +13,6 @@ DEPARTMENTS = "name,parent,head\nSales,,\nEast,Sales,\nShanghai,Sales/East,\nFin
 
 
 @pytest.fixture
-def client(app):
-    """A test client whose browser asks for English (the default language is Chinese)."""
-    test_client = app.test_client()
-    test_client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
-    return test_client
-
-
-@pytest.fixture
 def admin(make, auth):
     user = make.user("Ada Admin", admin=True)
     auth.login(user.email)

@@ -27,14 +27,6 @@ TASKS = {"key": "tasks", "name": "Tasks", "forms": [{
 
 
 @pytest.fixture
-def client(app):
-    """A test client whose browser asks for English (the default language is Chinese)."""
-    test_client = app.test_client()
-    test_client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
-    return test_client
-
-
-@pytest.fixture
 def admin(make, auth):
     user = make.user("Ada Admin", admin=True)
     auth.login(user.email)
