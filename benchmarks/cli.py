@@ -8,10 +8,10 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from benchmarks import bulk, creates, listing, report
+from benchmarks import bulk, creates, events, listing, report
 from benchmarks.env import bench_env, pg_server_url
 
-BENCHMARKS = {module.NAME: module for module in (creates, bulk, listing)}
+BENCHMARKS = {module.NAME: module for module in (creates, bulk, listing, events)}
 DATABASES = {"sqlite": ["sqlite"], "postgres": ["postgres"], "both": ["sqlite", "postgres"]}
 
 

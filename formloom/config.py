@@ -55,4 +55,6 @@ def load_config(folder: Path | None = None) -> dict:
         "REMEMBER_COOKIE_HTTPONLY": True,
         "WTF_CSRF_TIME_LIMIT": None,
         "FORMLOOM_INSTANCE": str(folder),
+        # Extra modules whose @jobs.handler functions a worker must know (plugins, tests).
+        "FORMLOOM_JOB_MODULES": [m.strip() for m in env.get("FORMLOOM_JOB_MODULES", "").split(",") if m.strip()],
     }

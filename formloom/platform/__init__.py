@@ -10,6 +10,7 @@ def init_app(app: Flask) -> None:
         cli,
         errors,
         i18n,
+        jobs,
         org_api,
         org_web,
         reqcache,
@@ -30,4 +31,5 @@ def init_app(app: Flask) -> None:
     audit_web.init_app(app)
     audit_api.init_app(app)
     tokens_web.init_app(app)
+    jobs.init_app(app)
     cli.init_app(app)

@@ -20,7 +20,9 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
 def init_app(app: Flask) -> None:
-    for command in (init_cmd, create_admin, create_token_cmd, serve):
+    from formloom.platform.worker import worker_command
+
+    for command in (init_cmd, create_admin, create_token_cmd, serve, worker_command):
         app.cli.add_command(command)
 
 

@@ -251,3 +251,129 @@ class StoredFile(db.Model):
     sha256 = db.Column(db.String(64), nullable=False)
     created_by_id = db.Column(db.Integer, db.ForeignKey("users.id", ondelete="SET NULL"))
     created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+
+
+class Job(db.Model):
+    """One unit of background work, whichever runner runs it (RQ on Redis, or in-process).
+
+    The row is the truth: a runner only carries its id. `dedupe_key` makes enqueuing the same
+    work twice (an outbox event handed over again) a no-op.
+    """
+
+    __tablename__ = "jobs"
+    __table_args__ = (db.Index("ix_jobs_status_run_at", "status", "run_at"),)
+    id = db.Column(db.String(32), primary_key=True)
+    kind = db.Column(db.String(80), nullable=False, index=True)
+    payload = db.Column(JSON, nullable=False)
+    queue = db.Column(db.String(40), nullable=False, default="default")
+    status = db.Column(db.String(12), nullable=False, default="queued")  # queued running done failed cancelled
+    attempts = db.Column(db.Integer, nullable=False, default=0)
+    max_attempts = db.Column(db.Integer, nullable=False, default=5)
+    run_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    dedupe_key = db.Column(db.String(200), unique=True)
+    error = db.Column(db.Text)
+    result = db.Column(JSON)
+    app_id = db.Column(db.Integer, index=True)
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    started_at = db.Column(db.DateTime)
+    finished_at = db.Column(db.DateTime)
+    heartbeat_at = db.Column(db.DateTime)
+
+
+class Webhook(db.Model):
+    """An outbound webhook of an app: record events POSTed, signed, to a URL."""
+
+    __tablename__ = "webhooks"
+    id = db.Column(db.Integer, primary_key=True)
+    app_id = db.Column(db.Integer, db.ForeignKey("apps.id", ondelete="CASCADE"), nullable=False, index=True)
+    name = db.Column(db.String(200), nullable=False)
+    url = db.Column(db.String(2000), nullable=False)
+    secret = db.Column(db.String(128), nullable=False)
+    events = db.Column(JSON, nullable=False)  # ["record.created", ...]
+    form_key = db.Column(db.String(64))  # None: every form
+    active = db.Column(db.Boolean, nullable=False, default=True)
+    consecutive_failures = db.Column(db.Integer, nullable=False, default=0)
+    disabled_at = db.Column(db.DateTime)
+    disabled_reason = db.Column(db.String(500))
+    created_by_id = db.Column(db.Integer, db.ForeignKey("users.id", ondelete="SET NULL"))
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+
+
+class WebhookDelivery(db.Model):
+    """One attempt to deliver one event to one webhook (the response body is never kept)."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (db.Index("ix_webhook_deliveries_hook", "webhook_id", "id"),)
+    id = db.Column(db.Integer, primary_key=True)
+    webhook_id = db.Column(db.Integer, db.ForeignKey("webhooks.id", ondelete="CASCADE"), nullable=False)
+    event_id = db.Column(db.Integer, nullable=False)
+    event_type = db.Column(db.String(40), nullable=False)
+    attempt = db.Column(db.Integer, nullable=False)
+    status = db.Column(db.String(12), nullable=False)  # ok failed refused
+    http_status = db.Column(db.Integer)
+    error = db.Column(db.String(500))
+    duration_ms = db.Column(db.Integer)
+    at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    next_attempt_at = db.Column(db.DateTime)
+
+
+class Notification(db.Model):
+    """An in-app notification for one user."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (db.Index("ix_notifications_user_unread", "user_id", "read_at", "id"),)
+    id = db.Column(db.Integer, primary_key=True)
+    user_id = db.Column(db.Integer, db.ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
+    app_id = db.Column(db.Integer, db.ForeignKey("apps.id", ondelete="CASCADE"))
+    kind = db.Column(db.String(40), nullable=False)
+    title = db.Column(db.String(300), nullable=False)
+    body = db.Column(db.Text)
+    url = db.Column(db.String(1000))
+    dedupe_key = db.Column(db.String(200), unique=True)
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    read_at = db.Column(db.DateTime)
+    emailed_at = db.Column(db.DateTime)
+
+
+class NotificationPreference(db.Model):
+    """Whether a user gets one kind of notification in the app and by email ("*": every kind)."""
+
+    __tablename__ = "notification_preferences"
+    __table_args__ = (UniqueConstraint("user_id", "kind"),)
+    id = db.Column(db.Integer, primary_key=True)
+    user_id = db.Column(db.Integer, db.ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
+    kind = db.Column(db.String(40), nullable=False)
+    in_app = db.Column(db.Boolean, nullable=False, default=True)
+    email = db.Column(db.Boolean, nullable=False, default=True)
+
+
+class AutomationRun(db.Model):
+    """One run of an automation: what triggered it, and each action's result or error."""
+
+    __tablename__ = "automation_runs"
+    __table_args__ = (db.Index("ix_automation_runs_key", "app_id", "automation_key", "id"),)
+    id = db.Column(db.Integer, primary_key=True)
+    app_id = db.Column(db.Integer, db.ForeignKey("apps.id", ondelete="CASCADE"), nullable=False)
+    automation_key = db.Column(db.String(64), nullable=False)
+    trigger = db.Column(db.String(40), nullable=False)
+    event_id = db.Column(db.Integer)
+    record_ids = db.Column(JSON)
+    depth = db.Column(db.Integer, nullable=False, default=0)
+    status = db.Column(db.String(12), nullable=False)  # running done failed stopped
+    results = db.Column(JSON)
+    error = db.Column(db.Text)
+    started_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    finished_at = db.Column(db.DateTime)
+
+
+class AutomationMark(db.Model):
+    """That a scheduled or date trigger fired for a slot (a cron minute, a record's date), so it
+    fires once however many tickers or workers look."""
+
+    __tablename__ = "automation_marks"
+    __table_args__ = (UniqueConstraint("app_id", "automation_key", "slot"),)
+    id = db.Column(db.Integer, primary_key=True)
+    app_id = db.Column(db.Integer, db.ForeignKey("apps.id", ondelete="CASCADE"), nullable=False)
+    automation_key = db.Column(db.String(64), nullable=False)
+    slot = db.Column(db.String(100), nullable=False)
+    at = db.Column(db.DateTime, nullable=False, default=utcnow)
