@@ -79,7 +79,11 @@ def run(env, scale: float = 1.0, **_options) -> dict:
         done = db.session.execute(sa.select(sa.func.count()).select_from(Job).where(
             Job.status == "done", Job.kind == "bench.count")).scalar()
     if done != n or len(set(HANDLED)) != n:
-        raise RuntimeError(f"expected {n} handled events, got {done} done jobs and {len(set(HANDLED))} handled")
+        with env.app.app_context():
+            states = db.session.execute(sa.select(Job.status, Job.error, sa.func.count()).where(
+                Job.kind == "bench.count").group_by(Job.status, Job.error)).all()
+        raise RuntimeError(f"expected {n} handled events, got {done} done jobs and {len(set(HANDLED))} handled; "
+                           f"job states: {states}")
     return {
         "benchmark": NAME, "db": env.db, "scale": scale, "machine": report.machine(version),
         "params": {"events": n, "runner": "RQ (SimpleWorker, burst)" if redis_url else "embedded (in-process)",

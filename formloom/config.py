@@ -55,6 +55,8 @@ def load_config(folder: Path | None = None) -> dict:
         "REMEMBER_COOKIE_HTTPONLY": True,
         "WTF_CSRF_TIME_LIMIT": None,
         "FORMLOOM_INSTANCE": str(folder),
+        # Host names webhooks may reach although they resolve to internal addresses.
+        "FORMLOOM_WEBHOOK_ALLOWED_HOSTS": env.get("FORMLOOM_WEBHOOK_ALLOWED_HOSTS", ""),
         # Extra modules whose @jobs.handler functions a worker must know (plugins, tests).
         "FORMLOOM_JOB_MODULES": [m.strip() for m in env.get("FORMLOOM_JOB_MODULES", "").split(",") if m.strip()],
     }

@@ -11,12 +11,14 @@ def init_app(app: Flask) -> None:
         errors,
         i18n,
         jobs,
+        jobs_web,
         org_api,
         org_web,
         reqcache,
         tokens_web,
     )
     from formloom.platform.extensions import csrf, db, limiter, migrate
+    from formloom.platform.webhooks import api as webhooks_api
 
     db.init_app(app)
     reqcache.init()
@@ -32,4 +34,6 @@ def init_app(app: Flask) -> None:
     audit_api.init_app(app)
     tokens_web.init_app(app)
     jobs.init_app(app)
+    jobs_web.init_app(app)
+    webhooks_api.init_app(app)
     cli.init_app(app)

@@ -36,6 +36,8 @@ ACTIONS = {
     "import": _l("Records imported"),
     "export": _l("Records exported"),
     "reassign": _l("Records reassigned"),
+    "webhook": _l("Webhook changed"),
+    "job": _l("Job retried or cancelled"),
 }
 
 

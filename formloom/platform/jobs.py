@@ -194,27 +194,35 @@ class EmbeddedRunner:
     def __init__(self, app: Flask):
         self.app = app
         self.lock = threading.Lock()
+        self.local = threading.local()  # jobs a running job asked for, run after it
 
     def submit(self, pending: list[tuple]) -> None:
         ids = [p[0] for p in pending if p[2] <= utcnow()]  # later ones: the ticker runs them when due
         if not ids:
             return
+        if getattr(self.local, "later", None) is not None:  # asked for by the job this thread runs
+            self.local.later.extend(ids)
+            return
         if self.app.config.get("FORMLOOM_JOBS_EAGER"):
-            for job_id in ids:
-                self._run(job_id)
+            self._run_all(ids)
             return
         threading.Thread(target=self._run_all, args=(ids,), name="formloom-job", daemon=True).start()
 
     def _run_all(self, ids: list[str]) -> None:
-        for job_id in ids:
-            self._run(job_id)
+        queue = list(ids)
+        while queue:
+            queue.extend(self._run(queue.pop(0)))
 
-    def _run(self, job_id: str) -> None:
+    def _run(self, job_id: str) -> list[str]:
+        """Run one job; the ids of the jobs it asked for (run next, not inside it)."""
         # One job at a time per process: SQLite has one writer anyway.
         with self.lock, self.app.app_context():
+            self.local.later = []
             try:
                 run_job(job_id)
+                return self.local.later
             finally:
+                self.local.later = None
                 db.session.remove()
 
 

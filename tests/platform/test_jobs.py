@@ -284,3 +284,16 @@ def test_jobs_and_events_survive_redis_restarting_empty(rq_app, redis_server, tm
         assert sorted(_lines(out)) == sorted(["0", "1", "2"] + [f"e{e}" for e in events])
     finally:
         outbox.SUBSCRIBERS[:] = [s for s in outbox.SUBSCRIBERS if s.kind != "test.mark_event"]
+
+
+@jobs.handler("test.chain")
+def _chain(payload: dict):
+    RAN.append(payload["n"])
+    if payload["n"] < 3:
+        with write_transaction():
+            jobs.enqueue("test.chain", {"n": payload["n"] + 1})
+
+
+def test_a_job_that_asks_for_another_runs_it_after_itself(eager):
+    _enqueue("test.chain", n=1)
+    assert RAN == [1, 2, 3]
