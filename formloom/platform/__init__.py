@@ -12,6 +12,8 @@ def init_app(app: Flask) -> None:
         i18n,
         jobs,
         jobs_web,
+        notifications_api,
+        notifications_web,
         org_api,
         org_web,
         reqcache,
@@ -35,5 +37,7 @@ def init_app(app: Flask) -> None:
     tokens_web.init_app(app)
     jobs.init_app(app)
     jobs_web.init_app(app)
+    notifications_web.init_app(app)
+    notifications_api.init_app(app)
     webhooks_api.init_app(app)
     cli.init_app(app)
