@@ -74,11 +74,25 @@ def enqueue(kind: str, payload: dict, *, run_at: datetime | None = None, dedupe_
         existing = db.session.execute(sa.select(Job.id).where(Job.dedupe_key == dedupe_key)).scalar()
         if existing:
             return existing
-    job = Job(id=secrets.token_hex(16), kind=kind, payload=payload, queue=queue, status="queued",
-              max_attempts=max_attempts, run_at=run_at or utcnow(), dedupe_key=dedupe_key, app_id=app_id)
-    db.session.add(job)
-    db.session.info.setdefault(_PENDING, []).append((job.id, queue, job.run_at))
-    return job.id
+    row = job_row(kind, payload, run_at=run_at, dedupe_key=dedupe_key, queue=queue, max_attempts=max_attempts,
+                  app_id=app_id)
+    db.session.add(Job(**row))
+    submit_after_commit([row])
+    return row["id"]
+
+
+def job_row(kind: str, payload: dict, *, run_at: datetime | None = None, dedupe_key: str | None = None,
+            queue: str = "default", max_attempts: int = 5, app_id: int | None = None) -> dict:
+    """The column values of a new queued job (for `enqueue`, and for bulk inserts of many)."""
+    now = utcnow()
+    return {"id": secrets.token_hex(16), "kind": kind, "payload": payload, "queue": queue, "status": "queued",
+            "attempts": 0, "max_attempts": max_attempts, "run_at": run_at or now, "dedupe_key": dedupe_key,
+            "app_id": app_id, "created_at": now}
+
+
+def submit_after_commit(rows: list[dict]) -> None:
+    """Hand these new jobs to the runner once the current transaction commits."""
+    db.session.info.setdefault(_PENDING, []).extend((r["id"], r["queue"], r["run_at"]) for r in rows)
 
 
 def _after_commit(session: Session) -> None:

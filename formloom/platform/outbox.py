@@ -8,7 +8,6 @@ loses nothing; handlers get the event id and must be idempotent by it.
 """
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -46,15 +45,12 @@ def dispatch(limit: int = BATCH) -> int:
         events = list(db.session.execute(stmt).scalars())
         if not events:
             return 0
-        now = utcnow()
-        rows = [{"id": secrets.token_hex(16), "kind": s.kind, "payload": {"event_id": e.id}, "queue": s.queue,
-                 "status": "queued", "attempts": 0, "max_attempts": 5, "run_at": now,
-                 "dedupe_key": f"{s.kind}:{e.id}", "app_id": e.app_id, "created_at": now}
-                for e in events for s in SUBSCRIBERS if s.matches(e)]
+        rows = [jobs.job_row(s.kind, {"event_id": e.id}, queue=s.queue, dedupe_key=f"{s.kind}:{e.id}",
+                             app_id=e.app_id) for e in events for s in SUBSCRIBERS if s.matches(e)]
         taken = _new_jobs(rows)
         db.session.execute(sa.update(OutboxEvent).where(OutboxEvent.id.in_([e.id for e in events]))
-                           .values(dispatched_at=now, attempts=OutboxEvent.attempts + 1))
-        db.session.info.setdefault(jobs._PENDING, []).extend((r["id"], r["queue"], r["run_at"]) for r in taken)
+                           .values(dispatched_at=utcnow(), attempts=OutboxEvent.attempts + 1))
+        jobs.submit_after_commit(taken)
     return len(events)
 
 
