@@ -24,6 +24,16 @@ def _secret_key(folder: Path) -> str:
     return key_file.read_text().strip()
 
 
+def _number(env, name: str) -> int | None:
+    """An optional whole-number setting; a typo stops the start with the variable's name."""
+    value = (env.get(name) or "").strip()
+    if not value:
+        return None
+    if not value.isdigit():
+        raise ValueError(f"{name} must be a whole number, not {value!r}")
+    return int(value)
+
+
 def load_config(folder: Path | None = None) -> dict:
     """Build the Flask config from the environment."""
     folder = folder or instance_path()
@@ -59,4 +69,15 @@ def load_config(folder: Path | None = None) -> dict:
         "FORMLOOM_WEBHOOK_ALLOWED_HOSTS": env.get("FORMLOOM_WEBHOOK_ALLOWED_HOSTS", ""),
         # Extra modules whose @jobs.handler functions a worker must know (plugins, tests).
         "FORMLOOM_JOB_MODULES": [m.strip() for m in env.get("FORMLOOM_JOB_MODULES", "").split(",") if m.strip()],
+        # The site's address as people reach it (links in emails), e.g. https://forms.example.com
+        "FORMLOOM_BASE_URL": env.get("FORMLOOM_BASE_URL") or None,
+        # Email over SMTP: off without a host (see formloom/platform/mail.py).
+        "FORMLOOM_SMTP_HOST": env.get("FORMLOOM_SMTP_HOST") or None,
+        "FORMLOOM_SMTP_PORT": _number(env, "FORMLOOM_SMTP_PORT"),
+        "FORMLOOM_SMTP_USERNAME": env.get("FORMLOOM_SMTP_USERNAME") or None,
+        "FORMLOOM_SMTP_PASSWORD": env.get("FORMLOOM_SMTP_PASSWORD") or None,
+        "FORMLOOM_SMTP_STARTTLS": env.get("FORMLOOM_SMTP_STARTTLS") == "1",
+        "FORMLOOM_SMTP_SSL": env.get("FORMLOOM_SMTP_SSL") == "1",
+        "FORMLOOM_SMTP_TIMEOUT": _number(env, "FORMLOOM_SMTP_TIMEOUT") or 10,
+        "FORMLOOM_MAIL_FROM": env.get("FORMLOOM_MAIL_FROM") or None,
     }

@@ -34,7 +34,7 @@ trap 'rm -f "$POT"' EXIT
 # File-only locations: enough to find a string, without line numbers that would change
 # (and conflict) every time someone edits a template.
 "$PYBABEL" extract -F babel.cfg -o "$POT" \
-    -k _l -k lazy_gettext -k lazy_ngettext:1,2 -k lazy_pgettext:1c,2 \
+    -k _l -k N_ -k _words:2 -k lazy_gettext -k lazy_ngettext:1,2 -k lazy_pgettext:1c,2 \
     --add-location=file --sort-output \
     --project=Formloom --copyright-holder="Formloom contributors" \
     \

@@ -23,6 +23,8 @@ from formloom.platform.extensions import db
 
 from support_formloom import PG_URL, REDIS_URL, Api, AuthActions, Factory
 
+pytest_plugins = ["support_rq", "support_http"]  # the redis_server and receiver fixtures
+
 REDIS_SKIP = "Redis tests need FORMLOOM_TEST_REDIS_URL (e.g. redis://127.0.0.1:6379/0)"
 PG_SKIP = "PostgreSQL tests need FORMLOOM_TEST_DATABASE_URL (e.g. postgresql://postgres@127.0.0.1:5432/test)"
 

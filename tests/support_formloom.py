@@ -127,3 +127,11 @@ def problem(resp, status: int) -> dict:
     body = resp.get_json()
     assert body["status"] == status and body["title"] and body["detail"]
     return body
+
+
+def browser(app, user):
+    """A test client signed in as `user`, reading English."""
+    client = app.test_client()
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    assert client.post("/login", data={"email": user.email, "password": "secret-pass-1"}).status_code == 302
+    return client

@@ -3,8 +3,16 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from formloom.builder import api, cli, web
+    from formloom.builder import (  # noqa: F401 - the *_web modules add routes to web.bp
+        api,
+        automations_api,
+        automations_web,
+        cli,
+        web,
+        webhooks_web,
+    )
 
     api.init_app(app)
+    automations_api.init_app(app)
     cli.init_app(app)
     web.init_app(app)

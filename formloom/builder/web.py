@@ -54,11 +54,15 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
 
 
-def admin_page(app_key: str) -> Page:
-    """The page context for an app admin. Raises NotFound (not in the app) or PermissionDenied."""
+def admin_page(app_key: str, denied=None, write: bool = False) -> Page:
+    """The page context for an app admin (who may change things, with `write`). Raises
+    NotFound (not in the app) or PermissionDenied, saying `denied` to anyone else."""
     page = load(app_key)
     if not page.is_admin:
-        raise PermissionDenied(_("Only the app's administrators can manage its members and see its permissions."))
+        raise PermissionDenied(str(denied or _("Only the app's administrators can manage its members and see its "
+                                               "permissions.")))
+    if write and page.actor.read_only:
+        raise PermissionDenied(_("This API token is read-only"))
     return page
 
 

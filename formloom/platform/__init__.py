@@ -14,6 +14,7 @@ def init_app(app: Flask) -> None:
         jobs_web,
         notifications_api,
         notifications_web,
+        notify,  # noqa: F401 - registers the "email.send" job
         org_api,
         org_web,
         reqcache,

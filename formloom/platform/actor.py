@@ -13,11 +13,19 @@ class Actor:
     role_keys: frozenset[str] = field(default_factory=frozenset)
     read_only: bool = False  # a read-only API token
     app_id: int | None = None  # a token limited to one app
-    via: str = "session"  # "session" | "token" | "system"
+    via: str = "session"  # "session" | "token" | "system" | "automation"
+    # The automations whose actions led here, outermost first: events written by this actor
+    # carry it, so an automation that keeps triggering itself is stopped (see automations).
+    chain: tuple[str, ...] = ()
 
     @classmethod
     def system(cls) -> Actor:
         return cls(user_id=None, name="system", is_admin=True, via="system")
+
+    @classmethod
+    def automation(cls, chain: tuple[str, ...]) -> Actor:
+        """The system acting for an automation (the last key of `chain`)."""
+        return cls(user_id=None, name=f"automation {chain[-1]}", is_admin=True, via="automation", chain=chain)
 
     @classmethod
     def from_user(cls, user, token=None) -> Actor:

@@ -54,20 +54,31 @@ def _sqlite_begin(conn):
         conn.exec_driver_sql("BEGIN")
 
 
+_WRITING = "formloom_write_transaction"
+
+
 @contextmanager
 def write_transaction():
     """Run the block as one write transaction: committed on success, rolled back on error.
 
     Ends any read transaction the request had open first, so on SQLite the write starts
-    with BEGIN IMMEDIATE and waits for the lock (busy timeout) instead of failing.
+    with BEGIN IMMEDIATE and waits for the lock (busy timeout) instead of failing. Inside
+    another write transaction it joins that one: the outermost block commits or rolls back
+    (an automation's actions are one transaction however many records they write).
     """
     session = db.session()  # the request's Session behind the scoped proxy
+    if session.info.get(_WRITING):
+        yield session
+        return
     if session.in_transaction():
         session.commit()
     session.connection(execution_options={"formloom_write": True})
+    session.info[_WRITING] = True
     try:
         yield session
+        session.info.pop(_WRITING, None)
         session.commit()
     except BaseException:
+        session.info.pop(_WRITING, None)
         session.rollback()
         raise

@@ -52,6 +52,10 @@ def handler(kind: str):
     return register
 
 
+class Fail(Exception):
+    """Raised by a handler when trying again cannot help: the job fails now, with this error."""
+
+
 class Retry(Exception):
     """Raised by a handler to be run again later, at `after` if given."""
 
@@ -138,7 +142,7 @@ def run_job(job_id: str) -> str:
 
 def _failed(job_id: str, exc: Exception, attempts: int, max_attempts: int) -> str:
     text = "".join(traceback.format_exception_only(type(exc), exc)).strip()[:4000]
-    later = attempts < max_attempts and not isinstance(exc, LookupError)
+    later = attempts < max_attempts and not isinstance(exc, (Fail, LookupError))
     delay = exc.after if isinstance(exc, Retry) and exc.after else backoff(attempts)
     with write_transaction():
         values = {"error": text, "finished_at": None if later else utcnow()}
@@ -163,6 +167,18 @@ def retry(job_id: str) -> bool:
         now = utcnow()
         changed = db.session.execute(sa.update(Job).where(Job.id == job_id, Job.status.in_(("failed", "cancelled")))
                                      .values(status="queued", attempts=0, run_at=now, finished_at=None)).rowcount
+        if changed:
+            queue = db.session.execute(sa.select(Job.queue).where(Job.id == job_id)).scalar()
+            db.session.info.setdefault(_PENDING, []).append((job_id, queue, now))
+    return bool(changed)
+
+
+def run_now(job_id: str) -> bool:
+    """Bring a queued job's next attempt forward to now (a retry waiting out its backoff)."""
+    with write_transaction():
+        now = utcnow()
+        changed = db.session.execute(sa.update(Job).where(Job.id == job_id, Job.status == "queued")
+                                     .values(run_at=now)).rowcount
         if changed:
             queue = db.session.execute(sa.select(Job.queue).where(Job.id == job_id)).scalar()
             db.session.info.setdefault(_PENDING, []).append((job_id, queue, now))

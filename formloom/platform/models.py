@@ -351,10 +351,14 @@ class AutomationRun(db.Model):
     """One run of an automation: what triggered it, and each action's result or error."""
 
     __tablename__ = "automation_runs"
-    __table_args__ = (db.Index("ix_automation_runs_key", "app_id", "automation_key", "id"),)
+    __table_args__ = (db.Index("ix_automation_runs_key", "app_id", "automation_key", "id"),
+                      UniqueConstraint("app_id", "automation_key", "slot", name="uq_automation_runs_slot"))
     id = db.Column(db.Integer, primary_key=True)
     app_id = db.Column(db.Integer, db.ForeignKey("apps.id", ondelete="CASCADE"), nullable=False)
     automation_key = db.Column(db.String(64), nullable=False)
+    # What this run answers, once: "event:<id>", "cron:<local minute>", "date:<record>:<day>".
+    slot = db.Column(db.String(100), nullable=False)
+    attempts = db.Column(db.Integer, nullable=False, default=1)
     trigger = db.Column(db.String(40), nullable=False)
     event_id = db.Column(db.Integer)
     record_ids = db.Column(JSON)

@@ -24,6 +24,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
+from formloom.platform import mail
 from formloom.platform.auth import current_actor
 from formloom.platform.exceptions import NotFound
 from formloom.platform.extensions import db, write_transaction
@@ -34,7 +35,8 @@ PAGE_SIZE = 30
 BADGE_CAP = 100  # the bell shows "99+" beyond this, so counting further is wasted work
 
 # Every kind a user may switch on or off, in the order the preferences page lists them.
-KINDS = {"*": _l("Every kind"), "webhook_disabled": _l("A webhook was switched off after repeated failures")}
+KINDS = {"*": _l("Every kind"), "automation": _l("Messages from automations"),
+         "webhook_disabled": _l("A webhook was switched off after repeated failures")}
 CHANNELS = {"in_app": _l("In the app"), "email": _l("By email")}
 
 
@@ -183,4 +185,4 @@ def prefs():
         flash(_("Your notification preferences are saved."), "success")
         return redirect(url_for("notifications.prefs"))
     return render_template("notifications/preferences.html", kinds=KINDS, channels=CHANNELS,
-                           chosen=preferences(user_id))
+                           chosen=preferences(user_id), mail_enabled=mail.enabled())

@@ -1,10 +1,15 @@
-"""Telling people: in-app notifications (and, as preferences allow, email)."""
+"""Telling people: in-app notifications and, as preferences allow, the same by email.
+
+Each notification made for a user who takes its kind by email gets one "email.send" job in
+the same transaction, so a rolled-back change emails nobody and a committed one is not lost.
+"""
 from __future__ import annotations
 
 import sqlalchemy as sa
 
-from formloom.platform.extensions import db
-from formloom.platform.models import Notification, NotificationPreference
+from formloom.platform import jobs, mail
+from formloom.platform.extensions import db, write_transaction
+from formloom.platform.models import Notification, NotificationPreference, User, utcnow
 
 
 def wants(user_id: int, kind: str, channel: str) -> bool:
@@ -18,9 +23,11 @@ def wants(user_id: int, kind: str, channel: str) -> bool:
 
 def notify(user_ids, kind: str, title: str, body: str = "", url: str | None = None, app_id: int | None = None,
            dedupe_key: str | None = None) -> list[int]:
-    """Add in-app notifications in the current transaction; the ids made. With a
-    `dedupe_key`, a user already told (same key) is not told again."""
+    """Add in-app notifications in the current transaction, and their email jobs; the ids
+    made. With a `dedupe_key`, a user already told (same key) is not told again."""
     made = []
+    emailing = mail.enabled()
+    base = mail.base_url() if emailing else None
     for user_id in dict.fromkeys(u for u in user_ids if u):
         key = f"{dedupe_key}:{user_id}" if dedupe_key else None
         if key and db.session.execute(sa.select(Notification.id).where(Notification.dedupe_key == key)).first():
@@ -32,4 +39,32 @@ def notify(user_ids, kind: str, title: str, body: str = "", url: str | None = No
         db.session.add(note)
         db.session.flush()
         made.append(note.id)
+        if emailing and wants(user_id, kind, "email"):
+            jobs.enqueue("email.send", {"notification_id": note.id, "base_url": base}, queue=mail.QUEUE,
+                         dedupe_key=f"email:notification:{note.id}", max_attempts=mail.MAX_ATTEMPTS, app_id=app_id)
     return made
+
+
+@jobs.handler("email.send")
+def send_email(payload: dict) -> dict:
+    """Email one notification to its user, once, if they can and still want it.
+    Raises mail.MailError (retried) or mail.Undeliverable (fails the job)."""
+    note = db.session.get(Notification, payload["notification_id"])
+    if note is None or note.emailed_at is not None:
+        return {"status": "skipped", "reason": "gone" if note is None else "emailed already"}
+    user = db.session.get(User, note.user_id)
+    if not user.active or not user.email:
+        return {"status": "skipped", "reason": "user cannot receive email"}
+    if not wants(user.id, note.kind, "email"):
+        return {"status": "skipped", "reason": "user turned email off"}
+    base = payload.get("base_url")
+    local = bool(note.url) and note.url.startswith("/") and not note.url.startswith(("//", "/\\"))
+    link = base + note.url if base and local else mail.absolute(base, "notifications.index")
+    text, html = mail.render("notification", mail.locale_of(user), note=note, link=link,
+                             prefs_link=mail.absolute(base, "notifications.prefs"))
+    msg, note_id, address = mail.message(user, note.title, text, html), note.id, user.email
+    db.session.rollback()  # no transaction held open across the network call
+    mail.send(msg)
+    with write_transaction():
+        db.session.execute(sa.update(Notification).where(Notification.id == note_id).values(emailed_at=utcnow()))
+    return {"status": "sent", "to": address}

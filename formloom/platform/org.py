@@ -15,8 +15,9 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
+from flask_babel import force_locale, gettext
 
-from formloom.platform import audit
+from formloom.platform import audit, jobs, mail
 from formloom.platform.actor import Actor
 from formloom.platform.auth import hash_token
 from formloom.platform.exceptions import (
@@ -27,7 +28,7 @@ from formloom.platform.exceptions import (
     ValidationFailed,
 )
 from formloom.platform.extensions import db, write_transaction
-from formloom.platform.models import AppMember, Department, Role, User, user_roles, utcnow
+from formloom.platform.models import AppMember, Department, Job, Role, User, user_roles, utcnow
 
 INVITE_DAYS = 7
 MIN_PASSWORD = 8
@@ -274,6 +275,46 @@ def issue_invite(user: User) -> str:
     return token
 
 
+def email_invite(user: User, token: str) -> bool:
+    """Queue the invitation email in the current transaction; whether one was queued (email
+    must be on, and the site's address known to make the link)."""
+    link = mail.absolute(mail.base_url(), "invite.accept", token=token) if mail.enabled() else None
+    if not link:
+        return False
+    jobs.enqueue("email.invite", {"user_id": user.id, "token": token, "link": link}, queue=mail.QUEUE,
+                 dedupe_key=_invite_job_key(token), max_attempts=mail.MAX_ATTEMPTS)
+    return True
+
+
+def _invite_job_key(token: str) -> str:
+    return f"email:invite:{hash_token(token)}"
+
+
+@jobs.handler("email.invite")
+def send_invite(payload: dict) -> dict:
+    """Email an invitation link while it is still the user's current one. Raises
+    mail.MailError (retried) or mail.Undeliverable (fails the job)."""
+    token = payload.get("token") or ""
+    user = db.session.get(User, payload["user_id"])
+    result = {"status": "sent"}
+    if user is None or not user.active or user.invite_token_hash != hash_token(token):
+        result = {"status": "skipped", "reason": "the link was used or replaced"}
+    else:
+        locale = mail.locale_of(user)
+        with force_locale(locale):
+            subject = gettext("Your invitation to Formloom")
+        text, html = mail.render("invite", locale, user=user, link=payload["link"],
+                                 expires=user.invited_at + timedelta(days=INVITE_DAYS))
+        msg = mail.message(user, subject, text, html)
+        db.session.rollback()  # no transaction held open across the network call
+        mail.send(msg)
+    # The link is a password-setting credential: it does not stay in the jobs table once done.
+    with write_transaction():
+        db.session.execute(sa.update(Job).where(Job.dedupe_key == _invite_job_key(token))
+                           .values(payload={"user_id": payload["user_id"]}))
+    return result
+
+
 def create_user(actor: Actor, changes: dict) -> tuple[User, str | None]:
     """A new user, and the invitation token when no password was given (shown once).
 
@@ -291,6 +332,8 @@ def create_user(actor: Actor, changes: dict) -> tuple[User, str | None]:
         db.session.flush()
         audit.record("user", actor, object_type="user", object_id=user.id, label=user.email,
                      after=user_state(user), detail="invited" if token else "created")
+        if token:
+            email_invite(user, token)
     return user, token
 
 
@@ -322,6 +365,7 @@ def reinvite(actor: Actor, user_id: int) -> tuple[User, str]:
             raise ValidationFailed(INVITE_INACTIVE, [{"field": "active", "message": "is deactivated"}])
         token = issue_invite(user)
         audit.record("user", actor, object_type="user", object_id=user.id, label=user.email, detail="invited again")
+        email_invite(user, token)
     return user, token
 
 

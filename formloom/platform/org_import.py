@@ -18,6 +18,7 @@ from formloom.platform.org import (
     apply_user,
     clean_email,
     department_paths,
+    email_invite,
     issue_invite,
     require_admin,
 )
@@ -200,8 +201,11 @@ def import_users(actor: Actor, data: bytes | str, dry_run: bool = False) -> Impo
             if p.action == "create":
                 user = User(email="", name="", active=True, is_admin=False)
                 apply_user(actor, user, p.values)
-                invites.append((user.email, issue_invite(user)))
+                token = issue_invite(user)
+                invites.append((user.email, token))
                 db.session.add(user)
+                db.session.flush()  # the email job names the user by id
+                email_invite(user, token)
             elif p.action == "update":
                 apply_user(actor, ctx["users"][p.key], p.values)
         _audit_import(actor, "user", plan)

@@ -33,7 +33,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Regexp
 
-from formloom.platform import org, org_import
+from formloom.platform import mail, org, org_import
 from formloom.platform.auth import current_actor
 from formloom.platform.exceptions import FormloomError, PermissionDenied
 from formloom.platform.extensions import db
@@ -287,7 +287,8 @@ def user_new():
 
 
 def _invite_page(user: User, token: str, created: bool):
-    return render_template("org/invite_link.html", user=user, created=created,
+    # The services queued the email whenever mail is on (a request always knows the site's address).
+    return render_template("org/invite_link.html", user=user, created=created, emailed=mail.enabled(),
                            link=url_for("invite.accept", token=token, _external=True),
                            expires=user.invited_at + timedelta(days=org.INVITE_DAYS))
 

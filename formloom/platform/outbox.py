@@ -8,6 +8,7 @@ loses nothing; handlers get the event id and must be idempotent by it.
 """
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -17,23 +18,40 @@ from formloom.platform import jobs
 from formloom.platform.extensions import db, write_transaction
 from formloom.platform.models import Job, OutboxEvent, utcnow
 
+log = logging.getLogger(__name__)
 BATCH = 1000
 
 
 @dataclass(frozen=True)
 class Subscriber:
-    kind: str  # the job kind that handles the event
+    kind: str  # the job kind that handles the event (or the name of a batch subscriber)
     matches: Callable[[OutboxEvent], bool]
     queue: str = "events"
+    # A batch subscriber looks at a whole batch at once and says which jobs it wants, as
+    # `jobs.job_row` dicts with a dedupe key each (several per event, or none).
+    rows: Callable[[list[OutboxEvent]], list[dict]] | None = None
 
 
 SUBSCRIBERS: list[Subscriber] = []
+TICK_HOOKS: list[Callable[[], dict | None]] = []
 
 
 def subscribe(kind: str, matches: Callable[[OutboxEvent], bool] = lambda _event: True, queue: str = "events") -> None:
     """Make a job of `kind` (payload {"event_id": id}) for every event `matches` accepts."""
     if not any(s.kind == kind for s in SUBSCRIBERS):
         SUBSCRIBERS.append(Subscriber(kind, matches, queue))
+
+
+def subscribe_batch(name: str, rows: Callable[[list[OutboxEvent]], list[dict]]) -> None:
+    """Let `rows(events)` choose the jobs for each batch of events (see `Subscriber.rows`)."""
+    if not any(s.kind == name for s in SUBSCRIBERS):
+        SUBSCRIBERS.append(Subscriber(name, lambda _event: False, rows=rows))
+
+
+def on_tick(hook: Callable[[], dict | None]) -> None:
+    """Run `hook` at every background tick (after dispatching); what it returns is reported."""
+    if hook not in TICK_HOOKS:
+        TICK_HOOKS.append(hook)
 
 
 def dispatch(limit: int = BATCH) -> int:
@@ -47,6 +65,9 @@ def dispatch(limit: int = BATCH) -> int:
             return 0
         rows = [jobs.job_row(s.kind, {"event_id": e.id}, queue=s.queue, dedupe_key=f"{s.kind}:{e.id}",
                              app_id=e.app_id) for e in events for s in SUBSCRIBERS if s.matches(e)]
+        for s in SUBSCRIBERS:
+            if s.rows is not None:
+                rows.extend(s.rows(events))
         taken = _new_jobs(rows)
         db.session.execute(sa.update(OutboxEvent).where(OutboxEvent.id.in_([e.id for e in events]))
                            .values(dispatched_at=utcnow(), attempts=OutboxEvent.attempts + 1))
@@ -70,11 +91,19 @@ def _new_jobs(rows: list[dict]) -> list[dict]:
 
 
 def tick() -> dict:
-    """One round of background housekeeping: dispatch events, revive and resubmit due jobs."""
+    """One round of background housekeeping: dispatch events, run the tick hooks (scheduled
+    automations), revive and resubmit due jobs."""
     taken = 0
     while True:
         n = dispatch()
         taken += n
         if n < BATCH:
             break
-    return {"dispatched": taken, **jobs.reconcile()}
+    report = {"dispatched": taken}
+    for hook in TICK_HOOKS:
+        try:
+            report.update(hook() or {})
+        except Exception:  # noqa: BLE001 - one failing hook must not stop the others or reconcile
+            db.session.rollback()
+            log.exception("tick hook %s failed", getattr(hook, "__name__", hook))
+    return {**report, **jobs.reconcile()}

@@ -76,6 +76,7 @@ class AppDef:
     raw: dict
     timezone: str | None = None
     grants: dict[str, list] = dc_field(default_factory=dict)  # form key -> [grants.Grant]
+    automations: dict[str, Any] = dc_field(default_factory=dict)  # key -> automations.model.Automation
 
     def form(self, key: str) -> FormDef:
         return self.forms[key]

@@ -24,7 +24,7 @@ def run_benchmarks(db: str, out: Path) -> subprocess.CompletedProcess:
 def test_every_benchmark_reports_numbers(any_db, tmp_path):
     done = run_benchmarks(any_db, tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
-    names = ("creates", "bulk", "list", "events")
+    names = ("creates", "bulk", "list", "events", "automations")
     results = {name: json.loads((tmp_path / f"{name}-{any_db}.json").read_text()) for name in names}
     assert {(r["benchmark"], r["db"]) for r in results.values()} == {(n, any_db) for n in results}
 
@@ -47,7 +47,10 @@ def test_every_benchmark_reports_numbers(any_db, tmp_path):
     assert events["events"] == 50 and events["per_second"] > 0
     assert results["events"]["params"]["runner"] == "embedded (in-process)"
 
-    for title in ("creates: deal records", "bulk: service.bulk_create", "list: amount > 250,000", "events: record events"):
+    automations = results["automations"]["results"]
+    assert automations["runs"] == 50 and automations["per_second"] > 0
+
+    for title in ("automations: runs from record events", "creates: deal records", "bulk: service.bulk_create", "list: amount > 250,000", "events: record events"):
         assert title in done.stdout
 
 

@@ -14,6 +14,8 @@ from formloom.platform.actor import Actor
 from formloom.platform.extensions import db, write_transaction
 from formloom.platform.models import AuditEvent, Department, Role
 
+from support_formloom import browser
+
 MEMBERS = "/a/crm/members"
 PERMISSIONS = "/a/crm/permissions"
 
@@ -55,14 +57,6 @@ def team(app, make):
                              sam=make.user("Sam", roles=[rep]), fay=make.user("Fay"))
     apps.create_app(Actor.from_user(people.olga), definition(east.id, people.ed.id))
     return SimpleNamespace(sales=sales.id, east=east.id, users=people, app=app)
-
-
-def browser(app, user):
-    """A test client signed in as `user`, reading English."""
-    client = app.test_client()
-    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
-    assert client.post("/login", data={"email": user.email, "password": "secret-pass-1"}).status_code == 302
-    return client
 
 
 class _Text(HTMLParser):
@@ -248,10 +242,10 @@ def test_sidebar_links_only_for_admins(team, make):
     olga.post(MEMBERS, data={"kind": "user", "user": str(team.users.sam.id)})
     sam = browser(team.app, team.users.sam)
     for url in ("/a/crm", "/a/crm/f/note"):
-        assert texts(olga.get(url), "data-app-admin-nav") == ["App members Permissions"]
+        assert texts(olga.get(url), "data-app-admin-nav") == ["App members Permissions Webhooks Automations"]
         assert texts(sam.get(url), "data-app-admin-nav") == []
     root = browser(team.app, make.user("Root", admin=True))
-    assert texts(root.get("/a/crm"), "data-app-admin-nav") == ["App members Permissions"]
+    assert texts(root.get("/a/crm"), "data-app-admin-nav") == ["App members Permissions Webhooks Automations"]
     page = olga.get(PERMISSIONS).get_data(as_text=True)
     assert re.search(r'class="nav-link active" href="/a/crm/permissions" aria-current="page"', page)
 

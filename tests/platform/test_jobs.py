@@ -4,17 +4,17 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
+from support_rq import WORKER, burst, worker_env
 
 from formloom.platform import jobs, outbox
 from formloom.platform.extensions import db, write_transaction
 from formloom.platform.models import Job, OutboxEvent, utcnow
 
-from support_formloom import REDIS_URL, Factory
+from support_formloom import Factory
 
 RAN: list = []
 
@@ -158,56 +158,6 @@ def test_outbox_events_become_one_job_each_even_when_dispatched_twice(eager):
 # -- RQ on a real Redis -------------------------------------------------------------------------
 
 @pytest.fixture
-def redis_server(tmp_path):
-    """A Redis of this test's own on a free port (it is restarted empty below)."""
-    import shutil
-    import socket
-
-    binary = shutil.which("redis-server")
-    if not REDIS_URL or binary is None:
-        pytest.skip("RQ tests need FORMLOOM_TEST_REDIS_URL and redis-server")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-
-    def start():
-        proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly",
-                                 "no", "--dir", str(tmp_path)], stdout=subprocess.DEVNULL)
-        from redis import Redis
-        client = Redis(port=port)
-        for _ in range(200):
-            try:
-                client.ping()
-                break
-            except Exception:  # noqa: BLE001 - not up yet
-                import time
-                time.sleep(0.02)
-        return proc
-
-    server = {"url": f"redis://127.0.0.1:{port}/0", "proc": start(), "start": start}
-    yield server
-    server["proc"].terminate()
-    server["proc"].wait(5)
-
-
-def _worker_env(app, redis_url: str, **extra) -> dict:
-    tests_dir = os.path.dirname(os.path.dirname(__file__))
-    return {**os.environ, **extra, "FORMLOOM_INSTANCE": app.config["FORMLOOM_INSTANCE"],
-            "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"], "REDIS_URL": redis_url,
-            "SECRET_KEY": "test", "FORMLOOM_JOB_MODULES": "jobs_fixture_handlers",
-            "PYTHONPATH": os.pathsep.join([tests_dir, os.environ.get("PYTHONPATH", "")])}
-
-
-WORKER = [sys.executable, "-c", "from formloom.platform.cli import main; main()", "worker", "--burst"]
-
-
-def _burst(app, redis_url: str, **extra) -> subprocess.CompletedProcess:
-    """`formloom worker --burst`: run what is queued on Redis, then stop."""
-    return subprocess.run(WORKER, env=_worker_env(app, redis_url, **extra), capture_output=True, text=True,
-                          timeout=120)
-
-
-@pytest.fixture
 def rq_app(app_with, redis_server):
     import jobs_fixture_handlers  # noqa: F401  (the handlers, known here too)
 
@@ -233,7 +183,7 @@ def test_a_burst_worker_runs_jobs_end_to_end(rq_app, redis_server, tmp_path):
     out = tmp_path / "effects.txt"
     with write_transaction():
         ids = [jobs.enqueue("test.mark", {"n": n, "file": str(out)}) for n in range(5)]
-    run = _burst(rq_app, redis_server["url"])
+    run = burst(rq_app, redis_server["url"])
     assert run.returncode == 0, run.stderr[-2000:]
     assert sorted(_lines(out)) == [str(n) for n in range(5)]
     assert {_job(i).status for i in ids} == {"done"}
@@ -244,7 +194,7 @@ def test_a_job_whose_worker_is_killed_completes_once_after_recovery(rq_app, redi
     out = tmp_path / "effects.txt"
     with write_transaction():
         job_id = jobs.enqueue("test.stall_once", {"n": 1, "file": str(out)})
-    worker = subprocess.Popen(WORKER, env=_worker_env(rq_app, redis_server["url"]), start_new_session=True,
+    worker = subprocess.Popen(WORKER, env=worker_env(rq_app, redis_server["url"]), start_new_session=True,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     started = tmp_path / "effects.txt.started"
     try:
@@ -257,7 +207,7 @@ def test_a_job_whose_worker_is_killed_completes_once_after_recovery(rq_app, redi
     assert _lines(out) == []
     # RQ alone would leave it lost; the reconciler revives the stale running job.
     assert jobs.reconcile(stale_after=timedelta(0))["revived"] == 1
-    run = _burst(rq_app, redis_server["url"])
+    run = burst(rq_app, redis_server["url"])
     assert run.returncode == 0, run.stderr[-2000:]
     assert _lines(out) == ["1"] and _job(job_id).status == "done" and _job(job_id).attempts == 2
 
@@ -277,7 +227,7 @@ def test_jobs_and_events_survive_redis_restarting_empty(rq_app, redis_server, tm
         redis_server["proc"] = redis_server["start"]()  # back, and empty
         from redis import Redis
         assert Redis.from_url(redis_server["url"]).dbsize() == 0
-        run = _burst(rq_app, redis_server["url"], FORMLOOM_TEST_EFFECTS=str(out))  # its first tick requeues
+        run = burst(rq_app, redis_server["url"], FORMLOOM_TEST_EFFECTS=str(out))  # its first tick requeues
         assert run.returncode == 0, run.stderr[-2000:]
         assert {_job(i).status for i in ids} == {"done"}
         events = db.session.execute(sa.select(OutboxEvent.id).where(OutboxEvent.type == "record.created")).scalars()
@@ -297,3 +247,32 @@ def _chain(payload: dict):
 def test_a_job_that_asks_for_another_runs_it_after_itself(eager):
     _enqueue("test.chain", n=1)
     assert RAN == [1, 2, 3]
+
+
+@pytest.mark.redis
+def test_an_automation_runs_end_to_end_on_an_rq_worker(rq_app, redis_server):
+    import json
+
+    from formloom.platform.actor import Actor
+    from formloom.platform.models import AutomationRun
+    from formloom.runtime.records import service as records
+
+    from support_formloom import DATA
+
+    defn = json.loads((DATA / "sales-mini.json").read_text("utf-8"))
+    defn["automations"] = [{"key": "won", "trigger": {"on": "record_updated", "form": "deal", "fields": ["stage"],
+                                                      "when": {"field": "stage", "op": "eq", "value": "won"}},
+                            "actions": [{"type": "update_records", "form": "company",
+                                         "where": {"field": "$id", "op": "eq", "value": {"var": "record.company"}},
+                                         "set": {"tier": "A"}}]}]
+    rt = Factory(rq_app).install(defn)
+    system = Actor.system()
+    acme = records.create(system, rt, "company", {"name": "Acme"})
+    deal = records.create(system, rt, "deal", {"title": "Big", "company": acme["id"]})
+    records.update(system, rt, "deal", deal["id"], {"stage": "won"})
+    run = burst(rq_app, redis_server["url"])  # its first tick turns the events into jobs
+    assert run.returncode == 0, run.stderr[-2000:]
+    db.session.rollback()
+    [done] = db.session.execute(sa.select(AutomationRun)).scalars()
+    assert (done.automation_key, done.status) == ("won", "done")
+    assert records.get(system, rt, "company", acme["id"])["fields"]["tier"] == "A"

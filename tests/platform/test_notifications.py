@@ -4,6 +4,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
+from formloom.platform import notifications_web
 from formloom.platform.extensions import db, write_transaction
 from formloom.platform.models import App, Notification, NotificationPreference, utcnow
 from formloom.platform.notify import notify
@@ -149,13 +150,13 @@ def test_preferences_are_saved_and_honoured_by_notify(client, auth, make):
     user = make.user("Paul")
     auth.login(user.email)
     page = client.get("/notifications/preferences").get_data(as_text=True)
-    assert page.count("checked") == 4 and "SMTP" in page
+    assert page.count("checked") == 2 * len(notifications_web.KINDS) and "SMTP" in page
 
-    saved = client.post("/notifications/preferences", data={"*:in_app": "y", "*:email": "y",
+    saved = client.post("/notifications/preferences", data={"*:in_app": "y", "*:email": "y", "automation:in_app": "y",
                                                             "webhook_disabled:email": "y"}, follow_redirects=True)
     assert "Your notification preferences are saved." in saved.get_data(as_text=True)
     prefs = {p.kind: (p.in_app, p.email) for p in db.session.execute(sa.select(NotificationPreference)).scalars()}
-    assert prefs == {"*": (True, True), "webhook_disabled": (False, True)}
+    assert prefs == {"*": (True, True), "automation": (True, False), "webhook_disabled": (False, True)}
     assert 'name="webhook_disabled:in_app" value="y"' in client.get("/notifications/preferences").get_data(as_text=True)
 
     assert tell(user, kind="webhook_disabled") == []
@@ -163,7 +164,8 @@ def test_preferences_are_saved_and_honoured_by_notify(client, auth, make):
 
     client.post("/notifications/preferences", data={"*:in_app": "y", "webhook_disabled:in_app": "y"})
     prefs = {p.kind: (p.in_app, p.email) for p in db.session.execute(sa.select(NotificationPreference)).scalars()}
-    assert prefs == {"*": (True, False), "webhook_disabled": (True, False)}  # upserted, not added again
+    assert prefs == {"*": (True, False), "automation": (False, False),  # upserted, not added again
+                     "webhook_disabled": (True, False)}
     assert len(tell(user, kind="webhook_disabled")) == 1
 
 

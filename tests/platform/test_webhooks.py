@@ -5,12 +5,11 @@ import hashlib
 import hmac
 import json
 import socket
-import threading
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import sqlalchemy as sa
+from support_http import SECRET_BODY
 
 from formloom.platform import jobs, outbox
 from formloom.platform.extensions import db, write_transaction
@@ -33,7 +32,6 @@ UNSAFE = ["http://127.0.0.1/h", "http://2130706433/h", "http://0177.0.0.1/h", "h
           "http://10.0.0.1/h", "http://192.168.1.1/h", "http://172.16.0.1/h", "http://100.64.0.1/h",
           "http://[fc00::1]/h", "http://[fe80::1]/h", "http://0.0.0.0/h", "ftp://example.com/h",
           "http://user:pw@example.com/h", "http://localhost/h"]
-SECRET_BODY = "INTERNAL-ONLY-7f3a"
 
 
 @pytest.fixture
@@ -42,57 +40,10 @@ def app(app_with):
     return app_with(FORMLOOM_JOBS_EAGER=True, FORMLOOM_WEBHOOK_ALLOWED_HOSTS="127.0.0.1")
 
 
-class Receiver:
-    """A real HTTP server on loopback answering with `script` in turn (the last one repeats)."""
-
-    def __init__(self, script):
-        self.script = list(script)
-        self.requests: list[dict] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                receiver.requests.append({"headers": dict(self.headers), "body": body, "path": self.path})
-                status, headers = receiver.script[min(len(receiver.requests), len(receiver.script)) - 1]
-                self.send_response(status)
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                data = SECRET_BODY.encode()
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook?x=1"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
-
-
 @pytest.fixture
 def strict(app, monkeypatch):
     """No allowed hosts at all: the matrix includes the receivers' 127.0.0.1."""
     monkeypatch.setitem(app.config, "FORMLOOM_WEBHOOK_ALLOWED_HOSTS", "")
-
-
-@pytest.fixture
-def receiver():
-    made = []
-
-    def start(*script):
-        made.append(Receiver(script))
-        return made[-1]
-
-    yield start
-    for r in made:
-        r.close()
 
 
 @pytest.fixture
@@ -331,3 +282,9 @@ def test_only_app_admins_manage_webhooks(make, owner, api_as):
     problem(api_as(member).post(path, json={"url": "https://example.com/h"}), 403)
     problem(api_as(outsider).get(path), 404)
     problem(api_as(owner, read_only=True).post(path, json={"url": "https://example.com/h"}), 403)
+
+
+def test_a_webhook_can_be_created_switched_off(owner_api, receiver):
+    made = _hook(owner_api, receiver((200, {})).url, active=False)
+    assert made["active"] is False
+    assert db.session.get(Webhook, made["id"]).active is False

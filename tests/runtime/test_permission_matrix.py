@@ -23,8 +23,8 @@ PAGES = f"/a/{APP}/f/customer"
 ALL = set(RECORDS)
 # actor -> what they may do: rows per action, whether they may add, fields hidden from them.
 POLICY = {
-    "org_admin": {"view": ALL, "edit": ALL, "delete": ALL, "add": True, "hidden": set()},
-    "app_admin": {"view": ALL, "edit": ALL, "delete": ALL, "add": True, "hidden": set()},
+    "org_admin": {"view": ALL, "edit": ALL, "delete": ALL, "add": True, "hidden": set(), "admin": True},
+    "app_admin": {"view": ALL, "edit": ALL, "delete": ALL, "add": True, "hidden": set(), "admin": True},
     "manager": {"view": {"own", "department"}, "edit": {"own", "department"}, "delete": set(), "add": False,
                 "hidden": set()},
     "manager_readonly_token": {"view": {"own", "department"}, "edit": set(), "delete": set(), "add": False,
@@ -48,7 +48,7 @@ class Call:
 @dataclass
 class Op:
     name: str
-    action: str  # view | edit | delete | add | filter_hidden
+    action: str  # view | edit | delete | add | filter_* | in_app | admin (the app's administrators)
     run: Callable[[object, World, str | None], Call]
     per_record: bool = True
     web: bool = False  # needs a signed-in session, not a token
@@ -96,6 +96,21 @@ OPERATIONS: list[Op] = [
     Op("page file", "view_contract", lambda c, w, r: _json_call(c.get(f"/a/{APP}/files/{w.files[r]}"), 200),
        web=True),
     Op("page new", "add", lambda c, w, r: _json_call(c.get(f"{PAGES}/new"), 200), per_record=False, web=True),
+    # The app's administration: its administrators only.
+    Op("page members", "admin", lambda c, w, r: _json_call(c.get(f"/a/{APP}/members"), 200), per_record=False,
+       web=True),
+    Op("page permissions", "admin", lambda c, w, r: _json_call(c.get(f"/a/{APP}/permissions"), 200),
+       per_record=False, web=True),
+    Op("page webhooks", "admin", lambda c, w, r: _json_call(c.get(f"/a/{APP}/webhooks"), 200), per_record=False,
+       web=True),
+    Op("api members", "admin", lambda c, w, r: _json_call(c.get(f"/api/v1/apps/{APP}/members"), 200),
+       per_record=False),
+    Op("page automations", "admin", lambda c, w, r: _json_call(c.get(f"/a/{APP}/automations"), 200),
+       per_record=False, web=True),
+    Op("api automations", "admin", lambda c, w, r: _json_call(c.get(f"/api/v1/apps/{APP}/automations"), 200),
+       per_record=False),
+    Op("api webhooks", "admin", lambda c, w, r: _json_call(c.get(f"/api/v1/apps/{APP}/webhooks"), 200),
+       per_record=False),
     # Writes that change what later operations see run last.
     Op("api delete", "delete", lambda c, w, r: _json_call(c.delete(f"{BASE}/records/{_rid(w, r)}"), 204)),
 ]
@@ -106,6 +121,8 @@ def allowed(policy: dict, op: Op, which: str | None) -> bool:
         return False
     if op.action == "in_app":
         return True
+    if op.action == "admin":
+        return policy.get("admin", False)
     if op.action == "add":
         return policy["add"]
     if op.action == "filter_margin":

@@ -21,6 +21,11 @@ _CGNAT = ipaddress.ip_network("100.64.0.0/10")
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 
 
+def N_(text: str) -> str:
+    """Mark `text` for the translation catalog; it is translated where it is shown (`explain`)."""
+    return text
+
+
 class UnsafeURL(Exception):
     """The URL may not be called; `message % params` says why (English, translatable)."""
 
@@ -28,6 +33,14 @@ class UnsafeURL(Exception):
         self.message = message
         self.params = params
         super().__init__(message % params if params else message)
+
+
+def explain(exc: UnsafeURL) -> str:
+    """Why the URL was refused, in the reader's language."""
+    from flask_babel import gettext
+
+    params = {k: gettext(v) if k == "reason" else v for k, v in exc.params.items()}
+    return gettext(exc.message, **params)
 
 
 @dataclass(frozen=True)
@@ -52,28 +65,28 @@ def check_url(url: str, allowed_hosts=()) -> Target:
             reason = forbidden(address)
             if reason:
                 if address == host:
-                    raise UnsafeURL("%(address)s is %(reason)s", address=address, reason=reason)
-                raise UnsafeURL("%(host)s resolves to %(address)s, %(reason)s", host=host, address=address,
+                    raise UnsafeURL(N_("%(address)s is %(reason)s"), address=address, reason=reason)
+                raise UnsafeURL(N_("%(host)s resolves to %(address)s, %(reason)s"), host=host, address=address,
                                 reason=reason)
     return Target(parts.scheme, host, port, path_qs, tuple(addresses))
 
 
 def _split(url: str):
     if not isinstance(url, str) or not url.strip():
-        raise UnsafeURL("the URL is empty")
+        raise UnsafeURL(N_("the URL is empty"))
     if any(ch in url for ch in "\r\n\t ") or len(url) > 2000:
-        raise UnsafeURL("the URL has spaces or is longer than 2000 characters")
+        raise UnsafeURL(N_("the URL has spaces or is longer than 2000 characters"))
     parts = urlsplit(url.strip())
     if parts.scheme not in ("http", "https"):
-        raise UnsafeURL("only http:// and https:// URLs are allowed")
+        raise UnsafeURL(N_("only http:// and https:// URLs are allowed"))
     if "@" in parts.netloc:
-        raise UnsafeURL("a user name or password in the URL is not allowed")
+        raise UnsafeURL(N_("a user name or password in the URL is not allowed"))
     try:
         parts.port  # noqa: B018 - raises ValueError when the port is not a number 0-65535
     except ValueError:
-        raise UnsafeURL("the port is not valid") from None
+        raise UnsafeURL(N_("the port is not valid")) from None
     if parts.port == 0:
-        raise UnsafeURL("the port is not valid")
+        raise UnsafeURL(N_("the port is not valid"))
     return parts
 
 
@@ -81,16 +94,16 @@ def _host(parts) -> tuple[str, str | None]:
     """(host, the IP literal or None); a name is returned in lower-case ASCII (IDNA)."""
     host = (parts.hostname or "").rstrip(".")
     if not host:
-        raise UnsafeURL("the URL has no host")
+        raise UnsafeURL(N_("the URL has no host"))
     if parts.netloc.split(":")[0].startswith("[") or ":" in host:
         try:
             return host, str(ipaddress.IPv6Address(host.split("%")[0]))
         except ValueError:
-            raise UnsafeURL("the IPv6 address is not valid") from None
+            raise UnsafeURL(N_("the IPv6 address is not valid")) from None
     try:
         host = host.encode("idna").decode("ascii").lower()
     except UnicodeError:
-        raise UnsafeURL("the host name is not valid") from None
+        raise UnsafeURL(N_("the host name is not valid")) from None
     labels = host.split(".")
     if _NUMERIC_LABEL.match(labels[-1]):
         # Only the plain dotted quad: 2130706433, 0177.0.0.1, 0x7f.1 and 127.1 all mean 127.0.0.1
@@ -98,9 +111,9 @@ def _host(parts) -> tuple[str, str | None]:
         try:
             return host, str(ipaddress.IPv4Address(host))
         except ValueError:
-            raise UnsafeURL("only a plain dotted IPv4 address (like 203.0.113.5) is allowed as a numeric host") from None
+            raise UnsafeURL(N_("only a plain dotted IPv4 address (like 203.0.113.5) is allowed as a numeric host")) from None
     if len(host) > 253 or not all(_LABEL.match(label) for label in labels):
-        raise UnsafeURL("the host name is not valid")
+        raise UnsafeURL(N_("the host name is not valid"))
     return host, None
 
 
@@ -108,10 +121,10 @@ def _resolve(host: str, port: int) -> tuple[str, ...]:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError, OSError):
-        raise UnsafeURL("the host %(host)s does not resolve", host=host) from None
+        raise UnsafeURL(N_("the host %(host)s does not resolve"), host=host) from None
     addresses = tuple(dict.fromkeys(info[4][0].split("%")[0] for info in infos))
     if not addresses:
-        raise UnsafeURL("the host %(host)s does not resolve", host=host)
+        raise UnsafeURL(N_("the host %(host)s does not resolve"), host=host)
     return addresses
 
 
@@ -120,20 +133,20 @@ def forbidden(address: str) -> str | None:
     ip = ipaddress.ip_address(address)
     if ip.version == 6:
         if ip.ipv4_mapped is not None or (int(ip) >> 32 == 0 and int(ip) > 1):
-            return "an IPv4-mapped or IPv4-compatible IPv6 address"
+            return N_("an IPv4-mapped or IPv4-compatible IPv6 address")
         embedded = ip.sixtofour or (ip.teredo[1] if ip.teredo else None) or (
             ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF) if ip in _NAT64 else None)
         if embedded is not None and forbidden(str(embedded)):
-            return "an IPv6 address embedding a non-public IPv4 address"
-    for test, reason in (("is_loopback", "a loopback address"), ("is_unspecified", "an unspecified address"),
-                         ("is_link_local", "a link-local address"), ("is_multicast", "a multicast address"),
-                         ("is_private", "a private address"), ("is_reserved", "a reserved address")):
+            return N_("an IPv6 address embedding a non-public IPv4 address")
+    for test, reason in (("is_loopback", N_("a loopback address")), ("is_unspecified", N_("an unspecified address")),
+                         ("is_link_local", N_("a link-local address")), ("is_multicast", N_("a multicast address")),
+                         ("is_private", N_("a private address")), ("is_reserved", N_("a reserved address"))):
         if getattr(ip, test):
             return reason
     if ip.version == 4 and ip in _CGNAT:
-        return "a shared (CGNAT) address"
+        return N_("a shared (CGNAT) address")
     if ip.version == 6 and (ip in ipaddress.ip_network("fc00::/7") or ip.is_site_local):
-        return "a unique-local address"
+        return N_("a unique-local address")
     if not ip.is_global:
-        return "not a public address"
+        return N_("not a public address")
     return None

@@ -19,7 +19,7 @@ from formloom.platform.actor import Actor
 from formloom.platform.exceptions import NotFound, PermissionDenied, ValidationFailed
 from formloom.platform.extensions import db, write_transaction
 from formloom.platform.models import App, Webhook, WebhookDelivery
-from formloom.platform.webhooks.safety import UnsafeURL, check_url
+from formloom.platform.webhooks.safety import UnsafeURL, check_url, explain
 from formloom.runtime.apps import get_runtime
 
 EVENTS = ("record.created", "record.updated", "record.deleted", "record.restored")
@@ -78,8 +78,8 @@ def create_webhook(actor: Actor, app_key: str, data: dict) -> dict:
     app = _admin_app(actor, app_key, write=True)
     values = _checked(app, data, creating=True)
     with write_transaction():
-        hook = Webhook(app_id=app.id, secret=secrets.token_urlsafe(32), active=True, consecutive_failures=0,
-                       created_by_id=actor.user_id, **values)
+        hook = Webhook(app_id=app.id, secret=secrets.token_urlsafe(32), consecutive_failures=0,
+                       created_by_id=actor.user_id, **{"active": True, **values})
         db.session.add(hook)
         db.session.flush()
         body = webhook_json(hook, secret=True)
@@ -161,7 +161,7 @@ def _url(_app, value) -> dict:
     try:
         check_url(value.strip(), allowed_hosts())
     except UnsafeURL as exc:
-        raise _Bad(_("is not allowed: %(reason)s", reason=_(exc.message, **exc.params))) from None
+        raise _Bad(_("is not allowed: %(reason)s", reason=explain(exc))) from None
     return {"url": value.strip()}
 
 

@@ -146,6 +146,8 @@ def _log(runtime, form_key: str, record_id: int, version: int, action: str, chan
     payload = {"form": form_key, "record_id": record_id, "version": version, "changes": changes}
     if record is not None:
         payload["record"] = record_json(runtime.form(form_key), record)
+    if actor.chain:
+        payload["chain"] = list(actor.chain)
     db.session.add(OutboxEvent(app_id=runtime.app_id, form_key=form_key, record_id=record_id,
                                type=f"record.{action}", payload=payload, actor_id=actor.user_id))
 
@@ -165,10 +167,13 @@ def _created_changes(form, values: dict) -> dict:
             if not ftype.is_empty(values.get(k))}
 
 
-def create(actor: Actor, runtime, form_key: str, data: dict, draft: bool = False, within=None) -> dict:
+def create(actor: Actor, runtime, form_key: str, data: dict, draft: bool = False, within=None,
+           owner: int | None = None) -> dict:
     """Create one record. Raises ValidationFailed, PermissionDenied.
 
     `within(record)` runs inside the same transaction (an idempotency key is kept there).
+    `owner` is for the system (an automation) creating a record on someone's behalf; a form
+    with an owner field takes the owner from that field instead.
     """
     fa = access.form_access(actor, runtime, form_key)
     fa.require("add")
@@ -181,7 +186,10 @@ def create(actor: Actor, runtime, form_key: str, data: dict, draft: bool = False
         _check_unique(runtime, form_key, values)
         _assign_serials(runtime, form_key, [values], ctx.today)
         ft = runtime.form_tables(form_key)
-        system = _system_for_create(actor, ctx.now, draft, _owner(form, values, actor))
+        if owner is not None and actor.user_id is not None:
+            raise PermissionDenied("Only the system may create a record owned by someone else")
+        who = _owner(form, values, actor) if form.owner_field or owner is None else owner
+        system = _system_for_create(actor, ctx.now, draft, who)
         try:
             [rid] = store.insert_records(ft, [(values, system)])
         except IntegrityError as exc:
@@ -381,7 +389,8 @@ def _log_bulk(runtime, form_key: str, ids: list[int], prepared: list[dict], acto
                   "action": "created", "changes": _created_changes(form, values), "actor_id": actor.user_id,
                   "at": now} for rid, values in zip(ids, prepared, strict=True)]
     events = [{"app_id": runtime.app_id, "form_key": form_key, "record_id": rid, "type": "record.created",
-               "payload": {"form": form_key, "record_id": rid, "version": 1, "bulk": True},
+               "payload": {"form": form_key, "record_id": rid, "version": 1, "bulk": True,
+                           **({"chain": list(actor.chain)} if actor.chain else {})},
                "actor_id": actor.user_id, "created_at": now, "attempts": 0} for rid in ids]
     for table, rows in ((RecordRevision.__table__, revisions), (OutboxEvent.__table__, events)):
         for batch in store.chunks(rows, 2000):

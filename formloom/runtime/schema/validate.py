@@ -46,7 +46,7 @@ def _pointer(path) -> str:
     return "".join(f"/{escape(p)}" for p in path)
 
 
-def _schema_errors(validator: Draft202012Validator, doc, base: str = "") -> list[dict]:
+def schema_errors(validator: Draft202012Validator, doc, base: str = "") -> list[dict]:
     errors = []
     for err in validator.iter_errors(doc):
         # oneOf/anyOf failures: report the most relevant branch rather than the whole blob.
@@ -89,7 +89,7 @@ def validate_definition(defn) -> list[dict]:
 
 def compile_app(defn) -> AppDef:
     """Validate and compile a definition. Raises DefinitionError listing every problem."""
-    errors = _schema_errors(meta_validator(), defn)
+    errors = schema_errors(meta_validator(), defn)
     compiler = _Compiler(copy.deepcopy(defn))
     app = None
     if not errors:
@@ -129,7 +129,8 @@ class _Compiler:
         self.check_timezone(self.defn.get("timezone"))
         self.check_roles(self.defn.get("roles"))
         return AppDef(key=self.defn["key"], name=self.defn["name"], forms=forms, raw=self.defn,
-                      timezone=self.defn.get("timezone"), grants=self.grants(forms))
+                      timezone=self.defn.get("timezone"), grants=self.grants(forms),
+                      automations=self.automations(forms))
 
     def check_roles(self, roles) -> None:
         seen: set[str] = set()
@@ -154,6 +155,11 @@ class _Compiler:
             if key not in by_form:
                 by_form[key] = [grants.default_grant(form)]
         return by_form
+
+    def automations(self, forms: dict[str, FormDef]) -> dict:
+        from formloom.runtime.automations.compile import compile_automations  # it reads this module
+
+        return compile_automations(self.defn.get("automations"), forms, self.formula_types, self.err)
 
     def grant_rows(self, rows: dict, form: FormDef, ptr: str) -> None:
         for pointer, message in conditions.validate(rows, operand_resolver(form)):
@@ -212,7 +218,7 @@ class _Compiler:
         for key in sorted(set(f) - COMMON_KEYS - set(own.get("properties", {}))):
             self.err(f"{fptr}/{escape(key)}", f'unknown setting "{key}" for a {f["type"]} field')
         sub = {k: v for k, v in f.items() if k not in COMMON_KEYS}
-        config_errors = _schema_errors(config_validator(f["type"]), sub, fptr)
+        config_errors = schema_errors(config_validator(f["type"]), sub, fptr)
         self.errors.extend(config_errors)
         if config_errors:
             return
