@@ -25,6 +25,12 @@ from werkzeug.exceptions import default_exceptions
 from formloom.platform.extensions import babel, write_transaction
 
 SUPPORTED_LOCALES = ("zh_CN", "en")
+
+
+def N_(text: str) -> str:
+    """Mark `text` for the translation catalog; it is translated later, where it is shown."""
+    return text
+
 # Babel turns "zh_CN" into zh_Hans_CN (so its catalog lives in translations/zh_Hans_CN);
 # this maps the parsed locale back to the code the app uses everywhere else.
 _PARSED = {Locale.parse(code): code for code in SUPPORTED_LOCALES}

@@ -381,3 +381,76 @@ class AutomationMark(db.Model):
     automation_key = db.Column(db.String(64), nullable=False)
     slot = db.Column(db.String(100), nullable=False)
     at = db.Column(db.DateTime, nullable=False, default=utcnow)
+
+
+class FlowInstance(db.Model):
+    """One run of an approval flow over one record, pinned to the app version it started on.
+
+    `state` holds where the flow stands (its tokens and joins, see runtime/flows/engine.py);
+    `rev` grows with every transition, so two actions racing on one instance yield one
+    transition (a conditional UPDATE on it) and a clear conflict for the other.
+    """
+
+    __tablename__ = "flow_instances"
+    __table_args__ = (db.Index("ix_flow_instances_record", "app_id", "form_key", "record_id"),
+                      db.Index("ix_flow_instances_submitter", "submitter_id", "id"))
+    id = db.Column(db.Integer, primary_key=True)
+    app_id = db.Column(db.Integer, db.ForeignKey("apps.id", ondelete="CASCADE"), nullable=False)
+    flow_key = db.Column(db.String(64), nullable=False)
+    form_key = db.Column(db.String(64), nullable=False)
+    record_id = db.Column(db.Integer, nullable=False)
+    app_version = db.Column(db.Integer, nullable=False)
+    status = db.Column(db.String(16), nullable=False)  # in_progress returned approved rejected withdrawn
+    submitter_id = db.Column(db.Integer, db.ForeignKey("users.id", ondelete="SET NULL"))
+    state = db.Column(JSON, nullable=False)
+    rev = db.Column(db.Integer, nullable=False, default=0)
+    started_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    updated_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    finished_at = db.Column(db.DateTime)
+
+
+class FlowTask(db.Model):
+    """One person's part in one step: approve (or submit again, or read a copy).
+
+    `status`: pending (theirs to act on), waiting (after someone else in a sequential or
+    added-signer order), approved, rejected, returned, transferred, cancelled (the step ended
+    without them), unread / read (a copy).
+    """
+
+    __tablename__ = "flow_tasks"
+    __table_args__ = (db.Index("ix_flow_tasks_inbox", "assignee_id", "status", "id"),
+                      db.Index("ix_flow_tasks_instance", "instance_id", "id"),
+                      db.Index("ix_flow_tasks_done", "assignee_id", "acted_at"))
+    id = db.Column(db.Integer, primary_key=True)
+    instance_id = db.Column(db.Integer, db.ForeignKey("flow_instances.id", ondelete="CASCADE"), nullable=False)
+    app_id = db.Column(db.Integer, db.ForeignKey("apps.id", ondelete="CASCADE"), nullable=False)
+    form_key = db.Column(db.String(64), nullable=False)
+    record_id = db.Column(db.Integer, nullable=False)
+    step_key = db.Column(db.String(64), nullable=False)
+    kind = db.Column(db.String(12), nullable=False)  # approval submit cc
+    token = db.Column(db.String(64), nullable=False)
+    assignee_id = db.Column(db.Integer, db.ForeignKey("users.id", ondelete="SET NULL"))
+    status = db.Column(db.String(16), nullable=False)
+    seq = db.Column(db.Integer, nullable=False, default=0)
+    added_by = db.Column(db.Integer)  # the task that added this signer
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    acted_at = db.Column(db.DateTime)
+    due_at = db.Column(db.DateTime)
+    urged_at = db.Column(db.DateTime)
+    comment = db.Column(db.Text)
+
+
+class FlowLog(db.Model):
+    """Every action on a flow instance: who, when, what, the comment, the field changes."""
+
+    __tablename__ = "flow_log"
+    __table_args__ = (db.Index("ix_flow_log_instance", "instance_id", "id"),)
+    id = db.Column(db.Integer, primary_key=True)
+    instance_id = db.Column(db.Integer, db.ForeignKey("flow_instances.id", ondelete="CASCADE"), nullable=False)
+    task_id = db.Column(db.Integer)
+    actor_id = db.Column(db.Integer, db.ForeignKey("users.id", ondelete="SET NULL"))
+    action = db.Column(db.String(20), nullable=False)
+    step_key = db.Column(db.String(64))
+    comment = db.Column(db.Text)
+    detail = db.Column(JSON)  # field changes, the user transferred to, the step returned to, ...
+    at = db.Column(db.DateTime, nullable=False, default=utcnow)

@@ -4,8 +4,10 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     import formloom.runtime.automations  # noqa: F401 - registers the automation jobs and tick
+    from formloom.runtime import flows
     from formloom.runtime.api import init_app as init_api
     from formloom.runtime.web import init_app as init_web
 
+    flows.init()
     init_api(app)
     init_web(app)

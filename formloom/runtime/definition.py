@@ -77,6 +77,11 @@ class AppDef:
     timezone: str | None = None
     grants: dict[str, list] = dc_field(default_factory=dict)  # form key -> [grants.Grant]
     automations: dict[str, Any] = dc_field(default_factory=dict)  # key -> automations.model.Automation
+    flows: dict[str, Any] = dc_field(default_factory=dict)  # key -> flows.model.Flow
+
+    def flow_for(self, form_key: str):
+        """The form's enabled approval flow, or None."""
+        return next((f for f in self.flows.values() if f.form == form_key and f.enabled), None)
 
     def form(self, key: str) -> FormDef:
         return self.forms[key]

@@ -15,15 +15,12 @@ import socket
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from formloom.platform.i18n import N_
+
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 _NUMERIC_LABEL = re.compile(r"^(0x[0-9a-f]*|[0-9]+)$")
 _CGNAT = ipaddress.ip_network("100.64.0.0/10")
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
-
-
-def N_(text: str) -> str:
-    """Mark `text` for the translation catalog; it is translated where it is shown (`explain`)."""
-    return text
 
 
 class UnsafeURL(Exception):

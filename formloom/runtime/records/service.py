@@ -34,6 +34,9 @@ from formloom.runtime.storage import store
 from formloom.runtime.storage.tables import unique_index_name
 
 MAX_BULK = 10_000
+# (actor, runtime, form_key, record) called in the transaction that submits a record: created
+# without "draft", or a draft completed. The flow engine starts the form's approval here.
+ON_SUBMIT: list = []
 ANALYZE_AFTER = 5_000  # rows: a bulk load this large leaves the planner's statistics stale
 
 
@@ -197,6 +200,9 @@ def create(actor: Actor, runtime, form_key: str, data: dict, draft: bool = False
         record = store.load_records(ft, [rid])[rid]
         changes = _created_changes(form, values)
         _log(runtime, form_key, rid, 1, "created", changes, actor, record)
+        if not draft:
+            for hook in ON_SUBMIT:
+                hook(actor, runtime, form_key, record)
         if within is not None:
             within(fa.redact(record))
     return fa.redact(record)
@@ -267,6 +273,9 @@ def update(actor: Actor, runtime, form_key: str, record_id: int, data: dict,
         record = store.load_records(ft, [record_id])[record_id]
         diff = {k: [json_value(form, k, current["fields"].get(k)), json_value(form, k, v)] for k, v in changed.items()}
         _log(runtime, form_key, record_id, record["version"], "updated", diff, actor, record)
+        if current["flow_status"] == "draft" and flow_status is None:
+            for hook in ON_SUBMIT:
+                hook(actor, runtime, form_key, record)
     return fa.redact(record)
 
 
@@ -278,6 +287,9 @@ def _set_deleted(actor: Actor, runtime, form_key: str, record_id: int, deleted: 
         current = _load(fa, record_id, include_deleted=True, action="delete")
         if bool(current["deleted_at"]) == deleted:
             raise NotFound(f"No {'live' if deleted else 'deleted'} record {record_id} in {form_key}")
+        if deleted and current["flow_status"] == "in_progress":
+            raise Conflict("The record is in an approval; it can be deleted once the approval ends or is withdrawn",
+                           reason="in_flow")
         if expected_version is not None and expected_version != current["version"]:
             raise Conflict("The record was changed by someone else; reload it first",
                            current_version=current["version"], reason="stale")
@@ -346,6 +358,11 @@ def bulk_create(actor: Actor, runtime, form_key: str, rows: list[dict], draft: b
         except IntegrityError as exc:
             raise _taken(runtime, form_key, exc) from exc
         _log_bulk(runtime, form_key, ids, prepared, actor)
+        if not draft and any(getattr(h, "wants", lambda *_a: True)(runtime, form_key) for h in ON_SUBMIT):
+            for batch in store.chunks(ids):
+                for record in store.load_records(ft, batch).values():
+                    for hook in ON_SUBMIT:
+                        hook(actor, runtime, form_key, record)
         if within is not None:
             within(ids)
     if len(ids) >= ANALYZE_AFTER:

@@ -130,7 +130,7 @@ class _Compiler:
         self.check_roles(self.defn.get("roles"))
         return AppDef(key=self.defn["key"], name=self.defn["name"], forms=forms, raw=self.defn,
                       timezone=self.defn.get("timezone"), grants=self.grants(forms),
-                      automations=self.automations(forms))
+                      automations=self.automations(forms), flows=self.flows(forms))
 
     def check_roles(self, roles) -> None:
         seen: set[str] = set()
@@ -155,6 +155,11 @@ class _Compiler:
             if key not in by_form:
                 by_form[key] = [grants.default_grant(form)]
         return by_form
+
+    def flows(self, forms: dict[str, FormDef]) -> dict:
+        from formloom.runtime.flows.compile import compile_flows  # it reads this module
+
+        return compile_flows(self.defn.get("flows"), forms, self.formula_types, self.err)
 
     def automations(self, forms: dict[str, FormDef]) -> dict:
         from formloom.runtime.automations.compile import compile_automations  # it reads this module

@@ -1,0 +1,478 @@
+"""What people do with approval flows: submit, approve, reject, return, transfer, add a
+signer, withdraw, urge, comment; and what they see: tasks, instances, the timeline.
+
+Each action is one transaction: the task is claimed with a conditional UPDATE (pending ->
+its outcome) and the instance moves with `Run.commit_state` (a conditional UPDATE on its
+`rev`), so a double click or two approvers racing give exactly one transition; the other
+gets Conflict (409) and changes nothing. Raises NotFound, PermissionDenied,
+ValidationFailed and Conflict.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+
+from formloom.platform.actor import Actor
+from formloom.platform.exceptions import Conflict, NotFound, PermissionDenied, ValidationFailed
+from formloom.platform.extensions import db, write_transaction
+from formloom.platform.i18n import N_
+from formloom.platform.models import App, FlowInstance, FlowLog, FlowTask, User, utcnow
+from formloom.runtime import access
+from formloom.runtime.apps import runtime_for
+from formloom.runtime.flows.engine import OPEN, ROOT, Run, engine_writes, writing
+from formloom.runtime.flows.model import Flow, Node
+from formloom.runtime.storage import store
+
+ACTIONS = ("approve", "reject", "return", "transfer", "add_signer", "submit")
+ACTED = ("approved", "rejected", "returned", "transferred", "signer_added")  # someone acted: no withdrawing
+SUBMITTER_STEP = "submitter"
+URGE_EVERY = timedelta(minutes=10)
+LIVE = ("in_progress", "returned")
+
+
+# -- starting --------------------------------------------------------------------------------------
+def start(actor: Actor, runtime, form_key: str, record: dict) -> FlowInstance | None:
+    """Submit a record into its form's flow (inside the caller's transaction), if it has one."""
+    flow = runtime.definition.flow_for(form_key)
+    if flow is None:
+        return None
+    if db.session.execute(sa.select(FlowInstance.id).where(
+            FlowInstance.app_id == runtime.app_id, FlowInstance.form_key == form_key,
+            FlowInstance.record_id == record["id"], FlowInstance.status.in_(LIVE))).first():
+        raise Conflict(_("This record is in an approval already"), reason="in_flow")
+    submitter = actor.user_id or record.get("owner")
+    instance = FlowInstance(app_id=runtime.app_id, flow_key=flow.key, form_key=form_key, record_id=record["id"],
+                            app_version=runtime.version, status="in_progress", submitter_id=submitter,
+                            state={"tokens": {}, "joins": {}}, rev=0, started_at=utcnow(), updated_at=utcnow())
+    db.session.add(instance)
+    db.session.flush()
+    run = Run(runtime, flow, instance, actor, record)
+    run.set_flow_status("in_progress")
+    run.log("submitted", None)
+    run.advance(ROOT, flow.first)
+    run.commit_state()
+    return instance
+
+
+def on_submit(actor: Actor, runtime, form_key: str, record: dict) -> None:
+    """The records service's hook: a record created (or completed from a draft) is submitted."""
+    if runtime.definition.flow_for(form_key) is not None:
+        start(actor, runtime, form_key, record)
+
+
+on_submit.wants = lambda runtime, form_key: runtime.definition.flow_for(form_key) is not None
+
+
+def submit_record(actor: Actor, runtime, form_key: str, record_id: int) -> FlowInstance:
+    """Submit again a record whose approval was rejected or withdrawn (its owner or submitter)."""
+    with write_transaction():
+        record = load_record(runtime, form_key, record_id)
+        fa = access.form_access(actor, runtime, form_key)
+        if not (fa.permits("edit", record) or record.get("owner") == actor.user_id):
+            raise PermissionDenied(_("Only someone who may change this record can submit it"))
+        if record.get("flow_status") in ("in_progress",):
+            raise Conflict(_("This record is in an approval already"), reason="in_flow")
+        if runtime.definition.flow_for(form_key) is None:
+            raise ValidationFailed(_("This form has no approval flow"), [{"field": "form", "message": _("has no flow")}])
+        return start(actor, runtime, form_key, record)
+
+
+# -- acting on a task ------------------------------------------------------------------------------
+@dataclass
+class Acting:
+    """A claimed task and its run."""
+
+    task: FlowTask
+    run: Run
+    node: Node | None
+
+
+def act(actor: Actor, task_id: int, action: str, comment: str | None = None, fields: dict | None = None,
+        to=None, position: str | None = None) -> dict:
+    """Do `action` on the actor's task; the task afterwards, as `task_json` gives it."""
+    if action not in ACTIONS:
+        raise ValidationFailed(_("Unknown action"), [{"field": "action", "message": _(
+            "must be one of: %(values)s", values=", ".join(ACTIONS))}])
+    if actor.read_only:
+        raise PermissionDenied(_("This API token is read-only"))
+    comment = (comment or "").strip()[:5000] or None
+    with write_transaction():
+        acting = _claim(actor, task_id, action)
+        handler = {"approve": _approve, "reject": _reject, "return": _return, "transfer": _transfer,
+                   "add_signer": _add_signer, "submit": _resubmit}[action]
+        handler(acting, comment=comment, fields=fields or {}, to=to, position=position)
+        acting.run.commit_state()
+        task = acting.task
+    return task_json(task)
+
+
+def _claim(actor: Actor, task_id: int, action: str) -> Acting:
+    task = db.session.get(FlowTask, task_id)
+    if task is None or task.assignee_id != actor.user_id or actor.user_id is None:
+        raise NotFound(_("No such task"))
+    wanted_kind = "submit" if action == "submit" else "approval"
+    if task.status != "pending":
+        raise Conflict(_("This task is no longer waiting for you (it is %(status)s)", status=_status_word(task.status)),
+                       reason="not_pending")
+    if task.kind != wanted_kind:
+        raise ValidationFailed(_("This task cannot be done this way"), [{"field": "action", "message": _(
+            "a returned record is submitted again; an approval is approved, rejected or returned")}])
+    instance = db.session.get(FlowInstance, task.instance_id)
+    runtime, flow = pinned(instance)
+    record = load_record(runtime, instance.form_key, instance.record_id, include_deleted=True)
+    run = Run(runtime, flow, instance, actor, record)
+    node = flow.nodes.get(task.step_key)
+    return Acting(task, run, node)
+
+
+def _close(acting: Acting, status: str, comment: str | None) -> None:
+    """Claim the task: pending -> `status`, or Conflict if someone was faster."""
+    now = acting.run.now
+    done = db.session.execute(sa.update(FlowTask).where(FlowTask.id == acting.task.id, FlowTask.status == "pending")
+                              .values(status=status, acted_at=now, comment=comment)).rowcount
+    if done != 1:
+        raise Conflict(_("This task was acted on a moment ago"), reason="not_pending")
+    db.session.refresh(acting.task)
+
+
+def _approve(acting: Acting, comment, fields, **_ignored) -> None:
+    run, task, node = acting.run, acting.task, acting.node
+    changes = _apply_fields(acting, fields)
+    _close(acting, "approved", comment)
+    run.log("approved", node.id, task, comment, {"changes": changes} if changes else None)
+    _step_moves(run, task, node)
+
+
+def _apply_fields(acting: Acting, fields: dict) -> dict:
+    """Write the approver's changes to the fields their step lets them edit; the changes."""
+    if not fields:
+        return {}
+    node, run = acting.node, acting.run
+    editable = set((node.spec.get("fields") or {}).get("editable", []))
+    refused = sorted(set(fields) - editable)
+    if refused:
+        raise PermissionDenied(_("This step does not let you change: %(fields)s", fields=", ".join(refused)),
+                               [{"field": k, "message": _("is not editable at this step")} for k in refused])
+    from formloom.runtime.records import service as records
+
+    before = run.record["fields"]
+    with engine_writes(run.record["id"]):
+        records.update(Actor.automation((f"flow:{run.flow.key}",)), run.runtime, run.flow.form, run.record["id"],
+                       fields)
+    run.reload()
+    return {k: [store_json(before.get(k)), store_json(run.record["fields"].get(k))] for k in fields
+            if before.get(k) != run.record["fields"].get(k)}
+
+
+def store_json(value):
+    from formloom.runtime.automations.values import as_input
+
+    return as_input(value)
+
+
+def _step_moves(run: Run, task: FlowTask, node: Node) -> None:
+    """After an approval: wake whoever is next in this step, or end the step."""
+    if task.added_by:  # a signer added before someone: that person's turn again
+        blocked = db.session.get(FlowTask, task.added_by)
+        if blocked is not None and blocked.status == "waiting":
+            _wake(run, blocked)
+            return
+    followers = _tasks(run, FlowTask.added_by == task.id, FlowTask.status == "waiting")
+    if followers:
+        _wake(run, followers[0])
+        return
+    mode = node.spec.get("mode", "any")
+    same_step = (FlowTask.step_key == node.id, FlowTask.token == task.token, FlowTask.kind == "approval")
+    if mode == "sequential":
+        waiting = _tasks(run, *same_step, FlowTask.status == "waiting", FlowTask.added_by.is_(None))
+        if waiting:
+            _wake(run, waiting[0])
+            return
+    still = _tasks(run, *same_step, FlowTask.status.in_(OPEN))
+    if mode == "any" and not any(t.added_by for t in still):
+        run.cancel_open(sa.and_(*same_step))
+        still = []
+    if not still:
+        run.log("step_done", node.id)
+        run.advance(task.token, node.next)
+
+
+def _tasks(run: Run, *where) -> list[FlowTask]:
+    return list(db.session.execute(sa.select(FlowTask).where(FlowTask.instance_id == run.instance.id, *where)
+                                   .order_by(FlowTask.seq, FlowTask.id)).scalars())
+
+
+def _wake(run: Run, task: FlowTask) -> None:
+    task.status = "pending"
+    db.session.flush()
+    run.task_opened(task)
+
+
+def _reject(acting: Acting, comment, **_ignored) -> None:
+    _close(acting, "rejected", comment)
+    acting.run.log("rejected", acting.node.id, acting.task, comment)
+    acting.run.finish("rejected")
+
+
+def _return(acting: Acting, comment, to=None, **_ignored) -> None:
+    run, task, node = acting.run, acting.task, acting.node
+    if to in (None, "", SUBMITTER_STEP):
+        _close(acting, "returned", comment)
+        run.log("returned", node.id, task, comment, {"to": SUBMITTER_STEP})
+        run.cancel_open()
+        run.state = {"tokens": {}, "joins": {}, "returned": {"token": task.token, "node": node.id}}
+        run.instance.status = "returned"
+        submitter = run.instance.submitter_id
+        if submitter is None:
+            raise ValidationFailed(_("Nobody submitted this record: return it to a step instead"),
+                                   [{"field": "to", "message": _("there is no submitter")}])
+        run.add_task(ROOT, Node(SUBMITTER_STEP, "submit", {}), submitter, "pending", kind="submit")
+        run.event("flow.step", step=SUBMITTER_STEP)
+        return
+    target = run.flow.nodes.get(to)
+    if target is None or target.type != "approval" or not _visited(run, to) or to == node.id:
+        raise ValidationFailed(_("A record can be returned to the submitter or to an earlier approval step"),
+                               [{"field": "to", "message": _("is not an earlier approval step of this record")}])
+    _close(acting, "returned", comment)
+    run.log("returned", node.id, task, comment, {"to": to})
+    if target.lane == node.lane and target.lane:
+        run.cancel_open(FlowTask.token == task.token)
+        run.advance(task.token, to)
+    elif not target.lane:
+        run.cancel_open()
+        run.state = {"tokens": {}, "joins": {}}
+        run.advance(ROOT, to)
+    else:
+        raise ValidationFailed(_("A step inside another parallel branch cannot be returned to"),
+                               [{"field": "to", "message": _("is in another parallel branch")}])
+
+
+def _visited(run: Run, step: str) -> bool:
+    return db.session.execute(sa.select(FlowTask.id).where(
+        FlowTask.instance_id == run.instance.id, FlowTask.step_key == step,
+        FlowTask.status == "approved")).first() is not None
+
+
+def _resubmit(acting: Acting, comment, fields, **_ignored) -> None:
+    run, task = acting.run, acting.task
+    changes = {}
+    if fields:
+        from formloom.runtime.records import service as records
+
+        before = run.record["fields"]
+        with engine_writes(run.record["id"]):
+            records.update(run.actor, run.runtime, run.flow.form, run.record["id"], fields)
+        run.reload()
+        changes = {k: [store_json(before.get(k)), store_json(run.record["fields"].get(k))] for k in fields
+                   if before.get(k) != run.record["fields"].get(k)}
+    _close(acting, "approved", comment)
+    run.log("resubmitted", SUBMITTER_STEP, task, comment, {"changes": changes} if changes else None)
+    returned = run.state.pop("returned", None) or {}
+    run.instance.status = "in_progress"
+    run.state["tokens"], run.state["joins"] = {}, {}
+    node_id = returned.get("node")
+    if run.flow.resubmit == "restart" or node_id not in run.flow.nodes:
+        run.advance(ROOT, run.flow.first)
+        return
+    node = run.flow.node(node_id)
+    outermost = _outermost_parallel(run.flow, node)
+    run.advance(ROOT, outermost or node_id)
+
+
+def _outermost_parallel(flow: Flow, node: Node) -> str | None:
+    found = None
+    while node.parallel is not None:
+        found = node.parallel
+        node = flow.node(node.parallel)
+    return found
+
+
+def _transfer(acting: Acting, comment, to=None, **_ignored) -> None:
+    run, task, node = acting.run, acting.task, acting.node
+    user = _active_user(to, "to")
+    if user.id == task.assignee_id:
+        raise ValidationFailed(_("The task is yours already"), [{"field": "to", "message": _("is you")}])
+    _close(acting, "transferred", comment)
+    run.log("transferred", node.id, task, comment, {"to": user.id, "to_name": user.name})
+    run.add_task(task.token, node, user.id, "pending", seq=task.seq, due=task.due_at, added_by=task.added_by)
+
+
+def _add_signer(acting: Acting, comment, to=None, position=None, **_ignored) -> None:
+    run, task, node = acting.run, acting.task, acting.node
+    user = _active_user(to, "to")
+    if position not in ("before", "after"):
+        raise ValidationFailed(_("Say whether the signer comes before or after you"),
+                               [{"field": "position", "message": _('must be "before" or "after"')}])
+    if _tasks(run, FlowTask.step_key == node.id, FlowTask.assignee_id == user.id, FlowTask.status.in_(OPEN)):
+        raise ValidationFailed(_("%(name)s is already an approver of this step", name=user.name),
+                               [{"field": "to", "message": _("is already an approver of this step")}])
+    # The task stays the actor's: it is not closed, only (for "before") put to wait.
+    moved = db.session.execute(sa.update(FlowTask).where(FlowTask.id == task.id, FlowTask.status == "pending")
+                               .values(status="waiting" if position == "before" else "pending")).rowcount
+    if moved != 1:
+        raise Conflict(_("This task was acted on a moment ago"), reason="not_pending")
+    db.session.refresh(task)
+    run.log("signer_added", node.id, task, comment, {"user": user.id, "name": user.name, "position": position})
+    run.add_task(task.token, node, user.id, "pending" if position == "before" else "waiting", seq=task.seq,
+                 due=task.due_at, added_by=task.id)
+
+
+def _active_user(value, field: str) -> User:
+    user = db.session.get(User, value) if isinstance(value, int) and not isinstance(value, bool) else None
+    if user is None or not user.active:
+        raise ValidationFailed(_("Choose an active user"), [{"field": field, "message": _("is not an active user")}])
+    return user
+
+
+# -- the submitter's actions -------------------------------------------------------------------------
+def _live_instance(actor: Actor, runtime, form_key: str, record_id: int) -> FlowInstance:
+    instance = db.session.execute(sa.select(FlowInstance).where(
+        FlowInstance.app_id == runtime.app_id, FlowInstance.form_key == form_key,
+        FlowInstance.record_id == record_id, FlowInstance.status.in_(LIVE))).scalar()
+    if instance is None:
+        raise Conflict(_("This record is not in an approval"), reason="not_in_flow")
+    return instance
+
+
+def withdraw(actor: Actor, runtime, form_key: str, record_id: int, comment: str | None = None) -> dict:
+    """The submitter takes the record back, while nobody has acted on it."""
+    with write_transaction():
+        load_record(runtime, form_key, record_id)
+        instance = _live_instance(actor, runtime, form_key, record_id)
+        if instance.submitter_id != actor.user_id or actor.user_id is None:
+            raise PermissionDenied(_("Only the person who submitted the record can withdraw it"))
+        if db.session.execute(sa.select(FlowLog.id).where(FlowLog.instance_id == instance.id,
+                                                          FlowLog.action.in_(ACTED))).first():
+            raise Conflict(_("An approver has acted already: the record can no longer be withdrawn"),
+                           reason="acted")
+        runtime_pinned, flow = pinned(instance)
+        run = Run(runtime_pinned, flow, instance, actor, load_record(runtime, form_key, record_id))
+        run.log("withdrawn", None, comment=comment)
+        run.finish("withdrawn")
+        run.commit_state()
+        return instance_json(instance)
+
+
+def urge(actor: Actor, runtime, form_key: str, record_id: int) -> int:
+    """Remind the people whose turn it is (the submitter, at most every 10 minutes); how many."""
+    with write_transaction():
+        instance = _live_instance(actor, runtime, form_key, record_id)
+        if instance.submitter_id != actor.user_id and access.app_role(actor, runtime.app_id) != "admin":
+            raise PermissionDenied(_("Only the submitter or an app administrator can send a reminder"))
+        now = utcnow()
+        pending = list(db.session.execute(sa.select(FlowTask).where(
+            FlowTask.instance_id == instance.id, FlowTask.status == "pending")).scalars())
+        if any(t.urged_at and now - t.urged_at < URGE_EVERY for t in pending):
+            raise Conflict(_("A reminder was sent a moment ago; try again in a few minutes"), reason="urged")
+        _runtime, flow = pinned(instance)
+        run = Run(_runtime, flow, instance, actor, load_record(runtime, form_key, record_id))
+        for task in pending:
+            task.urged_at = now
+            run.tell([task.assignee_id], "flow_task", N_("Reminder: %(title)s is waiting for you"), task)
+        run.log("urged", None, detail={"told": len(pending)})
+        return len(pending)
+
+
+def comment(actor: Actor, runtime, form_key: str, record_id: int, text: str) -> None:
+    """A comment in the flow's timeline, by anyone taking part (or an app administrator)."""
+    text = (text or "").strip()
+    if not text:
+        raise ValidationFailed(_("Write a comment"), [{"field": "comment", "message": _("is empty")}])
+    with write_transaction():
+        instance = latest_instance(runtime, form_key, record_id)
+        if instance is None:
+            raise Conflict(_("This record has no approval to comment on"), reason="not_in_flow")
+        takes_part = instance.submitter_id == actor.user_id or db.session.execute(sa.select(FlowTask.id).where(
+            FlowTask.instance_id == instance.id, FlowTask.assignee_id == actor.user_id)).first()
+        if not takes_part and access.app_role(actor, runtime.app_id) != "admin":
+            raise PermissionDenied(_("Only the people taking part in this approval can comment on it"))
+        db.session.add(FlowLog(instance_id=instance.id, actor_id=actor.user_id, action="commented",
+                               comment=text[:5000], at=utcnow()))
+
+
+# -- reading -----------------------------------------------------------------------------------------
+def pinned(instance: FlowInstance) -> tuple[object, Flow]:
+    runtime = runtime_for(instance.app_id, instance.app_version)
+    flow = runtime.definition.flows.get(instance.flow_key)
+    if flow is None:
+        raise NotFound(_("The flow of this approval is gone"))
+    return runtime, flow
+
+
+def load_record(runtime, form_key: str, record_id: int, include_deleted: bool = False) -> dict:
+    found = store.load_records(runtime.form_tables(form_key), [record_id], include_deleted=include_deleted)
+    if record_id not in found:
+        raise NotFound(_("No such record"))
+    return found[record_id]
+
+
+def latest_instance(runtime, form_key: str, record_id: int) -> FlowInstance | None:
+    return db.session.execute(sa.select(FlowInstance).where(
+        FlowInstance.app_id == runtime.app_id, FlowInstance.form_key == form_key,
+        FlowInstance.record_id == record_id).order_by(FlowInstance.id.desc()).limit(1)).scalar()
+
+
+def task_json(task: FlowTask) -> dict:
+    app_key = db.session.execute(sa.select(App.key).where(App.id == task.app_id)).scalar()
+    return {"id": task.id, "app": app_key, "form": task.form_key, "record_id": task.record_id, "step": task.step_key,
+            "kind": task.kind, "status": task.status, "assignee": task.assignee_id, "instance": task.instance_id,
+            "due_at": _iso(task.due_at), "created_at": _iso(task.created_at), "acted_at": _iso(task.acted_at),
+            "comment": task.comment}
+
+
+def instance_json(instance: FlowInstance) -> dict:
+    return {"id": instance.id, "flow": instance.flow_key, "form": instance.form_key, "record_id": instance.record_id,
+            "status": instance.status, "submitter": instance.submitter_id, "version": instance.app_version,
+            "started_at": _iso(instance.started_at), "finished_at": _iso(instance.finished_at)}
+
+
+def _iso(value) -> str | None:
+    return value.isoformat() + "Z" if value is not None else None
+
+
+def _status_word(status: str) -> str:
+    return {"approved": _("approved"), "rejected": _("rejected"), "returned": _("returned"),
+            "transferred": _("transferred"), "cancelled": _("closed: the step went on without it"),
+            "waiting": _("waiting for someone else first")}.get(status, status)
+
+
+# -- the record while it is in a flow ----------------------------------------------------------------
+def flow_field_rules(actor: Actor, runtime, form_key: str, record: dict):
+    """An access.FIELD_RULE_SOURCES source: a record in an approval is read-only to everyone
+    (changes go through the tasks); fields the current step hides are hidden from its approvers."""
+    if record.get("flow_status") != "in_progress" or writing(record.get("id")) or actor.via in ("system",
+                                                                                              "automation"):
+        return None
+    form = runtime.form(form_key)
+    return access.FieldRules(hidden=frozenset(_hidden_for(actor, runtime, form_key, record["id"])),
+                             readonly=frozenset(form.fields))
+
+
+def _hidden_for(actor: Actor, runtime, form_key: str, record_id: int) -> set[str]:
+    """Fields the step of the actor's pending task on this record hides from them."""
+    if actor.user_id is None:
+        return set()
+    tasks = db.session.execute(sa.select(FlowTask.instance_id, FlowTask.step_key).where(
+        FlowTask.app_id == runtime.app_id, FlowTask.form_key == form_key, FlowTask.record_id == record_id,
+        FlowTask.assignee_id == actor.user_id, FlowTask.status == "pending")).all()
+    hidden: set[str] = set()
+    for instance_id, step in tasks:
+        instance = db.session.get(FlowInstance, instance_id)
+        _runtime, flow = pinned(instance)
+        node = flow.nodes.get(step)
+        if node is not None:
+            hidden |= set((node.spec.get("fields") or {}).get("hidden", []))
+    return hidden
+
+
+def init() -> None:
+    """Hook the flows into access and the records service (once)."""
+    from formloom.runtime.records import service as records
+
+    if flow_field_rules not in access.FIELD_RULE_SOURCES:
+        access.FIELD_RULE_SOURCES.append(flow_field_rules)
+    if on_submit not in records.ON_SUBMIT:
+        records.ON_SUBMIT.append(on_submit)
