@@ -8,10 +8,10 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from benchmarks import automations, bulk, creates, events, listing, report
+from benchmarks import automations, bulk, creates, events, flows, listing, report
 from benchmarks.env import bench_env, pg_server_url
 
-BENCHMARKS = {module.NAME: module for module in (creates, bulk, listing, events, automations)}
+BENCHMARKS = {module.NAME: module for module in (creates, bulk, listing, events, automations, flows)}
 DATABASES = {"sqlite": ["sqlite"], "postgres": ["postgres"], "both": ["sqlite", "postgres"]}
 
 

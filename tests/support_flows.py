@@ -84,3 +84,29 @@ def build_org(make) -> Org:
 def install(make, org: Org, defn: dict | None = None):
     """The app, owned by Ann, with the whole organisation as members."""
     return make.install(defn or definition(), owner=org.ann, members=[org.dora, org.max, org.rita, org.sam, org.fay])
+
+
+def app_definition(key: str, flow: dict) -> dict:
+    """The deals app under another key, with `flow` on its quote form (several apps side by side)."""
+    return {**definition(flow), "key": key, "name": f"Deals {key}"}
+
+
+def parallel_flow(org: Org) -> dict:
+    """Finance and the sales line (manager, then director) side by side, then Ann."""
+    return {"key": "quote_parallel", "form": "quote", "name": "Quote, in parallel", "steps": [
+        {"type": "parallel", "cases": [
+            {"name": "Finance", "steps": [{"type": "approval", "key": "fin", "assignees": {"role": "finance"}}]},
+            {"name": "Sales", "steps": [
+                {"type": "approval", "key": "mgr", "assignees": {"manager_of": "submitter"}},
+                {"type": "approval", "key": "dir", "assignees": {"manager_of": "submitter", "level": 2}}]}]},
+        {"type": "approval", "key": "final", "assignees": {"users": [org.ann.id]}}]}
+
+
+def staged_flow(org: Org) -> dict:
+    """A board in turn (Max, then Dora), a panel where all must approve (Fay and Sam), then
+    a desk where either Rita or Ann is enough."""
+    return {"key": "quote_staged", "form": "quote", "name": "Quote, in stages", "steps": [
+        {"type": "approval", "key": "board", "mode": "sequential", "assignees": {"users": [org.max.id, org.dora.id]}},
+        {"type": "approval", "key": "panel", "mode": "all", "assignees": {"users": [org.fay.id, org.sam.id]},
+         "fields": {"editable": ["amount"]}},
+        {"type": "approval", "key": "desk", "mode": "any", "assignees": {"users": [org.rita.id, org.ann.id]}}]}

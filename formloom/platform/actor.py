@@ -17,6 +17,8 @@ class Actor:
     # The automations whose actions led here, outermost first: events written by this actor
     # carry it, so an automation that keeps triggering itself is stopped (see automations).
     chain: tuple[str, ...] = ()
+    # Set while a delete applies its links' rules: the revisions it writes name the delete.
+    cause: str | None = None
 
     @classmethod
     def system(cls) -> Actor:

@@ -166,6 +166,9 @@ class RecordRevision(db.Model):
     changes = db.Column(JSON, nullable=False)
     actor_id = db.Column(db.Integer, db.ForeignKey("users.id", ondelete="SET NULL"))
     at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    # "<form>:<id>@<version>" when this change was made by deleting that record (a link
+    # cleared, a child deleted), so restoring it can undo exactly these changes.
+    caused_by = db.Column(db.String(100), index=True)
 
     actor = db.relationship("User")
 
@@ -413,8 +416,8 @@ class FlowTask(db.Model):
     """One person's part in one step: approve (or submit again, or read a copy).
 
     `status`: pending (theirs to act on), waiting (after someone else in a sequential or
-    added-signer order), approved, rejected, returned, transferred, cancelled (the step ended
-    without them), unread / read (a copy).
+    added-signer order), approved, rejected, returned, transferred, submitted (a returned
+    record sent again), cancelled (the step ended without them), unread / read (a copy).
     """
 
     __tablename__ = "flow_tasks"

@@ -24,7 +24,7 @@ def run_benchmarks(db: str, out: Path) -> subprocess.CompletedProcess:
 def test_every_benchmark_reports_numbers(any_db, tmp_path):
     done = run_benchmarks(any_db, tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
-    names = ("creates", "bulk", "list", "events", "automations")
+    names = ("creates", "bulk", "list", "events", "automations", "flows")
     results = {name: json.loads((tmp_path / f"{name}-{any_db}.json").read_text()) for name in names}
     assert {(r["benchmark"], r["db"]) for r in results.values()} == {(n, any_db) for n in results}
 
@@ -50,7 +50,12 @@ def test_every_benchmark_reports_numbers(any_db, tmp_path):
     automations = results["automations"]["results"]
     assert automations["runs"] == 50 and automations["per_second"] > 0
 
-    for title in ("automations: runs from record events", "creates: deal records", "bulk: service.bulk_create", "list: amount > 250,000", "events: record events"):
+    flow = results["flows"]["results"]
+    assert flow["tasks"] == 1000 and flow["my_pending"] == 10
+    assert all(t["p95_ms"] >= t["p50_ms"] > 0 for t in flow["timings"].values())
+    assert flow["timings"]["approve"]["runs"] == 5
+
+    for title in ("flows: 10 pending of 1,000 tasks", "automations: runs from record events", "creates: deal records", "bulk: service.bulk_create", "list: amount > 250,000", "events: record events"):
         assert title in done.stdout
 
 

@@ -5,15 +5,19 @@ import copy
 
 import pytest
 import sqlalchemy as sa
+from support_flows import FLOW, build_org, definition, install
 
 from formloom.platform.extensions import db
 from formloom.platform.models import FlowInstance, FlowLog, FlowTask, Notification, OutboxEvent
-from formloom.runtime.exceptions import Conflict, DefinitionError, PermissionDenied, ValidationFailed
+from formloom.runtime.exceptions import (
+    Conflict,
+    DefinitionError,
+    PermissionDenied,
+    ValidationFailed,
+)
 from formloom.runtime.flows import service as flows
 from formloom.runtime.records import service as records
 from formloom.runtime.schema import compile_app
-
-from support_flows import FLOW, build_org, definition, install
 
 
 @pytest.fixture
@@ -85,8 +89,9 @@ def test_a_submitted_quote_goes_to_the_manager_then_the_director_then_is_approve
     assert q["flow_status"] == "in_progress"
     task = one(org.max)
     assert (task.step_key, task.record_id) == ("manager", q["id"])
+    # In the user's language: Max has none set, so the default (Chinese).
     assert db.session.execute(sa.select(Notification.title).where(Notification.user_id == org.max.id)).scalar() \
-        == "To approve: Quote Q1"
+        == "待审批：Quote Q1"
     flows.act(org.actor("max"), task.id, "approve", comment="ok", fields={"notes": "checked"})
     assert records.get(flows.Actor.system(), rt, "quote", q["id"])["fields"]["notes"] == "checked"
     flows.act(org.actor("dora"), one(org.dora).id, "approve")

@@ -28,6 +28,27 @@ def _components() -> dict:
                     "field": {"type": ["string", "null"]}, "row": {"type": "integer"}, "index": {"type": "integer"},
                     "pointer": {"type": "string"}, "message": {"type": "string"}}}}}},
             "Condition": {"type": "object", "description": "A condition of the condition language (docs/definition-format.md)"},
+            "Task": {"type": "object", "required": ["id", "app", "form", "record_id", "step", "status"], "properties": {
+                "id": {"type": "integer"}, "app": {"type": "string"}, "form": {"type": "string"},
+                "record_id": {"type": "integer"}, "step": {"type": "string"},
+                "kind": {"enum": ["approval", "submit", "cc"]}, "status": {"type": "string"},
+                "assignee": {"type": ["integer", "null"]}, "instance": {"type": "integer"},
+                "due_at": {"type": ["string", "null"], "format": "date-time"},
+                "created_at": {"type": ["string", "null"], "format": "date-time"},
+                "acted_at": {"type": ["string", "null"], "format": "date-time"},
+                "comment": {"type": ["string", "null"]}}},
+            "FlowInstance": {"type": "object", "properties": {
+                "id": {"type": "integer"}, "flow": {"type": "string"}, "form": {"type": "string"},
+                "record_id": {"type": "integer"},
+                "status": {"enum": ["in_progress", "returned", "approved", "rejected", "withdrawn"]},
+                "submitter": {"type": ["integer", "null"]}, "version": {"type": "integer"},
+                "started_at": {"type": ["string", "null"], "format": "date-time"},
+                "finished_at": {"type": ["string", "null"], "format": "date-time"}}},
+            "FlowLogEntry": {"type": "object", "properties": {
+                "id": {"type": "integer"}, "action": {"type": "string"}, "step": {"type": ["string", "null"]},
+                "step_name": {"type": "string"}, "actor": {"type": ["integer", "null"]},
+                "actor_name": {"type": "string"}, "comment": {"type": ["string", "null"]},
+                "detail": {"type": ["object", "null"]}, "at": {"type": "string", "format": "date-time"}}},
             "Revision": {"type": "object", "properties": {
                 "version": {"type": "integer"}, "action": {"type": "string"},
                 "at": {"type": "string", "format": "date-time"}, "actor": {"type": ["integer", "null"]},
@@ -128,11 +149,107 @@ def _form_paths(app_key: str, form, name: str) -> dict:
     }
 
 
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _task_paths() -> dict:
+    """The approval inbox and task actions: the same for every app."""
+    tag = ["tasks"]
+    task_id = [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}]
+    listed = {"allOf": [_ref("Task"), {"type": "object", "properties": {
+        "title": {"type": "string"}, "step_name": {"type": "string"}}}]}
+    return {
+        "/api/v1/tasks": {"get": {
+            "tags": tag, "operationId": "listTasks", "summary": "The caller's tasks, or the approvals they submitted",
+            "parameters": [
+                {"name": "status", "in": "query", "schema": {"enum": ["pending", "done", "cc"], "default": "pending"}},
+                {"name": "box", "in": "query", "schema": {"enum": ["submitted"]}},
+                {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200}},
+                {"name": "cursor", "in": "query", "schema": {"type": "string"}}],
+            "responses": {"200": _json({"type": "object", "required": ["items", "next_cursor"], "properties": {
+                "items": {"type": "array", "items": listed}, "next_cursor": {"type": ["string", "null"]}}}, "A page"),
+                **_errors("422")}}},
+        "/api/v1/tasks/counts": {"get": {
+            "tags": tag, "operationId": "countTasks", "responses": {"200": _json({"type": "object", "properties": {
+                "pending": {"type": "integer"}, "cc": {"type": "integer"}, "submitted": {"type": "integer"}}},
+                "Tasks waiting, unread copies, own approvals still open"), **_errors()}}},
+        "/api/v1/tasks/batch": {"post": {
+            "tags": tag, "operationId": "actOnTasks", "summary": "Approve or reject several tasks, each on its own",
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["action", "ids"], "properties": {
+                    "action": {"enum": ["approve", "reject"]}, "comment": {"type": "string"},
+                    "ids": {"type": "array", "minItems": 1, "maxItems": 100, "items": {"type": "integer"}}}}}}},
+            "responses": {"200": _json({"type": "object", "properties": {
+                "results": {"type": "array", "items": {"type": "object", "properties": {
+                    "id": {"type": "integer"}, "ok": {"type": "boolean"}, "task": _ref("Task"),
+                    "status": {"type": "integer"}, "title": {"type": "string"}, "detail": {"type": "string"}}}},
+                "done": {"type": "integer"}, "failed": {"type": "integer"}}}, "One result per task"),
+                **_errors("403", "422")}}},
+        "/api/v1/tasks/{id}": {"parameters": task_id, "get": {
+            "tags": tag, "operationId": "getTask", "summary": "A task and the record as its step shows it",
+            "responses": {"200": _json({"type": "object", "properties": {
+                "task": _ref("Task"), "instance": _ref("FlowInstance"),
+                "record": {"type": "object", "description": "The record, without the fields the step hides"},
+                "editable": {"type": "array", "items": {"type": "string"}},
+                "actions": {"type": "array", "items": {"type": "string"}},
+                "returnable": {"type": "array", "items": {"type": "object", "properties": {
+                    "step": {"type": "string"}, "name": {"type": "string"}}}},
+                "timeline": {"type": "array", "items": _ref("FlowLogEntry")},
+                "tasks": {"type": "array", "items": _ref("Task")}}}, "The task"), **_errors()}}},
+        "/api/v1/tasks/{id}/actions": {"parameters": task_id, "post": {
+            "tags": tag, "operationId": "actOnTask",
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["action"], "properties": {
+                    "action": {"enum": ["approve", "reject", "return", "transfer", "add_signer", "submit"]},
+                    "comment": {"type": "string"}, "fields": {"type": "object"},
+                    "to": {"type": ["integer", "string"], "description": "A user id (transfer, add_signer), "
+                                                                         "or a step key or \"submitter\" (return)"},
+                    "position": {"enum": ["before", "after"]}}}}}},
+            "responses": {"200": _json(_ref("Task"), "The task after the action"),
+                          **_errors("403", "409", "422")}}},
+    }
+
+
+def _record_flow_paths(app_key: str, form, op: str, tag: list[str]) -> dict:
+    base = f"/api/v1/apps/{app_key}/forms/{form.key}/records/{{id}}"
+    record_id = [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}]
+    comment = {"content": {"application/json": {"schema": {"type": "object", "properties": {
+        "comment": {"type": "string"}}}}}}
+    return {
+        f"{base}/flow": {"parameters": record_id, "get": {
+            "tags": tag, "operationId": f"flow{op}", "summary": "The record's latest approval",
+            "responses": {"200": _json({"type": "object", "properties": {
+                "instance": {"anyOf": [_ref("FlowInstance"), {"type": "null"}]},
+                "tasks": {"type": "array", "items": _ref("Task")},
+                "timeline": {"type": "array", "items": _ref("FlowLogEntry")},
+                "can_withdraw": {"type": "boolean"}, "can_urge": {"type": "boolean"},
+                "my_task": {"type": ["integer", "null"]}}}, "The approval"), **_errors()}}},
+        f"{base}/submit": {"parameters": record_id, "post": {
+            "tags": tag, "operationId": f"submit{op}", "summary": "Submit again after a rejection or withdrawal",
+            "responses": {"201": _json(_ref("FlowInstance"), "The new approval"), **_errors("403", "409", "422")}}},
+        f"{base}/withdraw": {"parameters": record_id, "post": {
+            "tags": tag, "operationId": f"withdraw{op}", "summary": "Take the record back while nobody has acted",
+            "requestBody": comment,
+            "responses": {"200": _json(_ref("FlowInstance"), "The withdrawn approval"), **_errors("403", "409")}}},
+        f"{base}/urge": {"parameters": record_id, "post": {
+            "tags": tag, "operationId": f"urge{op}", "summary": "Remind the people whose turn it is",
+            "responses": {"200": _json({"type": "object", "properties": {"told": {"type": "integer"}}}, "Reminded"),
+                          **_errors("403", "409")}}},
+        f"{base}/comments": {"parameters": record_id, "post": {
+            "tags": tag, "operationId": f"comment{op}", "summary": "A comment in the approval's timeline",
+            "requestBody": {"required": True, **comment},
+            "responses": {"201": _json({"type": "object", "properties": {
+                "instance": {"type": "integer"}, "comment": {"type": "string"}}}, "Commented"),
+                **_errors("403", "409", "422")}}},
+    }
+
+
 def build_document(app_keys: list[str]) -> dict:
     doc = {"openapi": "3.1.0",
            "info": {"title": "Formloom API", "version": "1",
-                    "description": "Records of the published apps the caller can use."},
-           "security": [{"bearer": []}], "paths": {}, "components": _components()}
+                    "description": "Records of the published apps the caller can use, and approvals."},
+           "security": [{"bearer": []}], "paths": _task_paths(), "components": _components()}
     for app_key in app_keys:
         try:
             rt = get_runtime(app_key)
@@ -147,6 +264,8 @@ def build_document(app_keys: list[str]) -> dict:
             doc["components"]["schemas"][f"{name}Write"] = {"type": "object", "properties": {
                 "fields": {"$ref": f"#/components/schemas/{name}WriteFields"}, "draft": {"type": "boolean"}}}
             doc["paths"].update(_form_paths(app_key, form, name))
+            if any(flow.form == form.key for flow in rt.definition.flows.values()):
+                doc["paths"].update(_record_flow_paths(app_key, form, name, [f"{app_key}.{form.key}"]))
     return doc
 
 

@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
-from formloom.platform import jobs
+from formloom.platform import jobs, reqcache
 from formloom.platform.actor import Actor
 from formloom.platform.exceptions import Conflict
 from formloom.platform.extensions import db
@@ -273,6 +273,7 @@ class Run:
             raise Conflict(_("Someone acted on this approval a moment ago; reload to see where it stands"),
                            reason="flow_moved")
         self.instance.rev = rev + 1
+        reqcache.clear()  # who sees which fields of the record may have changed with the step
         for kind, payload in self.events:
             db.session.add(OutboxEvent(app_id=self.runtime.app_id, form_key=self.flow.form,
                                        record_id=self.record["id"], type=kind, actor_id=self.actor.user_id,

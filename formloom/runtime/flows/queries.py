@@ -31,7 +31,7 @@ from formloom.runtime.flows.service import (
 )
 
 BOXES = ("pending", "done", "submitted", "cc")
-DONE = ("approved", "rejected", "returned", "transferred")
+DONE = ("approved", "rejected", "returned", "transferred", "submitted")
 PAGE = 50
 
 
@@ -55,14 +55,20 @@ def counts(actor: Actor) -> dict[str, int]:
     """The numbers in the navigation: tasks waiting for the actor, unread copies, own approvals still open."""
     if actor.user_id is None:
         return {"pending": 0, "cc": 0, "submitted": 0}
-    mine = FlowTask.assignee_id == actor.user_id
+    mine = [FlowTask.assignee_id == actor.user_id, *_in_app(actor, FlowTask)]
     pending = db.session.execute(sa.select(sa.func.count()).select_from(FlowTask).where(
-        mine, FlowTask.status == "pending")).scalar()
+        *mine, FlowTask.status == "pending")).scalar()
     cc = db.session.execute(sa.select(sa.func.count()).select_from(FlowTask).where(
-        mine, FlowTask.status == "unread")).scalar()
+        *mine, FlowTask.status == "unread")).scalar()
     submitted = db.session.execute(sa.select(sa.func.count()).select_from(FlowInstance).where(
-        FlowInstance.submitter_id == actor.user_id, FlowInstance.status.in_(LIVE))).scalar()
+        FlowInstance.submitter_id == actor.user_id, FlowInstance.status.in_(LIVE),
+        *_in_app(actor, FlowInstance))).scalar()
     return {"pending": pending, "cc": cc, "submitted": submitted}
+
+
+def _in_app(actor: Actor, model) -> list:
+    """A token limited to one app sees that app's approvals only."""
+    return [model.app_id == actor.app_id] if actor.app_id is not None else []
 
 
 def inbox(actor: Actor, box: str = "pending", before: int | None = None, limit: int = PAGE,
@@ -71,14 +77,15 @@ def inbox(actor: Actor, box: str = "pending", before: int | None = None, limit: 
     if box not in BOXES:
         raise NotFound(_("No such list"))
     if box == "submitted":
-        stmt = sa.select(FlowInstance).where(FlowInstance.submitter_id == actor.user_id)
+        stmt = sa.select(FlowInstance).where(FlowInstance.submitter_id == actor.user_id, *_in_app(actor, FlowInstance))
         if before:
             stmt = stmt.where(FlowInstance.id < before)
         rows = list(db.session.execute(stmt.order_by(FlowInstance.id.desc()).limit(limit + 1)).scalars())
         instances, tasks = rows[:limit], [None] * min(len(rows), limit)
     else:
         statuses = {"pending": ("pending",), "done": DONE, "cc": ("unread", "read")}[box]
-        stmt = sa.select(FlowTask).where(FlowTask.assignee_id == actor.user_id, FlowTask.status.in_(statuses))
+        stmt = sa.select(FlowTask).where(FlowTask.assignee_id == actor.user_id, FlowTask.status.in_(statuses),
+                                         *_in_app(actor, FlowTask))
         if box == "done":
             stmt = stmt.where(FlowTask.kind != "cc")
         if before:
@@ -170,7 +177,7 @@ class TaskView:
 def task_view(actor: Actor, task_id: int, locale: str = "zh") -> TaskView:
     """A task for its assignee (or an app admin, read-only); NotFound for anyone else."""
     task = db.session.get(FlowTask, task_id)
-    if task is None:
+    if task is None or (actor.app_id is not None and task.app_id != actor.app_id):
         raise NotFound(_("No such task"))
     instance = db.session.get(FlowInstance, task.instance_id)
     runtime, flow = pinned(instance)
@@ -255,7 +262,8 @@ def record_flow(actor: Actor, runtime, form_key: str, record_id: int, locale: st
     mine = next((t for t in tasks if t.assignee_id == actor.user_id and t.status == "pending"), None)
     return RecordFlow(instance, flow, timeline(instance, flow, locale), tasks,
                       can_withdraw=live and submitter and not acted,
-                      can_urge=live and submitter and any(t.status == "pending" for t in tasks),
+                      can_urge=instance.status == "in_progress" and submitter and any(
+                          t.status == "pending" and t.kind == "approval" for t in tasks),
                       my_task=mine)
 
 

@@ -15,6 +15,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
+from formloom.platform import reqcache
 from formloom.platform.actor import Actor
 from formloom.platform.exceptions import Conflict, NotFound, PermissionDenied, ValidationFailed
 from formloom.platform.extensions import db, write_transaction
@@ -111,7 +112,8 @@ def act(actor: Actor, task_id: int, action: str, comment: str | None = None, fie
 
 def _claim(actor: Actor, task_id: int, action: str) -> Acting:
     task = db.session.get(FlowTask, task_id)
-    if task is None or task.assignee_id != actor.user_id or actor.user_id is None:
+    if task is None or task.assignee_id != actor.user_id or actor.user_id is None or (
+            actor.app_id is not None and task.app_id != actor.app_id):
         raise NotFound(_("No such task"))
     wanted_kind = "submit" if action == "submit" else "approval"
     if task.status != "pending":
@@ -268,7 +270,7 @@ def _resubmit(acting: Acting, comment, fields, **_ignored) -> None:
         run.reload()
         changes = {k: [store_json(before.get(k)), store_json(run.record["fields"].get(k))] for k in fields
                    if before.get(k) != run.record["fields"].get(k)}
-    _close(acting, "approved", comment)
+    _close(acting, "submitted", comment)
     run.log("resubmitted", SUBMITTER_STEP, task, comment, {"changes": changes} if changes else None)
     returned = run.state.pop("returned", None) or {}
     run.instance.status = "in_progress"
@@ -295,9 +297,19 @@ def _transfer(acting: Acting, comment, to=None, **_ignored) -> None:
     user = _active_user(to, "to")
     if user.id == task.assignee_id:
         raise ValidationFailed(_("The task is yours already"), [{"field": "to", "message": _("is you")}])
+    _refuse_second_task(run, node, user)
     _close(acting, "transferred", comment)
     run.log("transferred", node.id, task, comment, {"to": user.id, "to_name": user.name})
-    run.add_task(task.token, node, user.id, "pending", seq=task.seq, due=task.due_at, added_by=task.added_by)
+    new = run.add_task(task.token, node, user.id, "pending", seq=task.seq, due=task.due_at, added_by=task.added_by)
+    # Signers added after the task come after whoever has it now.
+    db.session.execute(sa.update(FlowTask).where(FlowTask.added_by == task.id, FlowTask.status.in_(OPEN))
+                       .values(added_by=new.id))
+
+
+def _refuse_second_task(run: Run, node: Node, user: User) -> None:
+    if _tasks(run, FlowTask.step_key == node.id, FlowTask.assignee_id == user.id, FlowTask.status.in_(OPEN)):
+        raise ValidationFailed(_("%(name)s is already an approver of this step", name=user.name),
+                               [{"field": "to", "message": _("is already an approver of this step")}])
 
 
 def _add_signer(acting: Acting, comment, to=None, position=None, **_ignored) -> None:
@@ -306,9 +318,7 @@ def _add_signer(acting: Acting, comment, to=None, position=None, **_ignored) -> 
     if position not in ("before", "after"):
         raise ValidationFailed(_("Say whether the signer comes before or after you"),
                                [{"field": "position", "message": _('must be "before" or "after"')}])
-    if _tasks(run, FlowTask.step_key == node.id, FlowTask.assignee_id == user.id, FlowTask.status.in_(OPEN)):
-        raise ValidationFailed(_("%(name)s is already an approver of this step", name=user.name),
-                               [{"field": "to", "message": _("is already an approver of this step")}])
+    _refuse_second_task(run, node, user)
     # The task stays the actor's: it is not closed, only (for "before") put to wait.
     moved = db.session.execute(sa.update(FlowTask).where(FlowTask.id == task.id, FlowTask.status == "pending")
                                .values(status="waiting" if position == "before" else "pending")).rowcount
@@ -416,7 +426,8 @@ def latest_instance(runtime, form_key: str, record_id: int) -> FlowInstance | No
 
 
 def task_json(task: FlowTask) -> dict:
-    app_key = db.session.execute(sa.select(App.key).where(App.id == task.app_id)).scalar()
+    app_key = reqcache.cached("app_key", task.app_id, lambda: db.session.execute(
+        sa.select(App.key).where(App.id == task.app_id)).scalar())  # keys never change
     return {"id": task.id, "app": app_key, "form": task.form_key, "record_id": task.record_id, "step": task.step_key,
             "kind": task.kind, "status": task.status, "assignee": task.assignee_id, "instance": task.instance_id,
             "due_at": _iso(task.due_at), "created_at": _iso(task.created_at), "acted_at": _iso(task.acted_at),
@@ -447,8 +458,9 @@ def flow_field_rules(actor: Actor, runtime, form_key: str, record: dict):
                                                                                               "automation"):
         return None
     form = runtime.form(form_key)
-    return access.FieldRules(hidden=frozenset(_hidden_for(actor, runtime, form_key, record["id"])),
-                             readonly=frozenset(form.fields))
+    hidden = reqcache.cached("flow_hidden", (actor.user_id, runtime.app_id, form_key, record["id"]),
+                             lambda: frozenset(_hidden_for(actor, runtime, form_key, record["id"])))
+    return access.FieldRules(hidden=hidden, readonly=frozenset(form.fields))
 
 
 def _hidden_for(actor: Actor, runtime, form_key: str, record_id: int) -> set[str]:

@@ -19,7 +19,7 @@ from formloom.platform.models import OutboxEvent, RecordRevision
 from formloom.runtime import access
 from formloom.runtime.exceptions import Conflict, NotFound, PermissionDenied, ValidationFailed
 from formloom.runtime.fields import field_types
-from formloom.runtime.records import serials
+from formloom.runtime.records import links, serials
 from formloom.runtime.records.context import condition_env, now_utc, prefetch, value_context
 from formloom.runtime.records.serialize import json_value, record_json
 from formloom.runtime.records.values import (
@@ -145,7 +145,8 @@ def _assign_serials(runtime, form_key: str, items: list[dict], today) -> None:
 def _log(runtime, form_key: str, record_id: int, version: int, action: str, changes: dict,
          actor: Actor, record: dict | None) -> None:
     db.session.add(RecordRevision(app_id=runtime.app_id, form_key=form_key, record_id=record_id,
-                                  version=version, action=action, changes=changes, actor_id=actor.user_id))
+                                  version=version, action=action, changes=changes, actor_id=actor.user_id,
+                                  caused_by=actor.cause))
     payload = {"form": form_key, "record_id": record_id, "version": version, "changes": changes}
     if record is not None:
         payload["record"] = record_json(runtime.form(form_key), record)
@@ -293,7 +294,9 @@ def _set_deleted(actor: Actor, runtime, form_key: str, record_id: int, deleted: 
         if expected_version is not None and expected_version != current["version"]:
             raise Conflict("The record was changed by someone else; reload it first",
                            current_version=current["version"], reason="stale")
-        if not deleted:
+        if deleted:
+            links.refuse_if_linked(runtime, form_key, record_id)
+        else:
             try:
                 _check_unique(runtime, form_key, current["fields"], exclude_id=record_id)
             except ValidationFailed as exc:
@@ -310,6 +313,10 @@ def _set_deleted(actor: Actor, runtime, form_key: str, record_id: int, deleted: 
         record = store.load_records(ft, [record_id], include_deleted=True)[record_id]
         _log(runtime, form_key, record_id, record["version"], "deleted" if deleted else "restored", {},
              actor, record)
+        if deleted:
+            links.apply_rules(actor, runtime, form_key, record_id, record["version"])
+        else:
+            links.undo_rules(actor, runtime, form_key, record_id, current["version"])
     return fa.redact(record)
 
 

@@ -66,7 +66,7 @@ def _options(model, active, referenced: set[int]) -> list[tuple[str, str]]:
     return [(str(i), name) for i, name in rows]
 
 
-def _choices(form, values: dict | None) -> dict:
+def choices_for(form, values: dict | None) -> dict:
     """Options of user and department fields by field key (links use the picker instead)."""
     fields = list(_all_fields(form))
     out: dict = {}
@@ -89,7 +89,7 @@ class Outcome:
     file_items: dict = dc_field(default_factory=dict)
 
 
-def _wtforms_problems(form, wt, locale: str) -> list[Problem]:
+def wtforms_problems(form, wt, locale: str) -> list[Problem]:
     """Errors WTForms found itself (values it could not even parse), for the summary."""
     out = []
     for key in entry_fields(form):
@@ -105,6 +105,18 @@ def _wtforms_problems(form, wt, locale: str) -> list[Problem]:
     return out
 
 
+def store_uploads(page: Page, wt, current: dict | None, rows_sent: dict, out) -> dict | None:
+    """Store the files a submit sent and kept; their field values, or None with the problems
+    noted on `out` (anything with problems, table_errors and file_items: Outcome, tasks.Inputs)."""
+    keep = {key: request.form.getlist(KEEP + key) for key in file_keys(page.form)}
+    uploads = collect(page.actor, page.runtime.app_id, page.form, wt, keep, current)
+    out.file_items = uploads.items
+    if uploads.errors:
+        out.problems, out.table_errors = place(page.form, wt, uploads.errors, rows_sent, page.locale)
+        return None
+    return uploads.data
+
+
 def _version() -> int | None:
     raw = request.form.get("_version", "")
     return int(raw) if raw.isdigit() else None
@@ -115,15 +127,12 @@ def _save(page: Page, record: dict | None, wt, data: dict, rows_sent: dict, out:
     form = page.form
     current = record["fields"] if record else None
     if not wt.validate_on_submit():
-        out.problems = _wtforms_problems(form, wt, page.locale)
+        out.problems = wtforms_problems(form, wt, page.locale)
         return None
-    keep = {key: request.form.getlist(KEEP + key) for key in file_keys(form)}
-    uploads = collect(page.actor, page.runtime.app_id, form, wt, keep, current)
-    out.file_items = uploads.items
-    if uploads.errors:
-        out.problems, out.table_errors = place(form, wt, uploads.errors, rows_sent, page.locale)
+    files = store_uploads(page, wt, current, rows_sent, out)
+    if files is None:
         return None
-    data.update(uploads.data)
+    data.update(files)
     try:
         if record is None:
             return service.create(page.actor, page.runtime, form.key, data)
@@ -150,7 +159,7 @@ def _form_page(page: Page, record: dict | None):
     form = page.form
     ctx = value_context(page.actor, page.runtime)
     current = record["fields"] if record else None
-    form_class = build_form_class(form, page.locale, _choices(form, current))
+    form_class = build_form_class(form, page.locale, choices_for(form, current))
     out = Outcome()
     if request.method == "GET":
         values = current or default_values(form, ctx, page.actor.user_id)

@@ -14,6 +14,7 @@ from formloom.runtime.web import listing
 from formloom.runtime.web.blueprint import bp
 from formloom.runtime.web.common import Page, load, record_form
 from formloom.runtime.web.display import Display, count_label
+from formloom.runtime.web.flow_actions import panel as flow_panel
 from formloom.runtime.web.history import timeline
 
 PAGE_SIZE = 25
@@ -115,7 +116,8 @@ def record_detail(app_key, form_key, record_id):
     display.load()
     return render_template("web/detail.html", page=page, record=record, title=display.title(page.form, record),
                            fields=detail_fields(page, record, display), display=display,
-                           history=timeline(page.form, revisions, display))
+                           history=timeline(page.form, revisions, display),
+                           flow=flow_panel(page, record, display))
 
 
 @bp.post(RECORD + "/delete")

@@ -1,0 +1,492 @@
+"""An approval flow drawn as an inline SVG: no script, no external files, laid out in Python.
+
+A structured flow is a tree (a sequence of steps; a branch or a parallel step holds a
+sequence per case), so the layout is recursive: a step is a fixed box, a sequence stacks
+its items with arrows between them, and a split puts its cases side by side (its width is
+the sum of theirs plus gaps) between a split line and a merge line. Given the instance's
+tasks, steps are drawn done, waiting, rejected, returned or not reached, and a branch's
+cases the flow did not take are dimmed once it has chosen.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from markupsafe import Markup, escape
+
+from formloom.platform.extensions import db
+from formloom.platform.models import Department, Role, User
+from formloom.runtime.flows.engine import OPEN
+from formloom.runtime.flows.model import Flow
+from formloom.runtime.flows.nodes import assignee_list
+
+BOX_W, BOX_H, BOX_MAX_W = 224, 74, 320  # a box widens for its words, up to BOX_MAX_W
+V_GAP = 34  # between the items of a sequence: room for the arrow
+H_GAP = 28  # between cases side by side
+PAD = 20
+PILL_H, LABEL_H = 28, 24
+CASE_MIN_W = 120
+SPLIT_DROP = 16  # header pill to split line, split line to case label
+TERM_H = 34
+TEXT_X, MARK_ROOM = 54, 30  # the words start right of the icon; the status mark sits at the top right
+
+CSS = """
+.fld{font-family:var(--bs-body-font-family,system-ui,-apple-system,"Segoe UI",Roboto,"Noto Sans CJK SC","PingFang SC",sans-serif)}
+.fld-line{stroke:#98a2b3;stroke-width:1.5;fill:none}
+.fld-arrow,.fld-dot{fill:#98a2b3}
+.fld-shadow{fill:rgba(16,24,40,.06)}
+.fld-box{fill:#fff;stroke:var(--fl-border-strong,#d0d5dd);stroke-width:1}
+.fld-kind{font-size:11px;fill:var(--fl-muted,#667085)}
+.fld-name{font-size:13.5px;font-weight:600;fill:var(--fl-text,#1d2939)}
+.fld-who{font-size:12px;fill:#475467}
+.fld-chip{fill:var(--fl-primary,#2563eb)}
+.fld-cc .fld-chip{fill:#0891b2}
+.fld-action .fld-chip{fill:#7c3aed}
+.fld-glyph{fill:#fff;stroke:none}
+.fld-glyph-line{fill:none;stroke:#fff;stroke-width:1.4;stroke-linejoin:round;stroke-linecap:round}
+.fld-done .fld-box{stroke:#16a34a;fill:#f6fef9}
+.fld-current .fld-box{stroke:var(--fl-primary,#2563eb);stroke-width:2;fill:var(--fl-primary-soft,#eef3ff)}
+.fld-rejected .fld-box{stroke:#dc2626;stroke-width:1.5;fill:#fef3f2}
+.fld-returned .fld-box{stroke:#d97706;stroke-width:1.5;fill:#fffaeb}
+.fld-todo .fld-box{stroke-dasharray:4 3;fill:#f9fafb}
+.fld-todo .fld-shadow{fill:none}
+.fld-todo text{fill:#98a2b3}
+.fld-todo .fld-chip{fill:#d0d5dd}
+.fld-mark-done{fill:#16a34a}.fld-mark-current{fill:var(--fl-primary,#2563eb)}
+.fld-mark-rejected{fill:#dc2626}.fld-mark-returned{fill:#d97706}
+.fld-pill{fill:#fff;stroke:var(--fl-border-strong,#d0d5dd)}
+.fld-pill-text{font-size:12px;font-weight:600;fill:#344054}
+.fld-branch>.fld-pill{fill:#fffaeb;stroke:#fedf89}.fld-branch>.fld-pill-text{fill:#b54708}
+.fld-parallel>.fld-pill{fill:#ecfdff;stroke:#a5f0fc}.fld-parallel>.fld-pill-text{fill:#0e7090}
+.fld-label{fill:#f2f4f7;stroke:#e4e7ec}
+.fld-label-text{font-size:11.5px;fill:#475467}
+.fld-term .fld-pill{fill:#f9fafb}
+.fld-term.fld-done .fld-pill{fill:#ecfdf3;stroke:#75e0a7}.fld-term.fld-done .fld-pill-text{fill:#067647}
+.fld-term.fld-current .fld-pill{fill:var(--fl-primary-soft,#eef3ff);stroke:var(--fl-primary,#2563eb);stroke-width:2}
+.fld-term.fld-current .fld-pill-text{fill:var(--fl-primary-active,#1e40af)}
+.fld-term.fld-rejected .fld-pill{fill:#fef3f2;stroke:#fda29b}.fld-term.fld-rejected .fld-pill-text{fill:#b42318}
+.fld-term.fld-withdrawn .fld-pill-text{fill:#667085}
+.fld-skipped{opacity:.38}
+"""
+
+
+def text_width(text: str, size: float, bold: bool = False) -> float:
+    """An estimate of the text's width (CJK characters are square, Latin ones about half)."""
+    narrow = 0.66 if bold else 0.6
+    return sum(size * (1.0 if ord(c) >= 0x2E80 else narrow) for c in text)
+
+
+def fit(text: str, size: float, width: float, bold: bool = False) -> str:
+    """The text cut (with an ellipsis) to fit `width`."""
+    if text_width(text, size, bold) <= width:
+        return text
+    while text and text_width(text + "…", size, bold) > width:
+        text = text[:-1]
+    return text.rstrip() + "…"
+
+
+def _text(out: list, x: float, y: float, text: str, cls: str, anchor: str = "start") -> None:
+    a = ' text-anchor="middle"' if anchor == "middle" else ""
+    out.append(f'<text x="{x:g}" y="{y:g}" class="{cls}"{a}>{escape(text)}</text>')
+
+
+def _line(out: list, x1, y1, x2, y2, arrow: bool = False) -> None:
+    end = y2 - 6 if arrow else y2
+    out.append(f'<path class="fld-line" d="M{x1:g} {y1:g}L{x2:g} {end:g}"/>')
+    if arrow:
+        out.append(f'<path class="fld-arrow" d="M{x2 - 4.5:g} {y2 - 7:g}L{x2 + 4.5:g} {y2 - 7:g}L{x2:g} {y2:g}Z"/>')
+
+
+# -- the pieces ----------------------------------------------------------------------------------
+@dataclass
+class Step:
+    """One approval, cc or action step: a box with its kind, name and who it goes to."""
+
+    id: str
+    kind: str
+    caption: str
+    name: str
+    who: str
+    status: str = ""
+    height: float = BOX_H
+    floor: float = BOX_W  # the widest box of its sequence: boxes one under another line up
+
+    @property
+    def wanted(self) -> float:
+        return max(text_width(self.caption, 11) + MARK_ROOM, text_width(self.name, 13.5, True) + MARK_ROOM,
+                   text_width(self.who, 12) + 16) + TEXT_X
+
+    @property
+    def width(self) -> float:
+        return min(max(self.wanted, self.floor), BOX_MAX_W)
+
+    def draw(self, out: list, cx: float, y: float) -> None:
+        w = self.width
+        x = cx - w / 2
+        cls = f"fld-step fld-{self.kind}" + (f" fld-{self.status}" if self.status else "")
+        out.append(f'<g class="{cls}" data-step="{escape(self.id)}"><title>{escape(self.name)} · '
+                   f'{escape(self.who)}</title>')
+        out.append(f'<rect class="fld-shadow" x="{x:g}" y="{y + 2:g}" width="{w:g}" height="{BOX_H}" rx="10"/>')
+        out.append(f'<rect class="fld-box" x="{x:g}" y="{y:g}" width="{w:g}" height="{BOX_H}" rx="10"/>')
+        chip_x, chip_y = x + 14, y + BOX_H / 2 - 14
+        out.append(f'<rect class="fld-chip" x="{chip_x:g}" y="{chip_y:g}" width="28" height="28" rx="7"/>')
+        out.append(_glyph(self.kind, chip_x + 14, chip_y + 14))
+        tx, room = x + TEXT_X, w - TEXT_X - MARK_ROOM
+        _text(out, tx, y + 21, fit(self.caption, 11, room), "fld-kind")
+        _text(out, tx, y + 41, fit(self.name, 13.5, room, bold=True), "fld-name")
+        _text(out, tx, y + 60, fit(self.who, 12, w - TEXT_X - 14), "fld-who")
+        if self.status in MARKS:
+            out.append(_mark(self.status, x + w - 18, y + 18))
+        out.append("</g>")
+
+
+def _glyph(kind: str, cx: float, cy: float) -> str:
+    if kind == "cc":
+        return (f'<path class="fld-glyph-line" d="M{cx - 7:g} {cy - 5:g}h14v10h-14z'
+                f'M{cx - 7:g} {cy - 5:g}L{cx:g} {cy + 1:g}L{cx + 7:g} {cy - 5:g}"/>')
+    if kind == "action":
+        return (f'<path class="fld-glyph" d="M{cx + 1.5:g} {cy - 8:g}L{cx - 5.5:g} {cy + 1.5:g}H{cx - 0.5:g}'
+                f'L{cx - 1.5:g} {cy + 8:g}L{cx + 5.5:g} {cy - 1.5:g}H{cx + 0.5:g}Z"/>')
+    return (f'<circle class="fld-glyph" cx="{cx:g}" cy="{cy - 3.2:g}" r="3.6"/>'
+            f'<path class="fld-glyph" d="M{cx - 6.5:g} {cy + 7.5:g}a6.5 5.5 0 0 1 13 0z"/>')
+
+
+MARKS = {
+    "done": "M{a} {b}l2.6 2.6 5-5.2",
+    "rejected": "M{a} {b}l6 6m0-6l-6 6",
+    "returned": "M{a} {b}h4.2a2.6 2.6 0 0 1 0 5.2h-2.2m-2-5.2l2.2-2.2m-2.2 2.2l2.2 2.2",
+    "current": "M{a} {b}v3.6l2.4 1.6",
+}
+MARK_AT = {"done": (-4, 0), "rejected": (-3, -3), "returned": (-3.4, -1.8), "current": (0, -3.6)}
+
+
+def _mark(status: str, cx: float, cy: float) -> str:
+    """A round status mark: a check, a cross, a return arrow or a clock."""
+    dx, dy = MARK_AT[status]
+    d = MARKS[status].format(a=f"{cx + dx:g}", b=f"{cy + dy:g}")
+    return (f'<g class="fld-mark"><circle class="fld-mark-{status}" cx="{cx:g}" cy="{cy:g}" r="9"/>'
+            f'<path class="fld-glyph-line" stroke-width="1.8" d="{d}"/></g>')
+
+
+@dataclass
+class Terminal:
+    """The start (the submit) or the end of the flow: a pill."""
+
+    role: str
+    label: str
+    status: str = ""
+
+    @property
+    def width(self) -> float:
+        return max(text_width(self.label, 12, True) + 40, 112)
+
+    height: float = TERM_H
+
+    def draw(self, out: list, cx: float, y: float) -> None:
+        cls = f"fld-term fld-{self.role}" + (f" fld-{self.status}" if self.status else "")
+        w = self.width
+        out.append(f'<g class="{cls}"><rect class="fld-pill" x="{cx - w / 2:g}" y="{y:g}" width="{w:g}" '
+                   f'height="{TERM_H}" rx="{TERM_H / 2:g}"/>')
+        _text(out, cx, y + 21.5, self.label, "fld-pill-text", "middle")
+        out.append("</g>")
+
+
+@dataclass
+class Seq:
+    """Items stacked top to bottom with arrows between them."""
+
+    items: list
+
+    @property
+    def width(self) -> float:
+        return max((i.width for i in self.items), default=0)
+
+    @property
+    def height(self) -> float:
+        return sum(i.height for i in self.items) + V_GAP * max(len(self.items) - 1, 0)
+
+    def draw(self, out: list, cx: float, y: float) -> None:
+        for n, item in enumerate(self.items):
+            if n:
+                _line(out, cx, y - V_GAP, cx, y, arrow=True)
+            item.draw(out, cx, y)
+            y += item.height + V_GAP
+
+
+@dataclass
+class Case:
+    label: str
+    seq: Seq
+    skipped: bool = False
+
+    @property
+    def width(self) -> float:
+        return max(self.seq.width, min(text_width(self.label, 11.5), 200) + 24, CASE_MIN_W)
+
+
+@dataclass
+class Split:
+    """A branch or a parallel step: a header, its cases side by side, a merge line."""
+
+    id: str
+    kind: str
+    header: str
+    cases: list[Case] = field(default_factory=list)
+
+    @property
+    def width(self) -> float:
+        return max(sum(c.width for c in self.cases) + H_GAP * (len(self.cases) - 1),
+                   text_width(self.header, 12, True) + 32)
+
+    @property
+    def _inner(self) -> float:
+        return max(c.seq.height for c in self.cases)
+
+    @property
+    def height(self) -> float:
+        return PILL_H + 2 * SPLIT_DROP + LABEL_H + V_GAP + self._inner + (V_GAP if self._inner else 0)
+
+    def draw(self, out: list, cx: float, y: float) -> None:
+        out.append(f'<g class="fld-split fld-{self.kind}" data-step="{escape(self.id)}">')
+        hw = text_width(self.header, 12, True) + 28
+        out.append(f'<rect class="fld-pill" x="{cx - hw / 2:g}" y="{y:g}" width="{hw:g}" height="{PILL_H}" '
+                   f'rx="{PILL_H / 2:g}"/>')
+        _text(out, cx, y + 18.5, self.header, "fld-pill-text", "middle")
+        total = sum(c.width for c in self.cases) + H_GAP * (len(self.cases) - 1)
+        split_y = y + PILL_H + SPLIT_DROP
+        label_y = split_y + SPLIT_DROP
+        seq_y = label_y + LABEL_H + V_GAP
+        merge_y = y + self.height
+        centers, left = [], cx - total / 2
+        for case in self.cases:
+            centers.append(left + case.width / 2)
+            left += case.width + H_GAP
+        _line(out, cx, y + PILL_H, cx, split_y)
+        _line(out, centers[0], split_y, centers[-1], split_y)
+        out.append(f'<path class="fld-line" d="M{centers[0]:g} {merge_y:g}H{centers[-1]:g}"/>')
+        for case, ccx in zip(self.cases, centers, strict=True):
+            out.append('<g class="fld-case fld-skipped">' if case.skipped else '<g class="fld-case">')
+            _line(out, ccx, split_y, ccx, label_y)
+            label = fit(case.label, 11.5, 200)
+            lw = text_width(label, 11.5) + 20
+            out.append(f'<rect class="fld-label" x="{ccx - lw / 2:g}" y="{label_y:g}" width="{lw:g}" '
+                       f'height="{LABEL_H}" rx="6"/>')
+            _text(out, ccx, label_y + 16, label, "fld-label-text", "middle")
+            if case.seq.items:
+                _line(out, ccx, label_y + LABEL_H, ccx, seq_y, arrow=True)
+                case.seq.draw(out, ccx, seq_y)
+                _line(out, ccx, seq_y + case.seq.height, ccx, merge_y)
+            else:
+                _line(out, ccx, label_y + LABEL_H, ccx, merge_y)
+            out.append("</g>")
+        out.append(f'<circle class="fld-dot" cx="{cx:g}" cy="{merge_y:g}" r="3.5"/></g>')
+
+
+# -- what happened -------------------------------------------------------------------------------
+def _evidence(tasks) -> dict[str, str]:
+    """Each step's state as its tasks tell it: current, done, rejected, returned."""
+    by_step: dict[str, list] = defaultdict(list)
+    for t in sorted(tasks, key=lambda t: t.id):
+        by_step[t.step_key].append(t)
+    out = {}
+    for step, ts in by_step.items():
+        if any(t.status in OPEN for t in ts):
+            out[step] = "current"
+            continue
+        acted = [t for t in ts if t.status not in ("cancelled", "transferred")]
+        if acted:
+            last = acted[-1].status
+            out[step] = {"rejected": "rejected", "returned": "returned"}.get(last, "done")
+    return out
+
+
+def _cases(step: dict) -> list[list]:
+    cases = [c.get("steps") or [] for c in step.get("cases") or []]
+    return cases + [step.get("default") or []] if step["type"] == "branch" else cases
+
+
+@dataclass
+class Progress:
+    evidence: dict[str, str]
+    tracking: bool  # an instance (or tasks) to show: steps without news are "not reached"
+    status: dict[str, str] = field(default_factory=dict)
+    skipped: set[tuple[str, int]] = field(default_factory=set)
+
+    def mark(self, steps: list, past: bool) -> bool:
+        """Give each step of a sequence its state; whether the flow entered the sequence.
+        `past`: the flow has gone beyond the sequence's end, so every step in it was passed."""
+        later, entered_any = past, False
+        for step in reversed(steps):
+            sid = step["_id"]
+            if step["type"] == "parallel":
+                entered = any([self.mark(c, later) for c in _cases(step)]) or later
+            elif step["type"] == "branch":
+                entered = self._branch(step, later)
+            else:
+                entered = sid in self.evidence or later
+                if self.tracking:
+                    self.status[sid] = self.evidence.get(sid) or ("done" if later else "todo")
+            later = later or entered
+            entered_any = entered_any or entered
+        return entered_any
+
+    def _branch(self, step: dict, past: bool) -> bool:
+        cases = _cases(step)
+        seen = [self._touched(c) for c in cases]
+        taken = seen.index(True) if any(seen) else None
+        if taken is None and past:
+            empty = [i for i, c in enumerate(cases) if not c]
+            taken = empty[0] if len(empty) == 1 else None
+        for i, case in enumerate(cases):
+            self.mark(case, past and i == taken)
+            if taken is not None and i != taken:
+                self.skipped.add((step["_id"], i))
+        return taken is not None or past
+
+    def _touched(self, steps: list) -> bool:
+        return any(s["_id"] in self.evidence or (s["type"] in ("branch", "parallel")
+                                                  and any(self._touched(c) for c in _cases(s))) for s in steps)
+
+
+# -- words ---------------------------------------------------------------------------------------
+class Words:
+    """Names of the users, roles and departments the flow's assignees mention (one query each)."""
+
+    def __init__(self, flow: Flow, form, locale: str):
+        self.form, self.locale = form, locale
+        users, roles, depts = set(), set(), set()
+        for node in flow.nodes.values():
+            for one in assignee_list(node.spec.get("assignees") or []):
+                users.update(one.get("users") or [])
+                if "role" in one:
+                    roles.add(one["role"])
+                if "department_head" in one:
+                    depts.add(one["department_head"])
+        self.users = _names(sa.select(User.id, User.name).where(User.id.in_(users))) if users else {}
+        self.roles = _names(sa.select(Role.key, Role.name).where(Role.key.in_(roles))) if roles else {}
+        self.depts = _names(sa.select(Department.id, Department.name).where(Department.id.in_(depts))) if depts else {}
+
+    def field(self, key: str) -> str:
+        if key == "$owner":
+            return _("the record's owner")
+        if key == "$created_by":
+            return _("the record's creator")
+        if self.form is not None and key in self.form.fields:
+            return self.form.label(key, self.locale)
+        return key
+
+    def assignee(self, one: dict) -> str:
+        if "users" in one:
+            names = [self.users.get(i) or _("User #%(id)s", id=i) for i in one["users"]]
+            more = len(names) - 3
+            shown = ", ".join(names[:3]) + (" " + _("+%(n)s more", n=more) if more > 0 else "")
+            return _("Users: %(names)s", names=shown)
+        if "role" in one:
+            return _("Role: %(role)s", role=self.roles.get(one["role"], one["role"]))
+        if "field" in one:
+            return _("Field: %(field)s", field=self.field(one["field"]))
+        if "department_head" in one:
+            dept = self.depts.get(one["department_head"]) or _("department #%(id)s", id=one["department_head"])
+            return _("Head of %(department)s", department=dept)
+        level = one.get("level", 1)
+        whose = _("the submitter") if one["manager_of"] == "submitter" else self.field(one["manager_of"])
+        if level == 1:
+            return _("Manager of %(whose)s", whose=whose)
+        return _("Level %(n)s manager of %(whose)s", n=level, whose=whose)
+
+    def who(self, spec: dict) -> str:
+        if spec["type"] == "action":
+            keys = list(spec.get("set") or {})
+            if keys:
+                return _("Sets: %(fields)s", fields=", ".join(self.field(k) for k in keys))
+            return _("%(n)s automatic actions", n=len(spec.get("actions") or []))
+        return "; ".join(self.assignee(one) for one in assignee_list(spec.get("assignees") or []))
+
+
+def _names(stmt) -> dict:
+    return dict(db.session.execute(stmt).all())
+
+
+def _localized(spec: dict, locale: str) -> str:
+    if locale.startswith("en") and spec.get("name_en"):
+        return spec["name_en"]
+    return spec.get("name") or ""
+
+
+def _caption(spec: dict) -> str:
+    if spec["type"] == "cc":
+        return _("Copy · nothing to do")
+    if spec["type"] == "action":
+        return _("Automatic action")
+    mode = {"all": _("everyone approves"), "sequential": _("one after another")}.get(
+        spec.get("mode", "any"), _("any one approves"))
+    return _("Approval · %(mode)s", mode=mode)
+
+
+# -- building and drawing --------------------------------------------------------------------------
+def _build(steps: list, words: Words, progress: Progress, locale: str) -> Seq:
+    items = []
+    for step in steps:
+        sid = step["_id"]
+        if step["type"] in ("branch", "parallel"):
+            raw_cases = step.get("cases") or []
+            cases = []
+            for i, seq in enumerate(_cases(step)):
+                if i < len(raw_cases):
+                    label = _localized(raw_cases[i], locale) or (
+                        _("Case %(n)s", n=i + 1) if step["type"] == "branch" else _("Branch %(n)s", n=i + 1))
+                else:
+                    label = _("Otherwise")
+                cases.append(Case(label, _build(seq, words, progress, locale), (sid, i) in progress.skipped))
+            name = _localized(step, locale)
+            if step["type"] == "branch":
+                header = name or _("Branch")
+            else:
+                header = _("%(name)s · all branches", name=name or _("Parallel"))
+            items.append(Split(sid, step["type"], header, cases))
+            continue
+        name = _localized(step, locale) or ({"cc": _("Copy to"), "action": _("Action")}.get(step["type"]) or sid)
+        items.append(Step(sid, step["type"], _caption(step), name, words.who(step), progress.status.get(sid, "")))
+    boxes = [i for i in items if isinstance(i, Step)]
+    widest = max((b.wanted for b in boxes), default=BOX_W)
+    for box in boxes:
+        box.floor = max(widest, BOX_W)
+    return Seq(items)
+
+
+END_STATES = {"approved": "done", "rejected": "rejected", "withdrawn": "withdrawn"}
+
+
+def svg(flow: Flow, tasks=(), instance=None, locale: str = "zh", form=None) -> Markup:
+    """The flow as an inline SVG; with an instance's tasks, where it stands.
+    `form` (the flow's FormDef) names field assignees; the instance's own is used when given."""
+    # Any Chinese asks for the app's one Chinese catalogue (a bare "zh" would find none).
+    with force_locale("zh_CN" if locale.lower().startswith("zh") else locale):
+        return Markup(_draw(flow, list(tasks), instance, locale, form))
+
+
+def _draw(flow: Flow, tasks: list, instance, locale: str, form) -> str:
+    if form is None and instance is not None:
+        from formloom.runtime.flows.service import pinned
+
+        form = pinned(instance)[0].definition.forms.get(flow.form)
+    tracking = instance is not None or bool(tasks)
+    progress = Progress(_evidence(tasks), tracking)
+    status = instance.status if instance is not None else None
+    progress.mark(flow.raw.get("steps") or [], past=status == "approved")
+    body = _build(flow.raw.get("steps") or [], Words(flow, form, locale), progress, locale)
+    start = Terminal("start", _("Submit"), ("current" if status == "returned" else "done") if status else "")
+    end = Terminal("end", {"approved": _("Approved"), "rejected": _("Rejected"), "withdrawn": _("Withdrawn")}.get(
+        status, _("End")), END_STATES.get(status, "todo" if tracking else ""))
+    whole = Seq([start, *body.items, end])
+    width, height = whole.width + 2 * PAD, whole.height + 2 * PAD
+    title = _("Approval flow: %(name)s", name=_localized(flow.raw, locale) or flow.name)
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="fld" role="img" aria-label="{escape(title)}" '
+           f'width="{width:g}" height="{height:g}" viewBox="0 0 {width:g} {height:g}" '
+           f'style="max-width:100%;height:auto">', f"<title>{escape(title)}</title>", f"<style>{CSS}</style>"]
+    whole.draw(out, width / 2, PAD)
+    out.append("</svg>")
+    return "".join(out)
