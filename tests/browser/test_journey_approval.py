@@ -9,8 +9,8 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from support_flows import build_org, install
 
+from support_flows import build_org, install
 from support_formloom import Factory
 
 pytestmark = pytest.mark.browser

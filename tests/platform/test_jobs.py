@@ -8,13 +8,13 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
-from support_rq import WORKER, burst, worker_env
 
 from formloom.platform import jobs, outbox
 from formloom.platform.extensions import db, write_transaction
 from formloom.platform.models import Job, OutboxEvent, utcnow
 
 from support_formloom import Factory
+from support_rq import WORKER, burst, worker_env
 
 RAN: list = []
 

@@ -9,7 +9,6 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
-from support_http import SECRET_BODY
 
 from formloom.platform import jobs, outbox
 from formloom.platform.extensions import db, write_transaction
@@ -26,6 +25,7 @@ from formloom.platform.webhooks import delivery
 from formloom.runtime.records import service as records
 
 from support_formloom import problem
+from support_http import SECRET_BODY
 
 UNSAFE = ["http://127.0.0.1/h", "http://2130706433/h", "http://0177.0.0.1/h", "http://0x7f.0.0.1/h", "http://127.1/h",
           "http://[::1]/h", "http://[::ffff:127.0.0.1]/h", "http://[::ffff:7f00:1]/h", "http://169.254.169.254/h",

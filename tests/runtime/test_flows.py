@@ -5,7 +5,6 @@ import copy
 
 import pytest
 import sqlalchemy as sa
-from support_flows import FLOW, build_org, definition, install
 
 from formloom.platform.extensions import db
 from formloom.platform.models import FlowInstance, FlowLog, FlowTask, Notification, OutboxEvent
@@ -18,6 +17,8 @@ from formloom.runtime.exceptions import (
 from formloom.runtime.flows import service as flows
 from formloom.runtime.records import service as records
 from formloom.runtime.schema import compile_app
+
+from support_flows import FLOW, build_org, definition, install
 
 
 @pytest.fixture

@@ -9,10 +9,12 @@ from formloom.runtime.fields.file import FileFieldType
 from formloom.runtime.fields.formula import FormulaFieldType
 from formloom.runtime.fields.image import ImageFieldType
 from formloom.runtime.fields.link import LinkFieldType
+from formloom.runtime.fields.lookup import LookupFieldType
 from formloom.runtime.fields.multiselect import MultiSelectFieldType
 from formloom.runtime.fields.number import NumberFieldType
 from formloom.runtime.fields.phone import PhoneFieldType
 from formloom.runtime.fields.rating import RatingFieldType
+from formloom.runtime.fields.rollup import RollupFieldType
 from formloom.runtime.fields.select import SelectFieldType
 from formloom.runtime.fields.serial import SerialFieldType
 from formloom.runtime.fields.subform import SubformFieldType
@@ -28,7 +30,7 @@ for _cls in (
     BooleanFieldType, SelectFieldType, MultiSelectFieldType, UserFieldType,
     DepartmentFieldType, EmailFieldType, PhoneFieldType, UrlFieldType, LinkFieldType,
     SubformFieldType, FileFieldType, ImageFieldType, SerialFieldType, FormulaFieldType,
-    RatingFieldType,
+    RatingFieldType, LookupFieldType, RollupFieldType,
 ):
     field_types.register(_cls())
 

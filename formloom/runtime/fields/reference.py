@@ -11,6 +11,8 @@ from formloom.runtime.fields.base import (
     form_kwargs,
 )
 
+MAX_ID = 2**31 - 1  # ids are 32-bit integers on every database
+
 
 class ReferenceFieldType(FieldType):
     """One id, or with `multiple` a list of ids stored one row each."""
@@ -27,8 +29,9 @@ class ReferenceFieldType(FieldType):
 
     def value_schema(self, field: dict) -> dict:
         if field.get("multiple"):
-            return {"type": "array", "uniqueItems": True, "items": {"type": "integer", "minimum": 1}}
-        return {"type": ["integer", "null"], "minimum": 1}
+            return {"type": "array", "uniqueItems": True,
+                    "items": {"type": "integer", "minimum": 1, "maximum": MAX_ID}}
+        return {"type": ["integer", "null"], "minimum": 1, "maximum": MAX_ID}
 
     def sa_type(self, field: dict):
         return sa.Integer()
@@ -60,7 +63,7 @@ class ReferenceFieldType(FieldType):
             item = int(item.strip())
         if isinstance(item, float) and item.is_integer():
             item = int(item)
-        if isinstance(item, bool) or not isinstance(item, int) or item < 1:
+        if isinstance(item, bool) or not isinstance(item, int) or not 1 <= item <= MAX_ID:
             raise FieldValueError(f"must be the id of a {self.noun}")
         return item
 

@@ -115,6 +115,8 @@ def _claim(actor: Actor, task_id: int, action: str) -> Acting:
     if task is None or task.assignee_id != actor.user_id or actor.user_id is None or (
             actor.app_id is not None and task.app_id != actor.app_id):
         raise NotFound(_("No such task"))
+    lock(task.instance_id)
+    db.session.refresh(task)
     wanted_kind = "submit" if action == "submit" else "approval"
     if task.status != "pending":
         raise Conflict(_("This task is no longer waiting for you (it is %(status)s)", status=_status_word(task.status)),
@@ -130,7 +132,13 @@ def _claim(actor: Actor, task_id: int, action: str) -> Acting:
     return Acting(task, run, node)
 
 
-def _close(acting: Acting, status: str, comment: str | None) -> None:
+def lock(instance_id: int) -> None:
+    """Queue the actions on one instance (PostgreSQL row lock; SQLite has one writer anyway):
+    two approvers racing otherwise lock each other's tasks in turn, a deadlock."""
+    db.session.execute(sa.select(FlowInstance.id).where(FlowInstance.id == instance_id).with_for_update())
+
+
+def close_task(acting: Acting, status: str, comment: str | None) -> None:
     """Claim the task: pending -> `status`, or Conflict if someone was faster."""
     now = acting.run.now
     done = db.session.execute(sa.update(FlowTask).where(FlowTask.id == acting.task.id, FlowTask.status == "pending")
@@ -143,9 +151,9 @@ def _close(acting: Acting, status: str, comment: str | None) -> None:
 def _approve(acting: Acting, comment, fields, **_ignored) -> None:
     run, task, node = acting.run, acting.task, acting.node
     changes = _apply_fields(acting, fields)
-    _close(acting, "approved", comment)
+    close_task(acting, "approved", comment)
     run.log("approved", node.id, task, comment, {"changes": changes} if changes else None)
-    _step_moves(run, task, node)
+    step_moves(run, task, node)
 
 
 def _apply_fields(acting: Acting, fields: dict) -> dict:
@@ -175,16 +183,9 @@ def store_json(value):
     return as_input(value)
 
 
-def _step_moves(run: Run, task: FlowTask, node: Node) -> None:
+def step_moves(run: Run, task: FlowTask, node: Node) -> None:
     """After an approval: wake whoever is next in this step, or end the step."""
-    if task.added_by:  # a signer added before someone: that person's turn again
-        blocked = db.session.get(FlowTask, task.added_by)
-        if blocked is not None and blocked.status == "waiting":
-            _wake(run, blocked)
-            return
-    followers = _tasks(run, FlowTask.added_by == task.id, FlowTask.status == "waiting")
-    if followers:
-        _wake(run, followers[0])
+    if _next_signer(run, task):
         return
     mode = node.spec.get("mode", "any")
     same_step = (FlowTask.step_key == node.id, FlowTask.token == task.token, FlowTask.kind == "approval")
@@ -202,6 +203,29 @@ def _step_moves(run: Run, task: FlowTask, node: Node) -> None:
         run.advance(task.token, node.next)
 
 
+def _next_signer(run: Run, task: FlowTask) -> bool:
+    """Wake the next person of the added-signer order after `task`; whether there was one.
+
+    Signers added after a task come first (in the order added); then, up the chain of who
+    added whom, the next signer added after the same person, or the person a signer was
+    added before, whose turn it is again.
+    """
+    current = task
+    while current is not None:
+        followers = _tasks(run, FlowTask.added_by == current.id, FlowTask.status == "waiting")
+        if followers:
+            _wake(run, followers[0])
+            return True
+        if not current.added_by:
+            return False
+        origin = db.session.get(FlowTask, current.added_by)
+        if origin is not None and origin.status == "waiting":
+            _wake(run, origin)
+            return True
+        current = origin
+    return False
+
+
 def _tasks(run: Run, *where) -> list[FlowTask]:
     return list(db.session.execute(sa.select(FlowTask).where(FlowTask.instance_id == run.instance.id, *where)
                                    .order_by(FlowTask.seq, FlowTask.id)).scalars())
@@ -214,7 +238,7 @@ def _wake(run: Run, task: FlowTask) -> None:
 
 
 def _reject(acting: Acting, comment, **_ignored) -> None:
-    _close(acting, "rejected", comment)
+    close_task(acting, "rejected", comment)
     acting.run.log("rejected", acting.node.id, acting.task, comment)
     acting.run.finish("rejected")
 
@@ -222,7 +246,7 @@ def _reject(acting: Acting, comment, **_ignored) -> None:
 def _return(acting: Acting, comment, to=None, **_ignored) -> None:
     run, task, node = acting.run, acting.task, acting.node
     if to in (None, "", SUBMITTER_STEP):
-        _close(acting, "returned", comment)
+        close_task(acting, "returned", comment)
         run.log("returned", node.id, task, comment, {"to": SUBMITTER_STEP})
         run.cancel_open()
         run.state = {"tokens": {}, "joins": {}, "returned": {"token": task.token, "node": node.id}}
@@ -238,7 +262,7 @@ def _return(acting: Acting, comment, to=None, **_ignored) -> None:
     if target is None or target.type != "approval" or not _visited(run, to) or to == node.id:
         raise ValidationFailed(_("A record can be returned to the submitter or to an earlier approval step"),
                                [{"field": "to", "message": _("is not an earlier approval step of this record")}])
-    _close(acting, "returned", comment)
+    close_task(acting, "returned", comment)
     run.log("returned", node.id, task, comment, {"to": to})
     if target.lane == node.lane and target.lane:
         run.cancel_open(FlowTask.token == task.token)
@@ -270,7 +294,7 @@ def _resubmit(acting: Acting, comment, fields, **_ignored) -> None:
         run.reload()
         changes = {k: [store_json(before.get(k)), store_json(run.record["fields"].get(k))] for k in fields
                    if before.get(k) != run.record["fields"].get(k)}
-    _close(acting, "submitted", comment)
+    close_task(acting, "submitted", comment)
     run.log("resubmitted", SUBMITTER_STEP, task, comment, {"changes": changes} if changes else None)
     returned = run.state.pop("returned", None) or {}
     run.instance.status = "in_progress"
@@ -298,16 +322,29 @@ def _transfer(acting: Acting, comment, to=None, **_ignored) -> None:
     if user.id == task.assignee_id:
         raise ValidationFailed(_("The task is yours already"), [{"field": "to", "message": _("is you")}])
     _refuse_second_task(run, node, user)
-    _close(acting, "transferred", comment)
-    run.log("transferred", node.id, task, comment, {"to": user.id, "to_name": user.name})
-    new = run.add_task(task.token, node, user.id, "pending", seq=task.seq, due=task.due_at, added_by=task.added_by)
-    # Signers added after the task come after whoever has it now.
+    hand_over(acting, user, "transferred", comment, {"to": user.id, "to_name": user.name})
+
+
+def hand_over(acting: Acting, user: User, action: str, comment: str | None, detail: dict,
+              due: bool = True) -> FlowTask:
+    """Give the task to `user` (a transfer, an escalation); signers added after it follow."""
+    run, task, node = acting.run, acting.task, acting.node
+    close_task(acting, "transferred", comment)
+    run.log(action, node.id, task, comment, detail)
+    new = run.add_task(task.token, node, user.id, "pending", seq=task.seq, due=task.due_at if due else None,
+                       added_by=task.added_by)
     db.session.execute(sa.update(FlowTask).where(FlowTask.added_by == task.id, FlowTask.status.in_(OPEN))
                        .values(added_by=new.id))
+    return new
+
+
+def approves_here(run: Run, node: Node, user_id: int) -> bool:
+    return bool(_tasks(run, FlowTask.step_key == node.id, FlowTask.assignee_id == user_id,
+                       FlowTask.status.in_(OPEN)))
 
 
 def _refuse_second_task(run: Run, node: Node, user: User) -> None:
-    if _tasks(run, FlowTask.step_key == node.id, FlowTask.assignee_id == user.id, FlowTask.status.in_(OPEN)):
+    if approves_here(run, node, user.id):
         raise ValidationFailed(_("%(name)s is already an approver of this step", name=user.name),
                                [{"field": "to", "message": _("is already an approver of this step")}])
 
@@ -343,6 +380,10 @@ def _live_instance(actor: Actor, runtime, form_key: str, record_id: int) -> Flow
         FlowInstance.app_id == runtime.app_id, FlowInstance.form_key == form_key,
         FlowInstance.record_id == record_id, FlowInstance.status.in_(LIVE))).scalar()
     if instance is None:
+        raise Conflict(_("This record is not in an approval"), reason="not_in_flow")
+    lock(instance.id)
+    db.session.refresh(instance)
+    if instance.status not in LIVE:
         raise Conflict(_("This record is not in an approval"), reason="not_in_flow")
     return instance
 

@@ -26,6 +26,11 @@ def on_timeout(payload: dict) -> dict:
     what = ((node.spec.get("timeout") or {}).get("do") if node else None) or "remind"
     system = Actor.automation((f"flow:{flow.key}",))
     with write_transaction():
+        service.lock(instance.id)  # then read again: an approver may have acted meanwhile
+        db.session.refresh(task)
+        db.session.refresh(instance)
+        if task.status != "pending":
+            return {"status": "skipped"}
         run = Run(runtime, flow, instance, system, service.load_record(runtime, instance.form_key, instance.record_id,
                                                                    include_deleted=True))
         acting = service.Acting(task, run, node)
@@ -35,19 +40,20 @@ def on_timeout(payload: dict) -> dict:
             run.log("reminded", node.id, task, detail={"reason": "timeout"})
         elif what == "escalate":
             boss = manager_of(task.assignee_id) if task.assignee_id else None
-            if boss is None or db.session.get(User, boss) is None:
+            user = db.session.get(User, boss) if boss else None
+            if user is None or not user.active or service.approves_here(run, node, user.id):
+                # Nobody above, or they approve at this step already: the approver is reminded.
                 run.tell([task.assignee_id], "flow_task", N_("Overdue: %(title)s is waiting for you"), task)
-                run.log("reminded", node.id, task, detail={"reason": "timeout", "no_manager": True})
+                run.log("reminded", node.id, task, detail={"reason": "timeout", "no_manager": user is None})
             else:
-                service._close(acting, "transferred", None)
-                run.log("escalated", node.id, task, detail={"to": boss, "reason": "timeout"})
-                run.add_task(task.token, node, boss, "pending", seq=task.seq, added_by=task.added_by)
+                service.hand_over(acting, user, "escalated", None, {"to": user.id, "to_name": user.name,
+                                                                    "reason": "timeout"}, due=False)
         elif what == "approve":
-            service._close(acting, "approved", None)
+            service.close_task(acting, "approved", None)
             run.log("approved", node.id, task, detail={"reason": "timeout"})
-            service._step_moves(run, task, node)
+            service.step_moves(run, task, node)
         else:
-            service._close(acting, "rejected", None)
+            service.close_task(acting, "rejected", None)
             run.log("rejected", node.id, task, detail={"reason": "timeout"})
             run.finish("rejected")
         run.commit_state()

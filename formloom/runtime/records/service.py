@@ -19,7 +19,7 @@ from formloom.platform.models import OutboxEvent, RecordRevision
 from formloom.runtime import access
 from formloom.runtime.exceptions import Conflict, NotFound, PermissionDenied, ValidationFailed
 from formloom.runtime.fields import field_types
-from formloom.runtime.records import links, serials
+from formloom.runtime.records import links, relations, serials
 from formloom.runtime.records.context import condition_env, now_utc, prefetch, value_context
 from formloom.runtime.records.serialize import json_value, record_json
 from formloom.runtime.records.values import (
@@ -77,6 +77,7 @@ def _prepare(actor: Actor, runtime, form_key: str, data: dict, current: dict | N
     else:
         values = {**copy.deepcopy(current["fields"]), **changes}  # formulas must not touch `current`
     system = store.flat_values(current) if current else {"$owner": actor.user_id, "$created_by": actor.user_id}
+    relations.compute_lookups(runtime, form, values, creating=current is None)
     compute_formulas(form, values, ctx, system)
     if not draft:
         # Report every problem at once, but not "is required" for a value that was refused.
@@ -142,8 +143,9 @@ def _assign_serials(runtime, form_key: str, items: list[dict], today) -> None:
             values[key] = ftype.number(f, today, first + i)
 
 
-def _log(runtime, form_key: str, record_id: int, version: int, action: str, changes: dict,
-         actor: Actor, record: dict | None) -> None:
+def log_change(runtime, form_key: str, record_id: int, version: int, action: str, changes: dict,
+               actor: Actor, record: dict | None) -> None:
+    """The revision and the outbox event of a change, in its transaction."""
     db.session.add(RecordRevision(app_id=runtime.app_id, form_key=form_key, record_id=record_id,
                                   version=version, action=action, changes=changes, actor_id=actor.user_id,
                                   caused_by=actor.cause))
@@ -200,7 +202,8 @@ def create(actor: Actor, runtime, form_key: str, data: dict, draft: bool = False
             raise _taken(runtime, form_key, exc) from exc
         record = store.load_records(ft, [rid])[rid]
         changes = _created_changes(form, values)
-        _log(runtime, form_key, rid, 1, "created", changes, actor, record)
+        log_change(runtime, form_key, rid, 1, "created", changes, actor, record)
+        relations.after_write(runtime, form_key, None, record, "created")
         if not draft:
             for hook in ON_SUBMIT:
                 hook(actor, runtime, form_key, record)
@@ -273,7 +276,8 @@ def update(actor: Actor, runtime, form_key: str, record_id: int, data: dict,
                            reason="stale")
         record = store.load_records(ft, [record_id])[record_id]
         diff = {k: [json_value(form, k, current["fields"].get(k)), json_value(form, k, v)] for k, v in changed.items()}
-        _log(runtime, form_key, record_id, record["version"], "updated", diff, actor, record)
+        log_change(runtime, form_key, record_id, record["version"], "updated", diff, actor, record)
+        relations.after_write(runtime, form_key, current, record, "updated")
         if current["flow_status"] == "draft" and flow_status is None:
             for hook in ON_SUBMIT:
                 hook(actor, runtime, form_key, record)
@@ -311,8 +315,9 @@ def _set_deleted(actor: Actor, runtime, form_key: str, record_id: int, deleted: 
         if moved:
             raise Conflict("The record was changed by someone else; reload it first", reason="stale")
         record = store.load_records(ft, [record_id], include_deleted=True)[record_id]
-        _log(runtime, form_key, record_id, record["version"], "deleted" if deleted else "restored", {},
+        log_change(runtime, form_key, record_id, record["version"], "deleted" if deleted else "restored", {},
              actor, record)
+        relations.after_write(runtime, form_key, current, record, "deleted" if deleted else "restored")
         if deleted:
             links.apply_rules(actor, runtime, form_key, record_id, record["version"])
         else:
@@ -365,6 +370,7 @@ def bulk_create(actor: Actor, runtime, form_key: str, rows: list[dict], draft: b
         except IntegrityError as exc:
             raise _taken(runtime, form_key, exc) from exc
         _log_bulk(runtime, form_key, ids, prepared, actor)
+        relations.after_bulk(runtime, form_key, prepared)
         if not draft and any(getattr(h, "wants", lambda *_a: True)(runtime, form_key) for h in ON_SUBMIT):
             for batch in store.chunks(ids):
                 for record in store.load_records(ft, batch).values():

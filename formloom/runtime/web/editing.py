@@ -14,6 +14,7 @@ from formloom.platform.extensions import db
 from formloom.platform.models import Department, User
 from formloom.runtime import access
 from formloom.runtime.exceptions import Conflict, PermissionDenied, ValidationFailed
+from formloom.runtime.fields import FieldValueError
 from formloom.runtime.forms import attr, build_form_class, entry_fields, mark_required
 from formloom.runtime.forms.errors import Problem, place
 from formloom.runtime.forms.rules import hidden_fields
@@ -154,6 +155,24 @@ def _after_save(page: Page, record: dict | None, saved: dict):
     return redirect(page.url("web.record_detail", record_id=saved["id"]))
 
 
+def prefilled(form, ctx) -> dict:
+    """Links a "new" URL fills in (?customer=12, as a related list's Add asks): only fields the
+    reader may set, and only records they may see, each through the field's own conversion;
+    anything else is ignored, leaving the field as the defaults have it."""
+    out = {}
+    for key in entry_fields(form):
+        f = form.fields[key]
+        raw = request.args.getlist(key)
+        # Not an id at all: ignored before a query would compare it with a 32-bit id column.
+        if f["type"] != "link" or not raw or not all(r.isdecimal() and int(r) <= listing.MAX_ID for r in raw):
+            continue
+        try:
+            out[key] = form.type_of(key).to_python(f, raw if f.get("multiple") else raw[0], ctx)
+        except FieldValueError:
+            continue
+    return out
+
+
 def _form_page(page: Page, record: dict | None):
     """GET: the form filled from the record (or defaults); POST: save, or show why not."""
     form = page.form
@@ -162,7 +181,8 @@ def _form_page(page: Page, record: dict | None):
     form_class = build_form_class(form, page.locale, choices_for(form, current))
     out = Outcome()
     if request.method == "GET":
-        values = current or default_values(form, ctx, page.actor.user_id)
+        values = current or {**default_values(form, ctx, page.actor.user_id),
+                             **(prefilled(form, ctx) if record is None else {})}
         wt = form_class(formdata=None, data=initial_data(form, values, ctx.tz))
         out.file_items = items_of(form, values)
         rows = {k: v for k, v in values.items() if k in form.children}

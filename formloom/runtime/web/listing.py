@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from formloom.runtime.definition import FormDef
 from formloom.runtime.fields import field_types
+from formloom.runtime.fields.reference import MAX_ID
 from formloom.runtime.fields.select import option_label, options
 
 HIDDEN_IN_LIST = ("subform", "file", "image")
@@ -56,13 +57,20 @@ class FilterChoice:
 
 
 def filter_fields(form: FormDef, args, locale: str) -> list[FilterChoice]:
-    """One dropdown per select field (what a filter bar can offer without typing)."""
+    """One dropdown per select field (what a filter bar can offer without typing), and one
+    per link filter the URL asks for (?f_customer=12, as a related list's "View all" links):
+    its single option is labelled "#12" until the page puts the record's title there."""
     out = []
     for key, f in form.fields.items():
-        if f["type"] not in ("select", "multiselect") or f.get("hidden"):
+        if f.get("hidden"):
             continue
-        opts = [(o["value"], option_label(f, o["value"], locale)) for o in options(f)]
-        out.append(FilterChoice(key, form.label(key, locale), opts, args.get(FILTER + key, "")))
+        if f["type"] in ("select", "multiselect"):
+            opts = [(o["value"], option_label(f, o["value"], locale)) for o in options(f)]
+            out.append(FilterChoice(key, form.label(key, locale), opts, args.get(FILTER + key, "")))
+        elif f["type"] == "link":
+            raw = args.get(FILTER + key, "").strip()
+            if raw.isdecimal() and int(raw) <= MAX_ID:  # an id; anything else filters nothing
+                out.append(FilterChoice(key, form.label(key, locale), [(raw, f"#{raw}")], raw))
     return out
 
 
@@ -83,8 +91,10 @@ def condition(form: FormDef, search: str, filters: list[FilterChoice]) -> dict |
     for choice in filters:
         if not choice.selected or choice.selected not in dict(choice.options):
             continue
-        op = "has_any" if form.fields[choice.key]["type"] == "multiselect" else "eq"
-        value = [choice.selected] if op == "has_any" else choice.selected
+        f = form.fields[choice.key]
+        value = int(choice.selected) if f["type"] == "link" else choice.selected
+        op = "has_any" if field_types.get(f["type"]).result_kind(f).startswith("multi") else "eq"
+        value = [value] if op == "has_any" else value
         parts.append({"field": choice.key, "op": op, "value": value})
     if not parts:
         return None

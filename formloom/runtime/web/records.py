@@ -16,6 +16,7 @@ from formloom.runtime.web.common import Page, load, record_form
 from formloom.runtime.web.display import Display, count_label
 from formloom.runtime.web.flow_actions import panel as flow_panel
 from formloom.runtime.web.history import timeline
+from formloom.runtime.web.related import related_lists
 
 PAGE_SIZE = 25
 COUNT_CAP = 10_000
@@ -61,7 +62,11 @@ def record_list(app_key, form_key):
     columns = listing.columns(form, listing.sortable(form, page.runtime.form_tables(form.key).columns), page.locale)
     display = Display(page)
     display.want(form, [r["fields"] for r in records], keys=[c.key for c in columns])
+    links = [c for c in filters if form.fields[c.key]["type"] == "link"]
+    display.want(form, [{c.key: int(c.selected) for c in links}], keys=[c.key for c in links])
     display.load()
+    for choice in links:  # "#12" becomes the linked record's title, where the reader may see it
+        choice.options = [(choice.selected, display.cell(form, choice.key, int(choice.selected)).items[0]["title"])]
     rows = [{"id": r["id"], "title": display.title(form, r),
              "url": page.url("web.record_detail", record_id=r["id"]),
              "cells": [display.cell(form, c.key, r["fields"].get(c.key)) for c in columns],
@@ -117,7 +122,7 @@ def record_detail(app_key, form_key, record_id):
     return render_template("web/detail.html", page=page, record=record, title=display.title(page.form, record),
                            fields=detail_fields(page, record, display), display=display,
                            history=timeline(page.form, revisions, display),
-                           flow=flow_panel(page, record, display))
+                           flow=flow_panel(page, record, display), related=related_lists(page, record, display))
 
 
 @bp.post(RECORD + "/delete")

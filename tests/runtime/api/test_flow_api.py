@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pytest
 from openapi_spec_validator import validate
+
 from support_flows import build_org, definition, install
 
 QUOTES = "/api/v1/apps/deals/forms/quote/records"

@@ -7,7 +7,7 @@ from formloom.runtime.registry import AlreadyRegistered, DoesNotExist, Registry
 KINDS = {
     "text", "textarea", "number", "date", "datetime", "boolean", "select", "multiselect", "user",
     "department", "email", "phone", "url", "link", "subform", "file", "image", "serial",
-    "formula", "rating",
+    "formula", "rating", "lookup", "rollup",
 }
 
 

@@ -43,8 +43,8 @@ CONTEXT = ValueContext(tz="Asia/Shanghai", user_exists=lambda ids: {i for i in i
                        department_exists=lambda ids: set(ids), record_exists=lambda form, ids: set(ids))
 
 
-def test_the_table_covers_every_type_but_formula():
-    assert set(FIELDS) | {"formula"} == set(field_types.types())
+def test_the_table_covers_every_type_but_the_computed_ones():
+    assert set(FIELDS) | {"formula", "lookup", "rollup"} == set(field_types.types())
 
 
 @pytest.mark.parametrize("name", sorted(FIELDS))
@@ -74,3 +74,15 @@ def test_parse_cell_gives_a_value_or_a_plain_refusal(name, cell):
         field_types.get(name).parse_cell(field, cell, CONTEXT)
     except FieldValueError as exc:
         assert str(exc)
+
+
+@pytest.mark.parametrize("any_db", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
+def test_an_id_beyond_32_bits_is_a_validation_error_not_a_crash(make, any_db):
+    from formloom.platform.actor import Actor
+    from formloom.runtime.exceptions import ValidationFailed
+    from formloom.runtime.records import service
+
+    rt = make.install("sales-mini")
+    with pytest.raises(ValidationFailed) as refused:
+        service.create(Actor.system(), rt, "deal", {"title": "x", "company": 999_999_999_999})
+    assert refused.value.errors == [{"field": "company", "message": "must be the id of a record"}]

@@ -6,13 +6,14 @@ import xml.etree.ElementTree as ET
 
 import pytest
 import sqlalchemy as sa
-from support_flows import build_org, definition, install
 
 from formloom.platform.extensions import db
 from formloom.platform.models import Department, FlowInstance, FlowTask
 from formloom.runtime.flows import diagram, queries
 from formloom.runtime.flows import service as flows
 from formloom.runtime.records import service as records
+
+from support_flows import build_org, definition, install
 
 SVG = "{http://www.w3.org/2000/svg}"
 

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
-from support_flows import build_org, install
 
 from formloom.platform.extensions import db
 from formloom.platform.models import FlowLog, FlowTask
 from formloom.runtime.flows import service as flows
 from formloom.runtime.records import service as records
+
+from support_flows import build_org, install
 
 
 @pytest.fixture
