@@ -8,10 +8,11 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from benchmarks import automations, bulk, creates, events, flows, listing, report
+from benchmarks import automations, bulk, creates, events, flows, listing, relations, report
 from benchmarks.env import bench_env, pg_server_url
 
-BENCHMARKS = {module.NAME: module for module in (creates, bulk, listing, events, automations, flows)}
+BENCHMARKS = {module.NAME: module for module in (creates, bulk, listing, events, automations, flows,
+                                                        relations)}
 DATABASES = {"sqlite": ["sqlite"], "postgres": ["postgres"], "both": ["sqlite", "postgres"]}
 
 

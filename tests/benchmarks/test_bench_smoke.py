@@ -24,7 +24,7 @@ def run_benchmarks(db: str, out: Path) -> subprocess.CompletedProcess:
 def test_every_benchmark_reports_numbers(any_db, tmp_path):
     done = run_benchmarks(any_db, tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
-    names = ("creates", "bulk", "list", "events", "automations", "flows")
+    names = ("creates", "bulk", "list", "events", "automations", "flows", "relations")
     results = {name: json.loads((tmp_path / f"{name}-{any_db}.json").read_text()) for name in names}
     assert {(r["benchmark"], r["db"]) for r in results.values()} == {(n, any_db) for n in results}
 
@@ -55,7 +55,16 @@ def test_every_benchmark_reports_numbers(any_db, tmp_path):
     assert all(t["p95_ms"] >= t["p50_ms"] > 0 for t in flow["timings"].values())
     assert flow["timings"]["approve"]["runs"] == 5
 
-    for title in ("flows: 10 pending of 1,000 tasks", "automations: runs from record events", "creates: deal records", "bulk: service.bulk_create", "list: amount > 250,000", "events: record events"):
+    relations = results["relations"]["results"]
+    changes = relations["tier_changes"]
+    assert [c["tier"] for c in changes] == ["B", "A", "B"]
+    assert all(c["deals"] == c["revisions"] == 10 and c["seconds"] > 0 and c["statements"] > 0 for c in changes)
+    for load in (relations["bulk_baseline"], relations["bulk_with_relations"]):
+        assert load["records"] == 100 and load["rows_per_second"] > 0
+    assert relations["bulk_with_relations"]["slower_than_baseline"] > 0 and relations["rollups_checked"] == 50
+
+    for title in ("flows: 10 pending of 1,000 tasks", "automations: runs from record events", "creates: deal records", "bulk: service.bulk_create", "list: amount > 250,000", "events: record events",
+                  "relations: lookups and rollups kept current"):
         assert title in done.stdout
 
 

@@ -8,6 +8,8 @@
    data-subform="items"       repeated rows named items-<n>-<field> (see initSubforms)
    data-autodismiss="6000"    on an .alert: close it after that many milliseconds
    data-history-back          on a link: go back when there is history, else follow href
+   form[data-rules-form]      on a record's form page: fields linked to another form fill
+                              themselves (see "data linkage")
 */
 (function () {
   "use strict";
@@ -210,6 +212,164 @@
     root.querySelectorAll("[data-subform]").forEach(refreshSubform);
   }
 
+  /* ---- data linkage (数据联动) -------------------------------------------------------- */
+  /* On a record's form page (…/a/<app>/f/<form>/new or …/r/<id>/edit) the page asks
+     <form>/linkage which fields are filled from another form and which inputs each reads;
+     when one of those inputs changes it asks for the value saving would fill, and fills it.
+     "overwrite": false -> filled and read-only; true -> filled unless the user typed there.
+     Subform rows (added ones too) read and fill their own inputs. The server fills the same
+     values on save, so this is a convenience, never the authority. */
+
+  var FORM_PAGE = /^(.*\/a\/[^\/]+\/f\/[^\/]+)\/(?:new|r\/\d+\/edit)\/?$/;
+
+  function namedIn(scope, name) {
+    return Array.prototype.filter.call(scope.querySelectorAll("[name]"), function (el) {
+      return el.name === name && !el.hasAttribute("data-picker-proto");
+    });
+  }
+
+  function inputValues(scope, name) {
+    var out = [];
+    namedIn(scope, name).forEach(function (el) {
+      if (el.disabled && el.type !== "radio") return;
+      if (el.type === "checkbox" || el.type === "radio") { if (el.checked) out.push(el.value); }
+      else if (el.tagName === "SELECT") Array.prototype.forEach.call(el.selectedOptions, function (o) { out.push(o.value); });
+      else out.push(el.value);
+    });
+    return out.filter(function (v) { return v !== ""; });
+  }
+
+  function lockInput(el) {
+    if (el.type === "radio") { el.disabled = !el.checked; return; }
+    if (el.tagName === "SELECT") {
+      Array.prototype.forEach.call(el.options, function (o) { o.disabled = !o.selected; });
+      return;
+    }
+    if (el.type === "checkbox") { el.onclick = function () { return false; }; return; }
+    el.readOnly = true;
+  }
+
+  function setInput(els, value, locked) {
+    var text = value === null || value === undefined ? "" : String(value);
+    els.forEach(function (el) {
+      if (el.type === "radio") { el.disabled = false; el.checked = el.value === text; }
+      else if (el.type === "checkbox") el.checked = value === true;
+      else if (el.tagName === "SELECT") {
+        Array.prototype.forEach.call(el.options, function (o) { o.disabled = false; });
+        el.value = text;
+      } else el.value = text;
+    });
+    els.forEach(function (el) { if (locked) lockInput(el); });
+    if (els.length) els[0].dispatchEvent(new Event("change", { bubbles: true }));
+  }
+
+  function linkedNames(form, link) {
+    var pattern = link.subform
+      ? new RegExp("^" + escapeRegExp(link.subform) + "-\\d+-" + escapeRegExp(link.key) + "$")
+      : new RegExp("^" + escapeRegExp(link.key) + "$");
+    return Array.prototype.filter.call(form.querySelectorAll("[name]"), function (el) {
+      return pattern.test(el.name);
+    });
+  }
+
+  // Says where the value comes from; a locked input is shaded as read-only inputs are.
+  function markLinked(form) {
+    (form.flLinkage || []).forEach(function (link) {
+      linkedNames(form, link).forEach(function (el) {
+        if (link.note) el.title = link.note;
+        if (link.overwrite) return;
+        lockInput(el);
+        if (el.type !== "radio" && el.type !== "checkbox") el.classList.add("bg-body-tertiary");
+      });
+    });
+  }
+
+  function fillLinked(form, link, scope, prefix) {
+    var targets = namedIn(scope, prefix + link.key);
+    if (!targets.length) return;  // hidden from this user, or shown read-only
+    var typed = targets.some(function (el) { return el.dataset.flTyped === "1"; });
+    if (link.overwrite && typed && inputValues(scope, prefix + link.key).length) return;
+    var params = new URLSearchParams({ field: link.field });
+    link.reads.forEach(function (key) {
+      inputValues(scope, prefix + key).forEach(function (v) { params.append(key, v); });
+    });
+    var ticket = (form.flLinkageTicket = (form.flLinkageTicket || 0) + 1);
+    var slot = prefix + link.key;
+    form.flLinkageLatest = form.flLinkageLatest || {};
+    form.flLinkageLatest[slot] = ticket;
+    fetch(form.flLinkageUrl + "?" + params.toString(), { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (resp) { return resp.ok ? resp.json() : null; })
+      .then(function (body) {
+        if (!body || form.flLinkageLatest[slot] !== ticket) return;  // a later change answers instead
+        targets.forEach(function (el) { delete el.dataset.flTyped; });
+        setInput(namedIn(scope, slot), body.value, !link.overwrite);
+      })
+      .catch(function () { /* offline: saving fills it */ });
+  }
+
+  function changedName(el) {
+    var picker = el.closest && el.closest("[data-link-picker]");
+    if (picker) {
+      if (el !== picker) return null;  // typing in a picker's search box changes no value
+      var proto = picker.querySelector("[data-picker-proto]");
+      return proto ? proto.name : null;
+    }
+    return el.name || null;
+  }
+
+  document.addEventListener("change", function (event) {
+    var form = event.target.closest && event.target.closest("form[data-rules-form]");
+    if (!form || !form.flLinkage || !form.flLinkage.length) return;
+    var name = changedName(event.target);
+    if (!name) return;
+    var row = event.target.closest("[data-subform-row]");
+    var owner = row && row.closest("[data-subform]");
+    var subform = owner ? owner.getAttribute("data-subform") : null;
+    var prefix = "";
+    var key = name;
+    if (subform) {
+      var m = name.match(new RegExp("^(" + escapeRegExp(subform) + "-\\d+-)(.+)$"));
+      if (!m) return;
+      prefix = m[1];
+      key = m[2];
+    }
+    form.flLinkage.forEach(function (link) {
+      if (link.subform === subform && link.reads.indexOf(key) >= 0) fillLinked(form, link, row || form, prefix);
+    });
+  });
+
+  // What the user types into a linked field is theirs: an "overwrite" field keeps it.
+  ["input", "change"].forEach(function (type) {
+    document.addEventListener(type, function (event) {
+      if (event.isTrusted && event.target.name && event.target.closest("form[data-rules-form]")) {
+        event.target.dataset.flTyped = "1";
+      }
+    });
+  });
+
+  document.addEventListener("formloom:subform-change", function (event) {
+    var form = event.target.closest("form[data-rules-form]");
+    if (form) markLinked(form);
+  });
+
+  function initLinkage(root) {
+    var match = window.location.pathname.match(FORM_PAGE);
+    if (!match || !window.fetch) return;
+    root.querySelectorAll("form[data-rules-form]").forEach(function (form) {
+      if (form.flLinkageUrl) return;
+      form.flLinkageUrl = match[1] + "/linkage";
+      fetch(form.flLinkageUrl, { credentials: "same-origin", headers: { Accept: "application/json" } })
+        .then(function (resp) { return resp.ok ? resp.json() : { fields: [] }; })
+        .then(function (body) {
+          form.flLinkage = body.fields || [];
+          markLinked(form);
+        })
+        .catch(function () { form.flLinkage = []; });
+    });
+  }
+
+  /* ---- end of data linkage ---------------------------------------------------------- */
+
   /* ---- htmx: CSRF header ------------------------------------------------------------ */
 
   function sameOrigin(path) {
@@ -261,6 +421,7 @@
   function init(root) {
     initSubforms(root);
     initAlerts(root);
+    initLinkage(root);
   }
 
   if (document.readyState === "loading") {

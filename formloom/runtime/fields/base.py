@@ -39,7 +39,7 @@ class ValueContext:
 
 COMMON_KEYS = {
     "key", "type", "label", "help", "required", "unique", "indexed", "default",
-    "hidden", "readonly", "placeholder", "label_en", "width",
+    "hidden", "readonly", "placeholder", "label_en", "width", "linkage",
 }
 
 

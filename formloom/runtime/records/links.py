@@ -107,10 +107,17 @@ def apply_rules(actor: Actor, runtime, form_key: str, record_id: int, version: i
                 service.update(by, runtime, ref.form, rid, {ref.field: new})
 
 
-def undo_rules(actor: Actor, runtime, form_key: str, record_id: int, deleted_version: int) -> None:
+def undo_rules(actor: Actor, runtime, form_key: str, record_id: int) -> None:
     """After a restore: put back the links its delete cleared and restore the records it deleted."""
     from formloom.runtime.records import service
 
+    # The version its last delete wrote (lookups and rollups may have moved it since).
+    deleted_version = db.session.execute(sa.select(RecordRevision.version).where(
+        RecordRevision.app_id == runtime.app_id, RecordRevision.form_key == form_key,
+        RecordRevision.record_id == record_id, RecordRevision.action == "deleted")
+        .order_by(RecordRevision.id.desc()).limit(1)).scalar()
+    if deleted_version is None:
+        return
     cause = cause_of(form_key, record_id, deleted_version)
     rows = list(db.session.execute(sa.select(RecordRevision).where(
         RecordRevision.app_id == runtime.app_id, RecordRevision.caused_by == cause)

@@ -113,22 +113,9 @@ def _source_value(runtime, dep: Lookup, link_id):
 # -- the records that depend on a change -------------------------------------------------------------
 def after_write(runtime, form_key: str, before: dict | None, after: dict, action: str, depth: int = 0) -> None:
     """Bring up to date what depends on the record just created, changed, deleted or restored."""
-    deps = index(runtime)
-    if deps.empty:
+    if index(runtime).empty:
         return
-    rid = after["id"]
-    changed = _changed(before, after) if action == "updated" else None
-    for dep in deps.by_source.get(form_key, ()):
-        if action == "updated" and dep.source in changed:
-            ft = runtime.form_tables(dep.form)
-            ids = list(db.session.execute(sa.select(ft.table.c.id).where(
-                ft.columns[dep.link] == rid, ft.table.c.deleted_at.is_(None))).scalars())
-            refresh(runtime, dep.form, ids, depth + 1)
-    for dep in deps.by_other.get(form_key, ()):
-        if changed is not None and not (dep.watched & changed):
-            continue
-        parents = _ids((before or {}).get("fields", {}).get(dep.link)) | _ids(after["fields"].get(dep.link))
-        refresh(runtime, dep.form, sorted(parents), depth + 1)
+    _propagate(runtime, form_key, [(before, after)], action, depth)
 
 
 def after_bulk(runtime, form_key: str, rows: list[dict]) -> None:
@@ -138,6 +125,27 @@ def after_bulk(runtime, form_key: str, rows: list[dict]) -> None:
         for values in rows:
             parents |= _ids(values.get(dep.link))
         refresh(runtime, dep.form, sorted(parents), 1)
+
+
+def _propagate(runtime, form_key: str, pairs: list[tuple[dict | None, dict]], action: str, depth: int) -> None:
+    """The dependents of several changed records of one form, each refreshed once."""
+    deps = index(runtime)
+    changes = [(before, after, _changed(before, after) if action == "updated" else None) for before, after in pairs]
+    for dep in deps.by_source.get(form_key, ()):
+        moved = [after["id"] for _before, after, changed in changes if changed is not None and dep.source in changed]
+        if moved:
+            ft = runtime.form_tables(dep.form)
+            ids: list[int] = []
+            for batch in store.chunks(moved):
+                ids.extend(db.session.execute(sa.select(ft.table.c.id).where(
+                    ft.columns[dep.link].in_(batch))).scalars())  # those in the bin too
+            refresh(runtime, dep.form, ids, depth + 1)
+    for dep in deps.by_other.get(form_key, ()):
+        parents: set[int] = set()
+        for before, after, changed in changes:
+            if changed is None or dep.watched & changed:
+                parents |= _ids((before or {}).get("fields", {}).get(dep.link)) | _ids(after["fields"].get(dep.link))
+        refresh(runtime, dep.form, sorted(parents), depth + 1)
 
 
 def _changed(before: dict | None, after: dict) -> set[str]:
@@ -151,48 +159,100 @@ def _ids(value) -> set[int]:
 
 
 def refresh(runtime, form_key: str, ids: list[int], depth: int = 1) -> int:
-    """Recompute the lookups, rollups and formulas of these records; write those that moved.
-    How many changed."""
+    """Recompute the lookups, rollups and formulas of these records and write those that
+    moved, a batch at a time (one read of the sources, one versioned UPDATE per set of
+    changed columns, revisions and events inserted together). How many moved."""
     if not ids:
         return 0
     if depth > MAX_DEPTH:
         raise RuntimeError(f"lookups and rollups kept changing each other past {MAX_DEPTH} forms deep")
-    from formloom.runtime.records import service
     from formloom.runtime.records.context import value_context
-    from formloom.runtime.records.serialize import json_value
     from formloom.runtime.records.values import compute_formulas
 
     form = runtime.form(form_key)
     ft = runtime.form_tables(form_key)
     deps = index(runtime)
-    derived = [d.key for d in deps.lookups.get(form_key, ())] + [d.key for d in deps.rollups.get(form_key, ())]
+    lookups = deps.lookups.get(form_key, ())
+    derived = [d.key for d in lookups] + [d.key for d in deps.rollups.get(form_key, ())]
     derived += [k for k, _parsed in form.formulas]
     ctx = value_context(SYSTEM, runtime)
     moved = 0
     for batch in store.chunks(list(ids)):
+        # Records in the recycle bin are kept current too: a live record's lookup may read one.
         found = store.load_records(ft, batch, include_deleted=True)
-        rollups = {dep.key: aggregate(runtime, dep, list(found)) for dep in deps.rollups.get(form_key, ())}
-        for rid, record in found.items():
+        rollups = {dep.key: (dep, aggregate(runtime, dep, list(found))) for dep in deps.rollups.get(form_key, ())}
+        sources = {dep.key: _source_values(runtime, dep, [r["fields"].get(dep.link) for r in found.values()])
+                   for dep in lookups}
+        pairs = []
+        for record in found.values():
             values = copy.deepcopy(record["fields"])
-            compute_lookups(runtime, form, values, creating=False)
-            for key, by_parent in rollups.items():
-                values[key] = by_parent.get(rid, 0 if _agg(deps, form_key, key) in ("count", "sum") else None)
+            for dep in lookups:
+                values[dep.key] = sources[dep.key].get(values.get(dep.link))
+            for key, (dep, by_parent) in rollups.items():
+                values[key] = by_parent.get(record["id"], 0 if dep.agg in ("count", "sum") else None)
             compute_formulas(form, values, ctx, store.flat_values(record))
             changed = {k: values[k] for k in derived if values.get(k) != record["fields"].get(k)}
-            if not changed:
-                continue
-            if not store.update_record(ft, rid, changed, {}, record["version"]):
-                raise RuntimeError(f"record {rid} of {form_key} changed while its lookups were refreshed")
-            after = store.load_records(ft, [rid], include_deleted=True)[rid]
-            diff = {k: [json_value(form, k, record["fields"].get(k)), json_value(form, k, v)] for k, v in changed.items()}
-            service.log_change(runtime, form_key, rid, after["version"], "updated", diff, SYSTEM, after)
-            moved += 1
-            after_write(runtime, form_key, record, after, "updated", depth)
+            if changed:
+                pairs.append((record, {**record, "fields": {**record["fields"], **changed},
+                                       "version": record["version"] + 1}))
+        _write(runtime, form_key, pairs)
+        moved += len(pairs)
+        if pairs:
+            _propagate(runtime, form_key, pairs, "updated", depth)
     return moved
 
 
-def _agg(deps: Index, form_key: str, key: str) -> str:
-    return next(d.agg for d in deps.rollups[form_key] if d.key == key)
+def _source_values(runtime, dep: Lookup, link_ids) -> dict:
+    """The source field's value for each linked record (one query)."""
+    wanted = sorted(_ids(list(link_ids)))
+    if not wanted:
+        return {}
+    ft = runtime.form_tables(dep.source_form)
+    src = runtime.form(dep.source_form).fields[dep.source]
+    ftype = field_types.get(src["type"])
+    out = {}
+    for batch in store.chunks(wanted):
+        for rid, raw in db.session.execute(sa.select(ft.table.c.id, ft.columns[dep.source]).where(
+                ft.table.c.id.in_(batch))):
+            out[rid] = ftype.from_db(src, raw)
+    return out
+
+
+def _write(runtime, form_key: str, pairs: list[tuple[dict, dict]]) -> None:
+    """Write the moved values (version-checked), with their revisions and events."""
+    if not pairs:
+        return
+    from formloom.platform.models import OutboxEvent, RecordRevision
+    from formloom.runtime.records.context import now_utc
+    from formloom.runtime.records.serialize import json_value, record_json
+
+    form = runtime.form(form_key)
+    ft = runtime.form_tables(form_key)
+    groups: dict[tuple, list[dict]] = {}
+    for before, after in pairs:
+        changed = {k: v for k, v in after["fields"].items() if before["fields"].get(k) != v}
+        cols = store.column_values(ft, changed)
+        groups.setdefault(tuple(sorted(cols)), []).append(
+            {"rid": before["id"], "old_version": before["version"], **{f"v_{c}": v for c, v in cols.items()}})
+    t = ft.table
+    for names, rows in groups.items():
+        stmt = sa.update(t).where(t.c.id == sa.bindparam("rid"), t.c.version == sa.bindparam("old_version")).values(
+            {**{name: sa.bindparam(f"v_{name}") for name in names}, "version": t.c.version + 1})
+        if db.session.execute(stmt, rows).rowcount != len(rows):
+            raise RuntimeError(f"records of {form_key} changed while their lookups and rollups were refreshed")
+    now = now_utc()
+    revisions, events = [], []
+    for before, after in pairs:
+        diff = {k: [json_value(form, k, before["fields"].get(k)), json_value(form, k, v)]
+                for k, v in after["fields"].items() if before["fields"].get(k) != v}
+        base = {"app_id": runtime.app_id, "form_key": form_key, "record_id": after["id"]}
+        revisions.append({**base, "version": after["version"], "action": "updated", "changes": diff,
+                          "actor_id": None, "at": now, "caused_by": None})
+        events.append({**base, "type": "record.updated", "actor_id": None, "created_at": now, "attempts": 0,
+                       "payload": {"form": form_key, "record_id": after["id"], "version": after["version"],
+                                   "changes": diff, "record": record_json(form, after)}})
+    store.insert_rows(RecordRevision.__table__, revisions)
+    store.insert_rows(OutboxEvent.__table__, events)
 
 
 def aggregate(runtime, dep: Rollup, parent_ids: list[int]) -> dict[int, object]:
@@ -218,6 +278,8 @@ def aggregate(runtime, dep: Rollup, parent_ids: list[int]) -> dict[int, object]:
     rollup = RollupFieldType()
     out = {}
     for parent, value in db.session.execute(stmt):
+        if dep.agg == "sum" and value is None:
+            value = 0  # related records whose field is empty sum to 0, as no related records do
         if dep.agg in ("min", "max") and f.get("_result") in ("date", "datetime"):
             value = rollup.from_db(f, value)
         out[parent] = rollup.coerce_result(f, value) if value is not None else None

@@ -19,7 +19,7 @@ from formloom.platform.models import OutboxEvent, RecordRevision
 from formloom.runtime import access
 from formloom.runtime.exceptions import Conflict, NotFound, PermissionDenied, ValidationFailed
 from formloom.runtime.fields import field_types
-from formloom.runtime.records import links, relations, serials
+from formloom.runtime.records import linkage, links, relations, serials
 from formloom.runtime.records.context import condition_env, now_utc, prefetch, value_context
 from formloom.runtime.records.serialize import json_value, record_json
 from formloom.runtime.records.values import (
@@ -77,6 +77,7 @@ def _prepare(actor: Actor, runtime, form_key: str, data: dict, current: dict | N
     else:
         values = {**copy.deepcopy(current["fields"]), **changes}  # formulas must not touch `current`
     system = store.flat_values(current) if current else {"$owner": actor.user_id, "$created_by": actor.user_id}
+    linkage.fill(actor, runtime, form, values, changes, current["fields"] if current else None, ctx, errors)
     relations.compute_lookups(runtime, form, values, creating=current is None)
     compute_formulas(form, values, ctx, system)
     if not draft:
@@ -233,9 +234,19 @@ def _refuse_locked(fa: access.FormAccess, data: dict, locked: frozenset[str], cu
 
 
 def _refuse_changed(fa: access.FormAccess, current: dict, values: dict, data: dict, locked: frozenset[str]) -> None:
-    """PermissionDenied when a read-only field the actor sent differs from the stored value."""
-    changed = [k for k in data if k in locked and values.get(k) != current["fields"].get(k)]
+    """PermissionDenied when a read-only field the actor sent differs from the stored value.
+
+    A linked field (data linkage) the actor sent back unchanged may still move: the fill
+    moved it, not the actor.
+    """
+    fields = fa.form.fields
+    changed = [k for k in data if k in locked and values.get(k) != current["fields"].get(k)
+               and not (k in fields and fields[k].get("linkage") and _sent_unchanged(fa.form, k, data[k], current))]
     access.refuse_fields(fa, changed)
+
+
+def _sent_unchanged(form, key: str, sent, current: dict) -> bool:
+    return sent == json_value(form, key, current["fields"].get(key))
 
 
 def update(actor: Actor, runtime, form_key: str, record_id: int, data: dict,
@@ -321,7 +332,7 @@ def _set_deleted(actor: Actor, runtime, form_key: str, record_id: int, deleted: 
         if deleted:
             links.apply_rules(actor, runtime, form_key, record_id, record["version"])
         else:
-            links.undo_rules(actor, runtime, form_key, record_id, current["version"])
+            links.undo_rules(actor, runtime, form_key, record_id)
     return fa.redact(record)
 
 

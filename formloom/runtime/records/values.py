@@ -5,6 +5,7 @@ One validation path for the API, the pages, imports and automations: errors come
 """
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from formloom.runtime import conditions, formulas
@@ -36,7 +37,7 @@ def convert(form: FormDef, data: dict, ctx: ValueContext, current: dict | None, 
             errors.append({**where, "message": "is computed by the system and cannot be set"})
             continue
         try:
-            converted = ftype.to_python(f, value, ctx)
+            converted = ftype.to_python(f, value, _keeping(ctx, f, current.get(key)) if current else ctx)
         except FieldValueError as exc:
             errors.append({**where, "message": str(exc)})
             continue
@@ -44,6 +45,20 @@ def convert(form: FormDef, data: dict, ctx: ValueContext, current: dict | None, 
             converted = _convert_rows(form.children[key], key, converted, ctx, errors)
         out[key] = converted
     return out
+
+
+def _keeping(ctx: ValueContext, f: dict, stored: Any) -> ValueContext:
+    """For a link: the ids it holds already stay valid (a linked record may be in the recycle
+    bin now, or out of the writer's sight); only new ids are checked."""
+    if f["type"] != "link" or ctx.record_exists is None or stored in (None, []):
+        return ctx
+    kept = set(stored if isinstance(stored, list) else [stored])
+    check = ctx.record_exists
+
+    def exists(form_key: str, ids: list[int]) -> set[int]:
+        return (set(ids) & kept) | set(check(form_key, [i for i in ids if i not in kept]))
+
+    return dataclasses.replace(ctx, record_exists=exists)
 
 
 def _same(a: Any, b: Any) -> bool:

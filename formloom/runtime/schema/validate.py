@@ -22,7 +22,7 @@ from formloom.runtime.fields import FieldValueError, ValueContext, field_types
 from formloom.runtime.fields.base import COMMON_KEYS
 from formloom.runtime.fields.formula import RESULT
 from formloom.runtime.fields.lookup import TARGET
-from formloom.runtime.schema import relations
+from formloom.runtime.schema import linkage, relations
 
 TYPE_WORDS = {"integer": "a whole number", "number": "a number", "string": "text",
               "boolean": "true or false", "array": "a list", "object": "an object", "null": "empty"}
@@ -197,7 +197,14 @@ class _Compiler:
         self.formulas(form, ptr)
         self.rules(form, ptr)
         self.defaults(form, ptr)
+        self.linkages(form, ptr)
         return form
+
+    def linkages(self, form: FormDef, ptr: str) -> None:
+        for key, f in form.fields.items():
+            if "linkage" in f:
+                for pointer, message in linkage.check(f, form, self.defn["forms"], operand_resolver):
+                    self.err(self._fptr(form, ptr, key) + "/linkage" + pointer, message)
 
     def fields(self, items: list[dict], ptr: str, in_subform: bool) -> dict[str, dict]:
         fields: dict[str, dict] = {}

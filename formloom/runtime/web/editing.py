@@ -1,5 +1,5 @@
-"""Filling in a record: the new and edit pages (WTForms built from the definition) and the
-lookup a link picker asks while someone types."""
+"""Filling in a record: the new and edit pages (WTForms built from the definition), the
+lookup a link picker asks while someone types, and the linked values the page fills live."""
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
@@ -13,7 +13,7 @@ from flask_login import login_required
 from formloom.platform.extensions import db
 from formloom.platform.models import Department, User
 from formloom.runtime import access
-from formloom.runtime.exceptions import Conflict, PermissionDenied, ValidationFailed
+from formloom.runtime.exceptions import Conflict, NotFound, PermissionDenied, ValidationFailed
 from formloom.runtime.fields import FieldValueError
 from formloom.runtime.forms import attr, build_form_class, entry_fields, mark_required
 from formloom.runtime.forms.errors import Problem, place
@@ -26,7 +26,7 @@ from formloom.runtime.forms.values import (
     submitted,
     typed_values,
 )
-from formloom.runtime.records import query, service
+from formloom.runtime.records import linkage, query, service
 from formloom.runtime.records.context import condition_env, value_context
 from formloom.runtime.storage.store import flat_values
 from formloom.runtime.web import listing
@@ -266,3 +266,37 @@ def lookup(app_key, form_key):
     if _wants_json():
         return jsonify({"items": items})
     return render_template("web/_lookup.html", items=items, search=search, page=page)
+
+
+@bp.route(FORM + "/linkage")
+@login_required
+def linkage_fill(app_key, form_key):
+    """Without `field`: the form's linked fields and what each reads. With `field` (`price`,
+    or `lines.unit_price` for a subform column) and the values it reads as query arguments:
+    the value saving would fill in, as `{"value": ...}`."""
+    page = load(app_key, form_key)
+    if not (page.can("add") or page.can("edit")):
+        raise NotFound(_("There is no such form."))
+    hidden = page.access.hidden()
+    links = [k for k in linkage.linkages(page.runtime, form_key) if (k.subform or k.key) not in hidden]
+    name = request.args.get("field")
+    if name is None:
+        return jsonify({"fields": [{"field": k.name, "subform": k.subform, "key": k.key, "reads": list(k.reads),
+                                    "overwrite": k.overwrite, "note": _linkage_note(page, k)} for k in links]})
+    link = next((k for k in links if k.name == name), None)
+    if link is None:
+        raise NotFound(_("This form has no such linked field."))
+    sent = {key: request.args.getlist(key) for key in link.reads}
+    try:
+        found = linkage.live(page.actor, page.runtime, form_key, link, sent)
+    except FieldValueError:  # a value this field cannot take: saving will say so, by the field
+        found = None
+    return jsonify({"value": found})
+
+
+def _linkage_note(page: Page, link) -> str:
+    """What the page says, over a linked input, about where its value comes from."""
+    source = page.runtime.form(link.form).display_name(page.locale)
+    if link.overwrite:
+        return _("Filled in from %(form)s; you may change it.", form=source)
+    return _("Filled in from %(form)s.", form=source)
