@@ -91,11 +91,19 @@ def index(runtime) -> Index:
 
 
 # -- a record's own values, on save ----------------------------------------------------------------
-def compute_lookups(runtime, form, values: dict, creating: bool) -> None:
-    """Fill the form's lookups from the linked records (and, creating, empty rollups)."""
+def compute_lookups(runtime, form, values: dict, creating: bool, cache: dict | None = None) -> None:
+    """Fill the form's lookups from the linked records (and, creating, empty rollups).
+    `cache` (one per transaction) keeps what was read: a bulk create reads each linked record once."""
     deps = index(runtime)
     for dep in deps.lookups.get(form.key, ()):
-        values[dep.key] = _source_value(runtime, dep, values.get(dep.link))
+        link = values.get(dep.link)
+        if cache is None:
+            values[dep.key] = _source_value(runtime, dep, link)
+            continue
+        slot = (dep.source_form, dep.source, link)
+        if slot not in cache:
+            cache[slot] = _source_value(runtime, dep, link)
+        values[dep.key] = cache[slot]
     if creating:
         for dep in deps.rollups.get(form.key, ()):
             values[dep.key] = 0 if dep.agg in ("count", "sum") else None

@@ -78,7 +78,8 @@ def _prepare(actor: Actor, runtime, form_key: str, data: dict, current: dict | N
         values = {**copy.deepcopy(current["fields"]), **changes}  # formulas must not touch `current`
     system = store.flat_values(current) if current else {"$owner": actor.user_id, "$created_by": actor.user_id}
     linkage.fill(actor, runtime, form, values, changes, current["fields"] if current else None, ctx, errors)
-    relations.compute_lookups(runtime, form, values, creating=current is None)
+    relations.compute_lookups(runtime, form, values, creating=current is None,
+                              cache=ctx.extra.setdefault("lookup_sources", {}))
     compute_formulas(form, values, ctx, system)
     if not draft:
         # Report every problem at once, but not "is required" for a value that was refused.
