@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from formloom.platform.actor import Actor
 from formloom.platform.extensions import db
 from formloom.runtime import conditions
+from formloom.runtime.exceptions import Conflict
 from formloom.runtime.fields import field_types
 from formloom.runtime.fields.lookup import TARGET
 from formloom.runtime.storage import store
@@ -97,25 +98,17 @@ def compute_lookups(runtime, form, values: dict, creating: bool, cache: dict | N
     deps = index(runtime)
     for dep in deps.lookups.get(form.key, ()):
         link = values.get(dep.link)
-        if cache is None:
-            values[dep.key] = _source_value(runtime, dep, link)
-            continue
         slot = (dep.source_form, dep.source, link)
-        if slot not in cache:
-            cache[slot] = _source_value(runtime, dep, link)
+        if cache is None or slot not in cache:
+            value = _source_values(runtime, dep, [link]).get(link)
+            if cache is None:
+                values[dep.key] = value
+                continue
+            cache[slot] = value
         values[dep.key] = cache[slot]
     if creating:
         for dep in deps.rollups.get(form.key, ()):
             values[dep.key] = 0 if dep.agg in ("count", "sum") else None
-
-
-def _source_value(runtime, dep: Lookup, link_id):
-    if not isinstance(link_id, int):
-        return None
-    ft = runtime.form_tables(dep.source_form)
-    src = runtime.form(dep.source_form).fields[dep.source]
-    raw = db.session.execute(sa.select(ft.columns[dep.source]).where(ft.table.c.id == link_id)).scalar()
-    return field_types.get(src["type"]).from_db(src, raw)
 
 
 # -- the records that depend on a change -------------------------------------------------------------
@@ -247,7 +240,8 @@ def _write(runtime, form_key: str, pairs: list[tuple[dict, dict]]) -> None:
         stmt = sa.update(t).where(t.c.id == sa.bindparam("rid"), t.c.version == sa.bindparam("old_version")).values(
             {**{name: sa.bindparam(f"v_{name}") for name in names}, "version": t.c.version + 1})
         if db.session.execute(stmt, rows).rowcount != len(rows):
-            raise RuntimeError(f"records of {form_key} changed while their lookups and rollups were refreshed")
+            raise Conflict(f"A {form.name} record this change brings up to date was changed by someone else at "
+                           "the same moment; nothing was saved, try again", reason="stale")
     now = now_utc()
     revisions, events = [], []
     for before, after in pairs:
