@@ -252,20 +252,23 @@ def webhook_secret(app_key, webhook_id):
 @login_required
 def webhook_on(app_key, webhook_id):
     """Switch a webhook on again, with a fresh count of failures."""
-    page = admin_page(app_key, write=True)
-    hook = find(page, webhook_id)
-    service.update_webhook(page.actor, app_key, webhook_id, {"active": True})
-    flash(_("Webhook “%(name)s” is on again: it gets the events from now on.", name=hook.name), "success")
-    return redirect(url_for("builder.webhook_detail", app_key=app_key, webhook_id=webhook_id))
+    return _switch(app_key, webhook_id, True)
 
 
 @bp.post("/a/<app_key>/webhooks/<int:webhook_id>/off")
 @login_required
 def webhook_off(app_key, webhook_id):
+    return _switch(app_key, webhook_id, False)
+
+
+def _switch(app_key: str, webhook_id: int, on: bool):
     page = admin_page(app_key, write=True)
     hook = find(page, webhook_id)
-    service.update_webhook(page.actor, app_key, webhook_id, {"active": False})
-    flash(_("Webhook “%(name)s” is off: nothing is sent to it until you switch it on.", name=hook.name), "success")
+    service.update_webhook(page.actor, app_key, webhook_id, {"active": on})
+    if on:
+        flash(_("Webhook “%(name)s” is on again: it gets the events from now on.", name=hook.name), "success")
+    else:
+        flash(_("Webhook “%(name)s” is off: nothing is sent to it until you switch it on.", name=hook.name), "success")
     return redirect(url_for("builder.webhook_detail", app_key=app_key, webhook_id=webhook_id))
 
 
