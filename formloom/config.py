@@ -71,6 +71,9 @@ def load_config(folder: Path | None = None) -> dict:
         "FORMLOOM_JOB_MODULES": [m.strip() for m in env.get("FORMLOOM_JOB_MODULES", "").split(",") if m.strip()],
         # The site's address as people reach it (links in emails), e.g. https://forms.example.com
         "FORMLOOM_BASE_URL": env.get("FORMLOOM_BASE_URL") or None,
+        # A change whose lookups and rollups reach more records than this is finished by a
+        # background job (the records say "updating" until then); smaller ones in its transaction.
+        "FORMLOOM_RELATIONS_INLINE": _number(env, "FORMLOOM_RELATIONS_INLINE") or 500,
         # Email over SMTP: off without a host (see formloom/platform/mail.py).
         "FORMLOOM_SMTP_HOST": env.get("FORMLOOM_SMTP_HOST") or None,
         "FORMLOOM_SMTP_PORT": _number(env, "FORMLOOM_SMTP_PORT"),

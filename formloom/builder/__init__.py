@@ -8,6 +8,7 @@ def init_app(app: Flask) -> None:
         automations_api,
         automations_web,
         cli,
+        relations_web,
         web,
         webhooks_web,
     )

@@ -1,7 +1,8 @@
-"""Builder commands: demo, template list|install, app export|import."""
+"""Builder commands: demo, template list|install, app export|import, relations rebuild."""
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import click
@@ -20,7 +21,7 @@ from formloom.runtime.apps import get_runtime
 
 
 def init_app(app: Flask) -> None:
-    for command in (demo, template_group, app_group):
+    for command in (demo, template_group, app_group, relations_group):
         app.cli.add_command(command)
 
 
@@ -96,3 +97,48 @@ def app_import(path, email):
             click.echo(f"{err['pointer'] or '/'}: {err['message']}", err=True)
         raise click.ClickException(exc.message) from None
     click.echo(f"Imported app {result['app']} (version {result['version']}).")
+
+
+@click.group("relations")
+def relations_group():
+    """Lookups, rollups and formulas."""
+
+
+@relations_group.command("rebuild")
+@click.argument("app_key")
+@click.argument("form_key")
+@click.option("--wait", is_flag=True, help="do the work now, in this process, and say how many records changed")
+@with_appcontext
+def relations_rebuild(app_key, form_key, wait):
+    """Compute every lookup, rollup and formula of a form again, for every record."""
+    from formloom.platform import jobs
+    from formloom.platform.exceptions import FormloomError
+    from formloom.platform.models import Job, RelationRefresh
+    from formloom.runtime.records import refreshes
+
+    try:
+        refresh = refreshes.rebuild(Actor.system(), get_runtime(app_key), form_key)
+    except FormloomError as exc:
+        raise click.ClickException(exc.message) from None
+    refresh_id, job_id = refresh.id, refresh.job_id
+    click.echo(f"Refresh {refresh_id}: {_records(refresh.total)} of {form_key} to go through.")
+    if not wait:
+        return
+    # Run it here; when a worker claimed it first, follow it until it ends.
+    while True:
+        status = jobs.run_job(job_id) if job_id else "skipped"
+        db.session.expire_all()
+        row = db.session.get(RelationRefresh, refresh_id)
+        job = db.session.get(Job, job_id) if job_id else None
+        if row is not None and row.status == "done":
+            click.echo(f"Done: {_records(row.changed)} changed.")
+            return
+        if row is None or job is None or job.status in ("failed", "cancelled"):
+            raise click.ClickException(f"Refresh {refresh_id} did not finish: "
+                                       f"{(job.error if job else None) or (row.error if row else None) or status}")
+        db.session.rollback()
+        time.sleep(0.5)
+
+
+def _records(count: int) -> str:
+    return f"{count} record" if count == 1 else f"{count} records"

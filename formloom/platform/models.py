@@ -457,3 +457,37 @@ class FlowLog(db.Model):
     comment = db.Column(db.Text)
     detail = db.Column(JSON)  # field changes, the user transferred to, the step returned to, ...
     at = db.Column(db.DateTime, nullable=False, default=utcnow)
+
+
+class RelationRefresh(db.Model):
+    """Lookups, rollups and formulas of many records of one form being brought up to date in
+    the background: a change with a large fan-out (a customer's tier read by 10,000 deals), a
+    rebuild asked for, a publish that added such fields, or the daily pass over rollups whose
+    condition reads the date. Its `pending` rows are the records still waiting ("updating")."""
+
+    __tablename__ = "relation_refreshes"
+    id = db.Column(db.Integer, primary_key=True)
+    app_id = db.Column(db.Integer, db.ForeignKey("apps.id", ondelete="CASCADE"), nullable=False, index=True)
+    form_key = db.Column(db.String(64), nullable=False)
+    cause = db.Column(JSON, nullable=False)  # {"kind": "source"|"rebuild"|"publish"|"daily", ...}
+    status = db.Column(db.String(12), nullable=False, default="queued")  # queued running done failed
+    total = db.Column(db.Integer, nullable=False, default=0)
+    done = db.Column(db.Integer, nullable=False, default=0)
+    changed = db.Column(db.Integer, nullable=False, default=0)
+    error = db.Column(db.Text)
+    job_id = db.Column(db.String(32))
+    actor_id = db.Column(db.Integer, db.ForeignKey("users.id", ondelete="SET NULL"))
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    finished_at = db.Column(db.DateTime)
+
+
+class RelationPending(db.Model):
+    """One record a refresh has not reached yet: its computed values may be behind."""
+
+    __tablename__ = "relation_pending"
+    __table_args__ = (db.Index("ix_relation_pending_record", "app_id", "form_key", "record_id"),)
+    refresh_id = db.Column(db.Integer, db.ForeignKey("relation_refreshes.id", ondelete="CASCADE"),
+                           primary_key=True)
+    record_id = db.Column(db.Integer, primary_key=True, autoincrement=False)
+    app_id = db.Column(db.Integer, nullable=False)
+    form_key = db.Column(db.String(64), nullable=False)

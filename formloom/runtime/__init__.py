@@ -4,6 +4,7 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     import formloom.runtime.automations  # noqa: F401 - registers the automation jobs and tick
+    import formloom.runtime.records.refreshes  # noqa: F401 - registers the refresh job and tick
     from formloom.runtime import flows
     from formloom.runtime.api import init_app as init_api
     from formloom.runtime.web import init_app as init_web

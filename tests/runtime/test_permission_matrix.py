@@ -109,6 +109,12 @@ OPERATIONS: list[Op] = [
        per_record=False, web=True),
     Op("api automations", "admin", lambda c, w, r: _json_call(c.get(f"/api/v1/apps/{APP}/automations"), 200),
        per_record=False),
+    Op("page relations", "admin", lambda c, w, r: _json_call(c.get(f"/a/{APP}/relations"), 200),
+       per_record=False, web=True),
+    Op("api refreshes", "admin", lambda c, w, r: _json_call(c.get(f"/api/v1/apps/{APP}/refreshes"), 200),
+       per_record=False),
+    # The app's forms have no computed fields: an administrator hears why (400), anyone else is refused.
+    Op("api rebuild", "admin", lambda c, w, r: _json_call(c.post(f"{BASE}/rebuild"), 400), per_record=False),
     Op("api webhooks", "admin", lambda c, w, r: _json_call(c.get(f"/api/v1/apps/{APP}/webhooks"), 200),
        per_record=False),
     # Writes that change what later operations see run last.

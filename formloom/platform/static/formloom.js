@@ -418,10 +418,57 @@
     window.history.back();
   });
 
+  /* ---- background refreshes in progress ------------------------------------------------ */
+
+  // [data-refresh-poll] rows (the Lookups and rollups page, a record's "updating" notice) fetch
+  // their JSON ({status, done, percent, changed}) every 2 s and move
+  // their bar ([data-refresh-bar], [data-refresh-done], [data-refresh-percent]); once none is
+  // queued or running any more, the page reloads to show how they ended.
+  function initRefreshPoll(root) {
+    var rows = Array.prototype.slice.call(root.querySelectorAll("[data-refresh-poll]"));
+    if (!rows.length || document.body.dataset.flRefreshPoll) return;
+    document.body.dataset.flRefreshPoll = "1";
+    var working = {};
+    var numbers;
+    try { numbers = new Intl.NumberFormat((document.documentElement.lang || "").replace("_", "-") || undefined); }
+    catch (e) { numbers = new Intl.NumberFormat(); }
+    rows.forEach(function (row) { working[row.getAttribute("data-refresh-poll")] = row; });
+    function paint(row, state) {
+      var bar = row.querySelector("[data-refresh-bar]");
+      if (bar) {
+        bar.style.width = state.percent + "%";
+        if (bar.parentNode) bar.parentNode.setAttribute("aria-valuenow", state.percent);
+      }
+      var done = row.querySelector("[data-refresh-done]");
+      if (done) done.textContent = numbers.format(state.done);
+      var percent = row.querySelector("[data-refresh-percent]");
+      if (percent) percent.textContent = String(state.percent);
+      var changed = row.querySelector("[data-refresh-changed]");
+      if (changed) changed.textContent = String(state.changed);
+    }
+    function round() {
+      var urls = Object.keys(working);
+      Promise.all(urls.map(function (url) {
+        return fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+          .then(function (r) { return r.ok ? r.json() : null; })
+          .then(function (state) {
+            if (!state) return;
+            paint(working[url], state);
+            if (state.status !== "queued" && state.status !== "running") delete working[url];
+          });
+      })).then(function () {
+        if (!Object.keys(working).length) { window.location.reload(); return; }
+        window.setTimeout(round, 2000);
+      }, function () { window.setTimeout(round, 5000); });
+    }
+    window.setTimeout(round, 2000);
+  }
+
   function init(root) {
     initSubforms(root);
     initAlerts(root);
     initLinkage(root);
+    initRefreshPoll(root);
   }
 
   if (document.readyState === "loading") {

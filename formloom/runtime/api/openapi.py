@@ -49,6 +49,15 @@ def _components() -> dict:
                 "step_name": {"type": "string"}, "actor": {"type": ["integer", "null"]},
                 "actor_name": {"type": "string"}, "comment": {"type": ["string", "null"]},
                 "detail": {"type": ["object", "null"]}, "at": {"type": "string", "format": "date-time"}}},
+            "Refresh": {"type": "object", "description": "Lookups, rollups and formulas of one form being brought "
+                        "up to date in the background", "properties": {
+                "id": {"type": "integer"}, "form": {"type": "string"},
+                "cause": {"type": "object", "properties": {"kind": {"enum": ["source", "rebuild", "publish", "clock"]}}},
+                "status": {"enum": ["queued", "running", "done", "failed"]}, "total": {"type": "integer"},
+                "done": {"type": "integer"}, "changed": {"type": "integer"}, "percent": {"type": "integer"},
+                "error": {"type": ["string", "null"]}, "job": {"type": ["string", "null"]},
+                "created_at": {"type": "string", "format": "date-time"},
+                "finished_at": {"type": ["string", "null"], "format": "date-time"}}},
             "Revision": {"type": "object", "properties": {
                 "version": {"type": "integer"}, "action": {"type": "string"},
                 "at": {"type": "string", "format": "date-time"}, "actor": {"type": ["integer", "null"]},
@@ -245,6 +254,32 @@ def _record_flow_paths(app_key: str, form, op: str, tag: list[str]) -> dict:
     }
 
 
+def _relation_paths(app_key: str, rt) -> dict:
+    """Rebuilding a form's lookups, rollups and formulas, and the refreshes (app administrators)."""
+    from formloom.runtime.records.refreshes import derived_fields
+
+    tag = [f"{app_key}.relations"]
+    op = _camel(app_key)
+    paths = {
+        f"/api/v1/apps/{app_key}/refreshes": {"get": {
+            "tags": tag, "operationId": f"listRefreshes{op}", "summary": "The 20 latest refreshes, newest first",
+            "responses": {"200": _json({"type": "object", "properties": {"items": {"type": "array",
+                                                                                     "items": _ref("Refresh")}}},
+                                       "The refreshes"), **_errors("403")}}},
+        f"/api/v1/apps/{app_key}/refreshes/{{id}}": {"get": {
+            "tags": tag, "operationId": f"getRefresh{op}", "summary": "One refresh and its progress",
+            "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+            "responses": {"200": _json(_ref("Refresh"), "The refresh"), **_errors("403")}}},
+    }
+    for form in rt.definition.forms.values():
+        if derived_fields(rt, form.key):
+            paths[f"/api/v1/apps/{app_key}/forms/{form.key}/rebuild"] = {"post": {
+                "tags": tag, "operationId": f"rebuild{op}{_camel(form.key)}",
+                "summary": "Compute every lookup, rollup and formula of the form again, in the background",
+                "responses": {"202": _json(_ref("Refresh"), "The refresh, queued"), **_errors("400", "403")}}}
+    return paths
+
+
 def build_document(app_keys: list[str]) -> dict:
     doc = {"openapi": "3.1.0",
            "info": {"title": "Formloom API", "version": "1",
@@ -266,6 +301,8 @@ def build_document(app_keys: list[str]) -> dict:
             doc["paths"].update(_form_paths(app_key, form, name))
             if any(flow.form == form.key for flow in rt.definition.flows.values()):
                 doc["paths"].update(_record_flow_paths(app_key, form, name, [f"{app_key}.{form.key}"]))
+        if access.app_role(actor(), rt.app_id, rt) == "admin":
+            doc["paths"].update(_relation_paths(app_key, rt))
     return doc
 
 

@@ -23,7 +23,7 @@ from formloom.runtime.api.base import bp
 from formloom.runtime.apps import get_runtime
 from formloom.runtime.exceptions import Conflict, NotFound, ValidationFailed
 from formloom.runtime.fields import FieldValueError, field_types
-from formloom.runtime.records import query, service
+from formloom.runtime.records import query, refreshes, service
 from formloom.runtime.records.projections import record_schema
 from formloom.runtime.records.serialize import record_json
 
@@ -81,7 +81,18 @@ def list_records(app_key, form_key):
         actor(), rt, form_key, condition=condition, sort=request.args.get("sort"), limit=int(limit),
         cursor=request.args.get("cursor"), deleted=request.args.get("deleted") in ("1", "true"))
     form = rt.form(form_key)
-    return jsonify({"items": [record_json(form, r) for r in records], "next_cursor": cursor})
+    items = [record_json(form, r) for r in records]
+    _mark_updating(rt, form_key, items)
+    return jsonify({"items": items, "next_cursor": cursor})
+
+
+def _mark_updating(rt, form_key: str, items: list[dict]) -> None:
+    """`"updating": true` on records whose lookups and rollups a background refresh has not reached yet."""
+    if not refreshes.derived_fields(rt, form_key):
+        return
+    waiting = refreshes.updating(rt.app_id, form_key, [item["id"] for item in items])
+    for item in items:
+        item["updating"] = item["id"] in waiting
 
 
 @bp.post(PREFIX + "/records")
@@ -134,7 +145,9 @@ def bulk_create(app_key, form_key):
 def get_record(app_key, form_key, record_id):
     rt = _runtime(app_key, form_key)
     record = service.get(actor(), rt, form_key, record_id, include_deleted=True)
-    return with_etag(record_json(rt.form(form_key), record))
+    body = record_json(rt.form(form_key), record)
+    _mark_updating(rt, form_key, [body])
+    return with_etag(body)
 
 
 @bp.patch(PREFIX + "/records/<int:record_id>")

@@ -11,10 +11,12 @@ recomputed), and its own dependents follow in turn; publishing refuses cycles, a
 from __future__ import annotations
 
 import copy
+from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import cached_property
 
 import sqlalchemy as sa
+from flask import current_app, has_app_context
 
 from formloom.platform.actor import Actor
 from formloom.platform.extensions import db
@@ -26,6 +28,10 @@ from formloom.runtime.storage import store
 
 MAX_DEPTH = 8
 SYSTEM = Actor.system()
+# Set while a background refresh runs: what it reaches further is done there and then.
+_BACKGROUND: ContextVar[bool] = ContextVar("formloom_relations_background", default=False)
+# The time rollup conditions read (None: now); the daily pass sets its slot's time.
+CLOCK: ContextVar = ContextVar("formloom_relations_clock", default=None)
 
 
 @dataclass(frozen=True)
@@ -121,32 +127,52 @@ def after_write(runtime, form_key: str, before: dict | None, after: dict, action
 
 def after_bulk(runtime, form_key: str, rows: list[dict]) -> None:
     """After a bulk create: each parent's rollups once, however many of its children came."""
+    todo: dict[str, set[int]] = {}
     for dep in index(runtime).by_other.get(form_key, ()):
-        parents = set()
+        parents = todo.setdefault(dep.form, set())
         for values in rows:
             parents |= _ids(values.get(dep.link))
-        refresh(runtime, dep.form, sorted(parents), 1)
+    _bring_up_to_date(runtime, todo, {"kind": "source", "form": form_key, "records": len(rows)}, 0)
 
 
 def _propagate(runtime, form_key: str, pairs: list[tuple[dict | None, dict]], action: str, depth: int) -> None:
-    """The dependents of several changed records of one form, each refreshed once."""
+    """The dependents of several changed records of one form, each refreshed once: in this
+    transaction, or by a background job when they are more than the inline limit."""
     deps = index(runtime)
     changes = [(before, after, _changed(before, after) if action == "updated" else None) for before, after in pairs]
+    todo: dict[str, set[int]] = {}
+    fields: dict[str, set[str]] = {}
     for dep in deps.by_source.get(form_key, ()):
         moved = [after["id"] for _before, after, changed in changes if changed is not None and dep.source in changed]
         if moved:
             ft = runtime.form_tables(dep.form)
-            ids: list[int] = []
+            ids = todo.setdefault(dep.form, set())
             for batch in store.chunks(moved):
-                ids.extend(db.session.execute(sa.select(ft.table.c.id).where(
+                ids.update(db.session.execute(sa.select(ft.table.c.id).where(
                     ft.columns[dep.link].in_(batch))).scalars())  # those in the bin too
-            refresh(runtime, dep.form, ids, depth + 1)
+            fields.setdefault(dep.form, set()).add(dep.source)
     for dep in deps.by_other.get(form_key, ()):
-        parents: set[int] = set()
+        parents = todo.setdefault(dep.form, set())
         for before, after, changed in changes:
             if changed is None or dep.watched & changed:
                 parents |= _ids((before or {}).get("fields", {}).get(dep.link)) | _ids(after["fields"].get(dep.link))
-        refresh(runtime, dep.form, sorted(parents), depth + 1)
+                fields.setdefault(dep.form, set()).update(dep.watched & changed if changed else {dep.link})
+    _bring_up_to_date(runtime, todo, {"kind": "source", "form": form_key, "records": len(pairs)}, depth, fields)
+
+
+def _bring_up_to_date(runtime, todo: dict[str, set[int]], cause: dict, depth: int,
+                      fields: dict[str, set[str]] | None = None) -> None:
+    for target, ids in todo.items():
+        if len(ids) > inline_limit() and not _BACKGROUND.get():
+            from formloom.runtime.records import refreshes
+            refreshes.defer(runtime, target, sorted(ids), {**cause, "fields": sorted((fields or {}).get(target, ()))})
+        else:
+            refresh(runtime, target, sorted(ids), depth + 1)
+
+
+def inline_limit() -> int:
+    """How many dependent records one change brings up to date in its own transaction."""
+    return int(current_app.config.get("FORMLOOM_RELATIONS_INLINE") or 500) if has_app_context() else 500
 
 
 def _changed(before: dict | None, after: dict) -> set[str]:
@@ -159,10 +185,11 @@ def _ids(value) -> set[int]:
     return {v for v in items if isinstance(v, int) and not isinstance(v, bool)}
 
 
-def refresh(runtime, form_key: str, ids: list[int], depth: int = 1) -> int:
+def refresh(runtime, form_key: str, ids: list[int], depth: int = 1, quiet: bool = False) -> int:
     """Recompute the lookups, rollups and formulas of these records and write those that
     moved, a batch at a time (one read of the sources, one versioned UPDATE per set of
-    changed columns, revisions and events inserted together). How many moved."""
+    changed columns, revisions and events inserted together). How many moved.
+    `quiet` (a publish filling new fields): versions move, but no revisions or events."""
     if not ids:
         return 0
     if depth > MAX_DEPTH:
@@ -196,7 +223,7 @@ def refresh(runtime, form_key: str, ids: list[int], depth: int = 1) -> int:
             if changed:
                 pairs.append((record, {**record, "fields": {**record["fields"], **changed},
                                        "version": record["version"] + 1}))
-        _write(runtime, form_key, pairs)
+        _write(runtime, form_key, pairs, quiet)
         moved += len(pairs)
         if pairs:
             _propagate(runtime, form_key, pairs, "updated", depth)
@@ -219,7 +246,7 @@ def _source_values(runtime, dep: Lookup, link_ids) -> dict:
     return out
 
 
-def _write(runtime, form_key: str, pairs: list[tuple[dict, dict]]) -> None:
+def _write(runtime, form_key: str, pairs: list[tuple[dict, dict]], quiet: bool = False) -> None:
     """Write the moved values (version-checked), with their revisions and events."""
     if not pairs:
         return
@@ -242,6 +269,8 @@ def _write(runtime, form_key: str, pairs: list[tuple[dict, dict]]) -> None:
         if db.session.execute(stmt, rows).rowcount != len(rows):
             raise Conflict(f"A {form.name} record this change brings up to date was changed by someone else at "
                            "the same moment; nothing was saved, try again", reason="stale")
+    if quiet:
+        return
     now = now_utc()
     revisions, events = [], []
     for before, after in pairs:
@@ -274,7 +303,8 @@ def aggregate(runtime, dep: Rollup, parent_ids: list[int]) -> dict[int, object]:
     stmt = sa.select(parent_col, measure).select_from(source).where(
         parent_col.in_(parent_ids), t.c.deleted_at.is_(None)).group_by(parent_col)
     if dep.where:
-        env = conditions.Env(tz=app_timezone(runtime))
+        clock = CLOCK.get()
+        env = conditions.Env(tz=app_timezone(runtime), **({"now": clock} if clock else {}))
         stmt = stmt.where(conditions.to_sql(dep.where, query.sql_resolver(runtime, dep.other), env))
     f = runtime.form(dep.form).fields[dep.key]
     rollup = RollupFieldType()

@@ -51,6 +51,7 @@ SUMMARIES = {
     "add_unique": 'Make field "{field}" of "{form}" unique',
     "add_index": 'Index field "{field}" of "{form}"',
     "recompute": 'Recompute formula "{field}" of "{form}" for every record',
+    "relate": 'Compute "{field}" of "{form}" for every record from the records it relates to',
     "require": 'Require field "{field}" of "{form}" from now on; existing empty values stay until edited',
     "hide_field": 'Hide field "{field}" of "{form}"; its data is kept and returns if the field is added again',
 }
@@ -76,6 +77,8 @@ def _form_steps(old: FormDef, new: FormDef, old_map: dict, new_map: dict, path: 
         if before is None:
             revived = key in old_map.get("retired", {}) and new_map["fields"][key] == old_map["retired"][key]
             steps.append({"op": "restore_field" if revived else "add_field", **where, "type": f["type"]})
+            if f["type"] in RELATED:
+                steps.append({"op": "relate", **where})
             continue
         if before["type"] != f["type"] or new_map["fields"][key] != old_map["fields"].get(key):
             if "child" in new_map["fields"][key] and before["type"] == f["type"]:
@@ -91,6 +94,8 @@ def _form_steps(old: FormDef, new: FormDef, old_map: dict, new_map: dict, path: 
             steps.append({"op": "add_index", **where})
         if f["type"] == "formula" and before["type"] == "formula" and before.get("expr") != f.get("expr"):
             steps.append({"op": "recompute", **where, "from": before.get("expr"), "to": f.get("expr")})
+        if f["type"] in RELATED and (before["type"] != f["type"] or _relation(before) != _relation(f)):
+            steps.append({"op": "relate", **where})
         if f.get("required") and not before.get("required"):
             steps.append({"op": "require", **where, "note": "existing records with no value keep it until edited"})
         if f["type"] == "subform" and before["type"] == "subform":
@@ -103,6 +108,14 @@ def _form_steps(old: FormDef, new: FormDef, old_map: dict, new_map: dict, path: 
            for s in steps if s["form"] == path):
         steps.append({"op": "recompute", "form": path, "field": "*"})
     return steps
+
+
+RELATED = ("lookup", "rollup")
+
+
+def _relation(f: dict) -> tuple:
+    """What a lookup or rollup reads: a change of it means computing it again for every record."""
+    return tuple(repr(f.get(k)) for k in ("link", "field", "form", "agg", "where"))
 
 
 def _option_steps(before: dict, f: dict, where: dict) -> list[dict]:
@@ -178,6 +191,11 @@ def apply_data_steps(plan: list[dict], old_rt, new_rt, ctx: ValueContext, accept
             report.setdefault("filled", {})[f"{step['form']}.{step['field']}"] = _fill_default(step, new_rt, ctx)
     for form_key in sorted({s["form"].split(".")[0] for s in plan if s["op"] in ("recompute", "change_type")}):
         report.setdefault("recomputed", {})[form_key] = recompute_form(new_rt, form_key, ctx)
+    related = sorted({s["form"] for s in plan if s["op"] == "relate" and "." not in s["form"]})
+    if related:
+        from formloom.runtime.records import refreshes
+
+        report["related"] = refreshes.after_publish(new_rt, related, None)
     return report
 
 

@@ -20,7 +20,10 @@ from formloom.platform.extensions import db
 from formloom.platform.models import Department, User
 from formloom.runtime.definition import FormDef
 from formloom.runtime.fields import field_types
+from formloom.runtime.fields.base import FieldValueError, ValueContext
 from formloom.runtime.fields.datetime_ import to_local
+from formloom.runtime.fields.formula import DELEGATES
+from formloom.runtime.fields.lookup import LookupFieldType
 from formloom.runtime.fields.select import option_label, options
 from formloom.runtime.records import query
 from formloom.runtime.records.context import app_timezone
@@ -45,6 +48,17 @@ def ids_of(value: Any) -> list[int]:
     if value in (None, [], ""):
         return []
     return [v for v in (value if isinstance(value, list) else [value]) if isinstance(v, int)]
+
+
+def shown_as(f: dict) -> dict:
+    """The definition a value is shown through: for a lookup, its source field's (the copy
+    compiling keeps under `lookup.TARGET`), so a lookup of a select shows the same badge, a
+    lookup of a link the same linked title; any other field, itself."""
+    for _depth in range(4):  # compiling resolves a lookup of a lookup already; never loop
+        if f.get("type") != "lookup":
+            break
+        f = LookupFieldType.target(f)
+    return f
 
 
 def option_color(f: dict, value: str) -> str:
@@ -74,7 +88,7 @@ class Display:
         """Remember the references inside these field values (of `keys`, or of every field)."""
         for values in values_list:
             for key in keys if keys is not None else form.fields:
-                f = form.fields[key]
+                f = shown_as(form.fields[key])
                 value = values.get(key)
                 if f["type"] == "subform":
                     self.want(form.children[key], value or [])
@@ -135,7 +149,7 @@ class Display:
         return to_local(value, self.tz).strftime("%Y-%m-%d %H:%M") if value else ""
 
     def cell(self, form: FormDef, key: str, value: Any) -> Cell:
-        f = form.fields[key]
+        f = shown_as(form.fields[key])
         ftype = field_types.get(f["type"])
         if f["type"] not in ("boolean",) and ftype.is_empty(value):
             return Cell()
@@ -151,6 +165,11 @@ class Display:
             return Cell("text", ftype.format(f, value, self.locale))
         if f["type"] == "boolean":
             return Cell("bool", ftype.format(f, value, self.locale)) if value is not None else Cell()
+        if kind in ("date", "datetime") and isinstance(value, str):
+            # As a revision stored it (JSON): history brings rollups and lookups of dates so.
+            value = _as_time(kind, value)
+            if isinstance(value, str):
+                return Cell("text", value)
         if kind == "datetime":
             return Cell("text", self.local_time(value))
         text = ftype.format(f, value, self.locale)
@@ -191,6 +210,14 @@ class Display:
             items.append({"name": meta.get("name") or meta["id"], "url": url, "image": image,
                           "size": human_size(meta.get("size") or 0)})
         return Cell("files", items=items)
+
+
+def _as_time(kind: str, value: str):
+    """A date or date and time written as JSON back as one; the text itself if it is none."""
+    try:
+        return DELEGATES[kind].to_python({"key": "value", "type": kind}, value, ValueContext(tz="UTC"))
+    except (FieldValueError, TypeError, ValueError):
+        return value
 
 
 def count_label(n: int, more: bool) -> str:

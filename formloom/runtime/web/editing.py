@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from dataclasses import field as dc_field
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from flask import flash, jsonify, redirect, render_template, request
@@ -145,14 +146,31 @@ def _save(page: Page, record: dict | None, wt, data: dict, rows_sent: dict, out:
     return None
 
 
+def local_next() -> str | None:
+    """The `next` query parameter when it is a path on this site ("/a/crm/f/customer/r/5"),
+    where saving or cancelling goes back to; None for anything else. An absolute URL, "//host",
+    a backslash (browsers read one as a slash) or a space or control character (browsers drop
+    tabs and newlines, so "/", a tab and "/host" would become "//host") could lead to another site."""
+    raw = request.args.get("next", "")
+    if not raw.startswith("/") or raw.startswith("//") or len(raw) > 2000:
+        return None
+    if "\\" in raw or any(ord(c) <= 0x20 or ord(c) == 0x7F for c in raw):
+        return None
+    parts = urlsplit(raw)
+    if parts.scheme or parts.netloc:
+        return None
+    return raw
+
+
 def _after_save(page: Page, record: dict | None, saved: dict):
+    back = local_next()
     if record is None and not page.can("view"):  # "submit only": the record is not theirs to see
         flash(_("Your record was submitted."), "success")
-        return redirect(page.url("web.record_new"))
+        return redirect(back or page.url("web.record_new"))
     flash(_("The record was created.") if record is None else _("Your changes were saved."), "success")
-    if request.form.get("_then") == "new":
-        return redirect(page.url("web.record_new"))
-    return redirect(page.url("web.record_detail", record_id=saved["id"]))
+    if request.form.get("_then") == "new":  # another one, still coming back to where they came from
+        return redirect(page.url("web.record_new", **({"next": back} if back else {})))
+    return redirect(back or page.url("web.record_detail", record_id=saved["id"]))
 
 
 def prefilled(form, ctx) -> dict:
@@ -213,7 +231,7 @@ def _render(page: Page, record, wt, values: dict, out: Outcome, row_values: dict
     display.load()
     slots = layout.slots(hidden, out.file_items, out.table_errors, row_values)
     return render_template("web/form.html", page=page, wt=wt, record=record, slots=slots, version=version,
-                           title=display.title(form, record) if record else None,
+                           title=display.title(form, record) if record else None, back=local_next(),
                            problems=out.problems, conflict=out.conflict), status
 
 

@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 
 from formloom.runtime.definition import FormDef
 from formloom.runtime.fields import FieldValueError, ValueContext, field_types
-from formloom.runtime.web.display import Cell, Display
+from formloom.runtime.web.display import Cell, Display, shown_as
 
 ACTIONS = {"created": "plus-circle", "updated": "pencil", "deleted": "trash", "restored": "arrow-counterclockwise"}
 
@@ -37,10 +37,11 @@ class Entry:
 
 def canonical(f: dict, value: Any) -> Any:
     """A value as a revision stored it (JSON) back as the value the field type formats."""
+    f = shown_as(f)  # a lookup's value is its source field's
     ftype = field_types.get(f["type"])
     if f["type"] in ("file", "image", "subform") or value is None:
         return value
-    if f["type"] == "formula":
+    if f["type"] in ("formula", "rollup"):
         ftype = ftype.delegate(f)
     try:
         return ftype.to_python(f, value, ValueContext(tz="UTC"))

@@ -1,13 +1,13 @@
 """Record pages: the list (filter, sort, pages, recycle bin), one record, delete, restore."""
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
 
 from formloom.runtime.exceptions import ValidationFailed
 from formloom.runtime.forms.rules import hidden_fields
-from formloom.runtime.records import query, service
+from formloom.runtime.records import query, refreshes, service
 from formloom.runtime.records.context import condition_env
 from formloom.runtime.storage.store import flat_values
 from formloom.runtime.web import listing
@@ -67,7 +67,9 @@ def record_list(app_key, form_key):
     display.load()
     for choice in links:  # "#12" becomes the linked record's title, where the reader may see it
         choice.options = [(choice.selected, display.cell(form, choice.key, int(choice.selected)).items[0]["title"])]
-    rows = [{"id": r["id"], "title": display.title(form, r),
+    updating = refreshes.updating(page.runtime.app_id, form.key, [r["id"] for r in records]) \
+        if refreshes.derived_fields(page.runtime, form.key) else set()
+    rows = [{"id": r["id"], "title": display.title(form, r), "updating": r["id"] in updating,
              "url": page.url("web.record_detail", record_id=r["id"]),
              "cells": [display.cell(form, c.key, r["fields"].get(c.key)) for c in columns],
              "updated": display.local_time(r["deleted_at"] if deleted else r["updated_at"])} for r in records]
@@ -122,7 +124,23 @@ def record_detail(app_key, form_key, record_id):
     return render_template("web/detail.html", page=page, record=record, title=display.title(page.form, record),
                            fields=detail_fields(page, record, display), display=display,
                            history=timeline(page.form, revisions, display),
-                           flow=flow_panel(page, record, display), related=related_lists(page, record, display))
+                           flow=flow_panel(page, record, display), related=related_lists(page, record, display),
+                           updating=refreshes.waiting_on(page.runtime.app_id, form_key, record_id))
+
+
+@bp.get(RECORD + "/updating")
+@login_required
+def record_updating(app_key, form_key, record_id):
+    """Whether the record's lookups and rollups are still being brought up to date, and how far
+    that has got (polled by its page)."""
+    page = load(app_key, form_key)
+    service.get(page.actor, page.runtime, form_key, record_id, include_deleted=True)  # may the reader see it
+    waiting = refreshes.waiting_on(page.runtime.app_id, form_key, record_id)
+    total = sum(r["total"] for r in waiting)
+    done = sum(r["done"] for r in waiting)
+    status = "failed" if any(r["status"] == "failed" for r in waiting) else "running" if waiting else "done"
+    return jsonify({"status": status, "done": done, "total": total,
+                    "percent": 100 if not total else int(done * 100 / total)})
 
 
 @bp.post(RECORD + "/delete")

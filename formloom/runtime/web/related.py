@@ -115,6 +115,7 @@ def related_lists(page: Page, record: dict, display: Display) -> list[RelatedLis
         display.want(f.form, [r["fields"] for r in f.records], keys=[c.key for c in cols])
     display.load()
     app_key = page.runtime.key
+    here = url_for("web.record_detail", app_key=app_key, form_key=page.form.key, record_id=record["id"])
     out = []
     for f, cols in zip(fetched, columns, strict=True):
         name = f.form.display_name(page.locale)
@@ -129,7 +130,9 @@ def related_lists(page: Page, record: dict, display: Display) -> list[RelatedLis
                 for r in f.records]
         add = None
         if not record.get("deleted_at") and _may_set(f.fa, f.key):
-            add = url_for("web.record_new", app_key=app_key, form_key=f.form.key, **{f.key: record["id"]})
+            # `next`: once saved (or cancelled), back to this record.
+            add = url_for("web.record_new", app_key=app_key, form_key=f.form.key,
+                          **{f.key: record["id"], "next": here})
         out.append(RelatedList(
             f.form.key, f.key, title, name, count_label(*f.count), cols[0].label if has_title else "#", more, rows,
             url_for("web.record_list", app_key=app_key, form_key=f.form.key,

@@ -169,7 +169,8 @@ def test_add_opens_the_new_page_linked_and_saving_creates_the_linked_record(app,
     web = login(app, world.rep)
     page = html(web.get(f"{BASE}/customer/r/{world.ids['acme']}"))
     add = _cards(page)["deal.customer"].one("a", data_related_add="").attrs["href"]
-    assert add == f"{BASE}/deal/new?customer={world.ids['acme']}"
+    # Linked to Acme, and back to Acme once saved (see test_related_ux.py).
+    assert add == f"{BASE}/deal/new?customer={world.ids['acme']}&next={BASE}/customer/r/{world.ids['acme']}"
     form = html(web.get(add))
     assert _chosen(form, "customer") == ["Acme"] and form.value("customer") == str(world.ids["acme"])
     assert _chosen(form, "referrer") == []  # only the link the URL names
