@@ -22,12 +22,13 @@ import time
 from contextlib import contextmanager
 
 import sqlalchemy as sa
+from flask import current_app
 
 from benchmarks import data, report
 from benchmarks.env import definition, server_version
 from formloom.builder.apps import publish, save_draft
 from formloom.platform.extensions import db
-from formloom.platform.models import RecordRevision, RelationRefresh
+from formloom.platform.models import Job, RecordRevision, RelationRefresh
 from formloom.runtime.apps import get_runtime
 from formloom.runtime.records import service
 
@@ -150,7 +151,13 @@ def _tier_changes(actor, runtime, fan_out: int) -> tuple[list[dict], float]:
         service.bulk_create(actor, runtime, "deal", data.deals(min(REQUEST, fan_out - i), [cid], seed=31, start=i))
     setup = time.perf_counter() - started
     out = []
-    for tier in TIERS:
+    config = current_app.config
+    limit = config["FORMLOOM_RELATIONS_INLINE"]
+    background = min(limit, fan_out // 2)  # a smoke run's small fan-out still goes to the background
+    # The last change runs with the inline limit raised: the whole fan-out in the change's own
+    # transaction, as before background refreshes, for comparison.
+    for tier, inline in [(t, False) for t in TIERS] + [("A", True)]:
+        config["FORMLOOM_RELATIONS_INLINE"] = fan_out + 1 if inline else background
         revisions = _deal_revisions(runtime)
         with _statements() as count:
             t0 = time.perf_counter()
@@ -161,9 +168,11 @@ def _tier_changes(actor, runtime, fan_out: int) -> tuple[list[dict], float]:
         linked, current = _check(runtime, cid, tier)
         if linked != fan_out or current != fan_out:
             raise RuntimeError(f"after the change to {tier}: {current} of {linked} deals current, expected {fan_out}")
-        out.append({"tier": tier, "deals": fan_out, "seconds": round(seconds, 3), "saved_seconds": round(saved, 3),
+        out.append({"tier": tier, "inline": inline, "deals": fan_out, "seconds": round(seconds, 3),
+                    "saved_seconds": round(saved, 3),
                     "deals_per_second": round(fan_out / seconds), "statements": count[0],
                     "revisions": _deal_revisions(runtime) - revisions})
+    config["FORMLOOM_RELATIONS_INLINE"] = limit
     return out, setup
 
 
@@ -176,6 +185,10 @@ def _wait_for_refreshes(runtime, limit: float = 900.0) -> None:
             RelationRefresh.app_id == runtime.app_id, RelationRefresh.status != "done")).scalar()
         if not left:
             return
+        failed = db.session.execute(sa.select(Job.error).join(RelationRefresh, RelationRefresh.job_id == Job.id).where(
+            RelationRefresh.app_id == runtime.app_id, Job.status == "failed")).scalars().first()
+        if failed:
+            raise RuntimeError(f"a background refresh failed: {failed}")
         if time.perf_counter() > deadline:
             raise RuntimeError(f"{left} refreshes still not done after {limit} s")
         time.sleep(0.02)
@@ -199,7 +212,7 @@ def _check(runtime, cid: int, tier: str) -> tuple[int, int]:
 
 def format_result(result: dict) -> str:
     r = result["results"]
-    rows = [[f"tier -> {c['tier']}", c["deals"], c["seconds"], c["deals_per_second"],
+    rows = [[f"tier -> {c['tier']}" + (" (inline)" if c.get("inline") else ""), c["deals"], c["seconds"], c["deals_per_second"],
              f"saved in {c.get('saved_seconds', c['seconds'])} s ({c['statements']:,} statements), "
              f"{c['revisions']:,} revisions"] for c in r["tier_changes"]]
     for label, b in (("bulk, no relations", r["bulk_baseline"]), ("bulk, with relations", r["bulk_with_relations"])):

@@ -469,7 +469,7 @@ class RelationRefresh(db.Model):
     id = db.Column(db.Integer, primary_key=True)
     app_id = db.Column(db.Integer, db.ForeignKey("apps.id", ondelete="CASCADE"), nullable=False, index=True)
     form_key = db.Column(db.String(64), nullable=False)
-    cause = db.Column(JSON, nullable=False)  # {"kind": "source"|"rebuild"|"publish"|"daily", ...}
+    cause = db.Column(JSON, nullable=False)  # {"kind": "source"|"rebuild"|"publish"|"clock", ...}
     status = db.Column(db.String(12), nullable=False, default="queued")  # queued running done failed
     total = db.Column(db.Integer, nullable=False, default=0)
     done = db.Column(db.Integer, nullable=False, default=0)

@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from formloom.platform import jobs, outbox
 from formloom.platform.extensions import db, write_transaction
 from formloom.platform.models import App, Job, RelationPending, RelationRefresh, utcnow
-from formloom.runtime.exceptions import Conflict, FormloomError, NotFound
+from formloom.runtime.exceptions import Conflict, FormloomError, NotFound, PermissionDenied
 from formloom.runtime.records import relations
 from formloom.runtime.storage import store
 
@@ -86,6 +86,8 @@ def rebuild(actor, runtime, form_key: str) -> RelationRefresh:
     from formloom.runtime import access
 
     access.require_app(actor, runtime, admin=True)
+    if actor.read_only:
+        raise PermissionDenied("This API token is read-only")
     if form_key not in runtime.definition.forms:
         raise NotFound(f'No form "{form_key}" in this app')
     if not derived_fields(runtime, form_key):
@@ -120,6 +122,7 @@ def run(payload: dict) -> dict:
     refresh_id = payload["refresh"]
     token = relations._BACKGROUND.set(True)
     clock = relations.CLOCK.set(_clock(payload))
+    after = 0  # keyset: the records before this one are done
     try:
         while True:
             for attempt in range(CONFLICT_TRIES):
@@ -134,15 +137,18 @@ def run(payload: dict) -> dict:
                             _drop(refresh, None)
                             return _finish(refresh)
                         ids = list(db.session.execute(
-                            sa.select(RelationPending.record_id).where(RelationPending.refresh_id == refresh_id)
+                            sa.select(RelationPending.record_id).where(RelationPending.refresh_id == refresh_id,
+                                                                       RelationPending.record_id > after)
                             .order_by(RelationPending.record_id).limit(BATCH)).scalars())
                         if not ids:
                             return _finish(refresh)
                         refresh.status = "running"
-                        refresh.changed += relations.refresh(runtime, refresh.form_key, ids,
-                                                             quiet=refresh.cause.get("kind") in QUIET)
+                        refresh.changed += relations.refresh(
+                            runtime, refresh.form_key, ids, quiet=refresh.cause.get("kind") in QUIET,
+                            caused_by=relations.revision_cause(refresh.cause))
                         _drop(refresh, ids)
-                        refresh.done = refresh.total - _waiting(refresh_id)
+                        refresh.done = min(refresh.total, refresh.done + len(ids))
+                    after = ids[-1]
                     break
                 except Conflict:
                     if attempt == CONFLICT_TRIES - 1:
@@ -166,15 +172,18 @@ def _clock(payload: dict) -> datetime | None:
 
 
 def _drop(refresh: RelationRefresh, ids: list[int] | None) -> None:
-    """These records are current now: for this refresh and every older one of the same form."""
-    p = RelationPending.__table__.c
-    stmt = sa.delete(RelationPending.__table__).where(p.app_id == refresh.app_id, p.form_key == refresh.form_key,
-                                                      p.refresh_id <= refresh.id)
+    """These records are current now: for this refresh and every older one of the same form
+    still working (each delete by primary key, so it stays a few index probes however many
+    records wait)."""
+    table = RelationPending.__table__
     if ids is None:
-        stmt = stmt.where(p.refresh_id == refresh.id)
-    else:
-        stmt = stmt.where(p.record_id.in_(ids))
-    db.session.execute(stmt)
+        db.session.execute(sa.delete(table).where(table.c.refresh_id == refresh.id))
+        return
+    older = db.session.execute(sa.select(RelationRefresh.id).where(
+        RelationRefresh.app_id == refresh.app_id, RelationRefresh.form_key == refresh.form_key,
+        RelationRefresh.id < refresh.id, RelationRefresh.status != "done")).scalars().all()
+    for refresh_id in [refresh.id, *older]:
+        db.session.execute(sa.delete(table).where(table.c.refresh_id == refresh_id, table.c.record_id.in_(ids)))
 
 
 def _waiting(refresh_id: int) -> int:

@@ -157,7 +157,10 @@ def _propagate(runtime, form_key: str, pairs: list[tuple[dict | None, dict]], ac
             if changed is None or dep.watched & changed:
                 parents |= _ids((before or {}).get("fields", {}).get(dep.link)) | _ids(after["fields"].get(dep.link))
                 fields.setdefault(dep.form, set()).update(dep.watched & changed if changed else {dep.link})
-    _bring_up_to_date(runtime, todo, {"kind": "source", "form": form_key, "records": len(pairs)}, depth, fields)
+    cause = {"kind": "source", "form": form_key, "records": len(pairs)}
+    if len(pairs) == 1:
+        cause["record"] = pairs[0][1]["id"]
+    _bring_up_to_date(runtime, todo, cause, depth, fields)
 
 
 def _bring_up_to_date(runtime, todo: dict[str, set[int]], cause: dict, depth: int,
@@ -167,7 +170,7 @@ def _bring_up_to_date(runtime, todo: dict[str, set[int]], cause: dict, depth: in
             from formloom.runtime.records import refreshes
             refreshes.defer(runtime, target, sorted(ids), {**cause, "fields": sorted((fields or {}).get(target, ()))})
         else:
-            refresh(runtime, target, sorted(ids), depth + 1)
+            refresh(runtime, target, sorted(ids), depth + 1, caused_by=revision_cause(cause))
 
 
 def inline_limit() -> int:
@@ -185,7 +188,16 @@ def _ids(value) -> set[int]:
     return {v for v in items if isinstance(v, int) and not isinstance(v, bool)}
 
 
-def refresh(runtime, form_key: str, ids: list[int], depth: int = 1, quiet: bool = False) -> int:
+def revision_cause(cause: dict) -> str | None:
+    """What a refresh's revisions name as their cause: "relate:<form>:<id>" for a change of one
+    record (the history says which), "relate:<form>" for several."""
+    if cause.get("kind") != "source":
+        return None
+    return f"relate:{cause['form']}:{cause['record']}" if cause.get("record") else f"relate:{cause['form']}"
+
+
+def refresh(runtime, form_key: str, ids: list[int], depth: int = 1, quiet: bool = False,
+            caused_by: str | None = None) -> int:
     """Recompute the lookups, rollups and formulas of these records and write those that
     moved, a batch at a time (one read of the sources, one versioned UPDATE per set of
     changed columns, revisions and events inserted together). How many moved.
@@ -223,7 +235,7 @@ def refresh(runtime, form_key: str, ids: list[int], depth: int = 1, quiet: bool 
             if changed:
                 pairs.append((record, {**record, "fields": {**record["fields"], **changed},
                                        "version": record["version"] + 1}))
-        _write(runtime, form_key, pairs, quiet)
+        _write(runtime, form_key, pairs, quiet, caused_by)
         moved += len(pairs)
         if pairs:
             _propagate(runtime, form_key, pairs, "updated", depth)
@@ -246,7 +258,8 @@ def _source_values(runtime, dep: Lookup, link_ids) -> dict:
     return out
 
 
-def _write(runtime, form_key: str, pairs: list[tuple[dict, dict]], quiet: bool = False) -> None:
+def _write(runtime, form_key: str, pairs: list[tuple[dict, dict]], quiet: bool = False,
+           caused_by: str | None = None) -> None:
     """Write the moved values (version-checked), with their revisions and events."""
     if not pairs:
         return
@@ -278,7 +291,7 @@ def _write(runtime, form_key: str, pairs: list[tuple[dict, dict]], quiet: bool =
                 for k, v in after["fields"].items() if before["fields"].get(k) != v}
         base = {"app_id": runtime.app_id, "form_key": form_key, "record_id": after["id"]}
         revisions.append({**base, "version": after["version"], "action": "updated", "changes": diff,
-                          "actor_id": None, "at": now, "caused_by": None})
+                          "actor_id": None, "at": now, "caused_by": caused_by})
         events.append({**base, "type": "record.updated", "actor_id": None, "created_at": now, "attempts": 0,
                        "payload": {"form": form_key, "record_id": after["id"], "version": after["version"],
                                    "changes": diff, "record": record_json(form, after)}})

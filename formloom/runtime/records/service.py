@@ -457,7 +457,7 @@ def history(actor: Actor, runtime, form_key: str, record_id: int) -> list[Revisi
         changes = {k: v for k, v in r.changes.items() if k not in hidden}
         if r.changes and not changes:
             continue
-        out.append(Revision(r.id, r.version, r.action, changes, r.actor_id, r.actor, r.at))
+        out.append(Revision(r.id, r.version, r.action, changes, r.actor_id, r.actor, r.at, r.caused_by))
     return out
 
 
@@ -472,3 +472,4 @@ class Revision:
     actor_id: int | None
     actor: object
     at: object
+    caused_by: str | None = None  # what brought it about: a delete's link rule, a related record's change

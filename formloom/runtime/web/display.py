@@ -99,6 +99,10 @@ class Display:
                 elif f["type"] == "department":
                     self._departments.update(ids_of(value))
 
+    def want_record(self, form_key: str, record_id: int) -> None:
+        """Remember one record whose title is wanted (shown only where the reader may see it)."""
+        self._links[form_key].add(record_id)
+
     def want_users(self, ids) -> None:
         self._users.update(i for i in ids if isinstance(i, int))
 

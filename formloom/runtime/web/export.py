@@ -37,7 +37,7 @@ from formloom.runtime.records.context import app_timezone, now_utc
 from formloom.runtime.web import listing
 from formloom.runtime.web.blueprint import bp
 from formloom.runtime.web.common import Page, load, record_form
-from formloom.runtime.web.display import Display, ids_of
+from formloom.runtime.web.display import Display, ids_of, shown_as
 from formloom.runtime.web.records import RECORD, detail_fields
 
 FORMATS = {"csv": "text/csv; charset=utf-8",
@@ -93,8 +93,9 @@ def _number(value):
 
 
 def plain_value(display: Display, form: FormDef, key: str, value):
-    """One field value for a spreadsheet: text, a number, a date or a local date-time."""
-    f = form.fields[key]
+    """One field value for a spreadsheet: text, a number, a date or a local date-time (a
+    lookup's as its source field's)."""
+    f = shown_as(form.fields[key])
     kind = f["type"]
     if value is None or value == [] or value == "":
         return None
@@ -116,7 +117,7 @@ def plain_value(display: Display, form: FormDef, key: str, value):
         return value
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return _number(value)
-    return form.type_of(key).format(f, value, display.locale)
+    return form.type_of(key).format(form.fields[key], value, display.locale)
 
 
 def _rows(page: Page, keys: list[str], batches) -> Iterator[list]:

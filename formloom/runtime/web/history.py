@@ -106,10 +106,39 @@ def timeline(form: FormDef, revisions, display: Display) -> list[Entry]:
     """Entries for the page, newest first; only changes get their field-by-field lines."""
     display.want(form, _values(form, revisions))
     display.want_users(rev.actor_id for rev in revisions)
+    causes = {rev.id: _relation_cause(rev.caused_by, display) for rev in revisions}
     display.load()
     entries = []
     for rev in revisions:
         changes = _changes(form, rev.changes or {}, display, display.locale) if rev.action == "updated" else []
-        entries.append(Entry(rev.action, _title(rev.action, rev.changes or {}), ACTIONS.get(rev.action, "dot"),
+        title = _title(rev.action, rev.changes or {})
+        if causes[rev.id] and rev.action == "updated":
+            title = _because(*causes[rev.id], display)
+        entries.append(Entry(rev.action, title, ACTIONS.get(rev.action, "dot"),
                              display.user_name(rev.actor_id), display.local_time(rev.at), rev.version, changes))
     return entries
+
+
+def _relation_cause(caused_by: str | None, display: Display) -> tuple[str, int | None] | None:
+    """(form, record id or None) of a lookup or rollup update ("relate:<form>[:<id>]"); its
+    record's title is asked for, shown only to those who may see it."""
+    if not caused_by or not caused_by.startswith("relate:"):
+        return None
+    form_key, _sep, rid = caused_by[len("relate:"):].partition(":")
+    if form_key not in display.page.runtime.definition.forms:
+        return None
+    if rid.isdigit():
+        display.want_record(form_key, int(rid))
+        return form_key, int(rid)
+    return form_key, None
+
+
+def _because(form_key: str, record_id: int | None, display: Display) -> str:
+    form_name = display.page.runtime.form(form_key).display_name(display.locale)
+    title = display.titles.get(form_key, {}).get(record_id) if record_id else None
+    if title:
+        return _("brought lookups and totals up to date after %(form)s “%(title)s” changed",
+                 form=form_name, title=title)
+    if record_id:
+        return _("brought lookups and totals up to date after a %(form)s record changed", form=form_name)
+    return _("brought lookups and totals up to date after %(form)s records changed", form=form_name)

@@ -96,7 +96,7 @@ def test_a_large_fan_out_is_finished_by_a_job_with_revisions_and_events(eager, m
     assert [get(rt, "deal", d)["score"] for d in deals] == [20] * 6  # formulas over the lookup follow
     refresh = only_refresh()
     assert (refresh.status, refresh.total, refresh.done, refresh.changed, refresh.form_key) == ("done", 6, 6, 6, "deal")
-    assert refresh.cause == {"kind": "source", "form": "customer", "fields": ["tier"], "records": 1}
+    assert refresh.cause == {"kind": "source", "form": "customer", "fields": ["tier"], "records": 1, "record": acme}
     assert db.session.execute(sa.select(sa.func.count()).select_from(RelationPending)).scalar() == 0
     revs = db.session.execute(sa.select(RecordRevision).where(
         RecordRevision.form_key == "deal", RecordRevision.action == "updated")).scalars().all()
@@ -290,3 +290,19 @@ def test_a_rollup_reading_the_date_is_evaluated_again_each_day(eager, make):
     assert refreshes.scan(later) == 0  # once per day however many look
     assert only_refresh().cause["kind"] == "clock"
     assert refreshes.scan(later + timedelta(days=1)) == 1
+
+
+def test_the_history_says_which_change_brought_a_value_up_to_date(eager, make, client, auth):
+    owner = make.user("Owner", locale="en")
+    rt, acme, deals = seed(make, owner, n=2)  # inline
+    records.update(Actor.from_user(owner), rt, "customer", acme, {"tier": "A"})
+    auth.login(owner.email)
+    page = client.get(f"/a/crm/f/deal/r/{deals[0]}").get_data(as_text=True)
+    assert "brought lookups and totals up to date after Customer “Acme” changed" in page
+    # The same through a background refresh (5 deals: over the limit).
+    other = new(rt, "customer", name="Secret", tier="B")
+    more = records.bulk_create(SYSTEM, rt, "deal", [{"title": f"S{i}", "customer": other} for i in range(5)])
+    records.update(SYSTEM, rt, "customer", other, {"tier": "C"})
+    assert only_refresh().status == "done"
+    page = client.get(f"/a/crm/f/deal/r/{more[0]}").get_data(as_text=True)
+    assert "brought lookups and totals up to date after Customer “Secret” changed" in page

@@ -201,3 +201,17 @@ def test_history_turns_a_rollup_date_back_into_a_date():
     rollup = {"key": "first_close", "type": "rollup", "form": "deal", "link": "customer", "agg": "min",
               "field": "close", "_result": "date"}
     assert canonical(rollup, "2024-06-30") == date(2024, 6, 30)
+
+
+def test_an_export_writes_lookups_as_their_source_field_reads(app, world):
+    import csv
+    import io
+
+    web = login(app, world.admin)
+    resp = web.get(f"{BASE}/deal/export?format=csv")
+    assert resp.status_code == 200
+    rows = {r["Title"]: r for r in csv.DictReader(io.StringIO(resp.get_data(as_text=True).lstrip("\ufeff")))}
+    assert rows["Pilot"]["Customer tier"] == "Gold"  # the option's label, not "gold"
+    assert rows["Pilot"]["Contact's company"] == "Acme"  # the linked title, not "#1"
+    assert rows["Pilot"]["Account manager"] == "Ada Admin"
+    assert rows["Pilot"]["Customer since"] == "2021-05-04"
