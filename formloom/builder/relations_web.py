@@ -173,7 +173,15 @@ def cause_words(runtime, data: dict, users: dict[int, str], actor_id: int | None
     if kind == "source":
         source = runtime.definition.forms.get(cause.get("form", ""))
         name = source.display_name(locale) if source else cause.get("form", "")
-        return _("A change to %(form)s's fields", form=name) if name else _("A change to linked records")
+        if not name:
+            return _("A change to linked records")
+        labels = ", ".join(source.label(k, locale) if k in source.fields else k for k in cause.get("fields") or ())
+        if cause.get("record") and labels:
+            return _("%(form)s #%(id)s changed: %(fields)s", form=name, id=cause["record"], fields=labels)
+        if labels:
+            return _("%(count)s %(form)s records changed: %(fields)s", count=cause.get("records", 0), form=name,
+                     fields=labels)
+        return _("A change to %(form)s's fields", form=name)
     if kind == "rebuild":
         who = users.get(actor_id) if actor_id else None
         return _("Rebuild asked by %(user)s", user=who) if who else _("Rebuild asked by the system")

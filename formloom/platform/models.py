@@ -482,12 +482,14 @@ class RelationRefresh(db.Model):
 
 
 class RelationPending(db.Model):
-    """One record a refresh has not reached yet: its computed values may be behind."""
+    """One record a refresh has not reached yet: its computed values may be behind (the
+    refresh's own records, and those whose values follow from theirs)."""
 
     __tablename__ = "relation_pending"
     __table_args__ = (db.Index("ix_relation_pending_record", "app_id", "form_key", "record_id"),)
     refresh_id = db.Column(db.Integer, db.ForeignKey("relation_refreshes.id", ondelete="CASCADE"),
                            primary_key=True)
+    # The refresh's own form, or a form whose values follow from it (a rollup over its lookups).
+    form_key = db.Column(db.String(64), primary_key=True)
     record_id = db.Column(db.Integer, primary_key=True, autoincrement=False)
     app_id = db.Column(db.Integer, nullable=False)
-    form_key = db.Column(db.String(64), nullable=False)

@@ -297,7 +297,8 @@
     var slot = prefix + link.key;
     form.flLinkageLatest = form.flLinkageLatest || {};
     form.flLinkageLatest[slot] = ticket;
-    fetch(form.flLinkageUrl + "?" + params.toString(), { credentials: "same-origin", headers: { Accept: "application/json" } })
+    var url = form.flLinkageUrl + (form.flLinkageUrl.indexOf("?") < 0 ? "?" : "&") + params.toString();
+    fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
       .then(function (resp) { return resp.ok ? resp.json() : null; })
       .then(function (body) {
         if (!body || form.flLinkageLatest[slot] !== ticket) return;  // a later change answers instead
@@ -352,12 +353,16 @@
     if (form) markLinked(form);
   });
 
+  // A form page finds its endpoint from its address; another page (a task's) names it in
+  // data-linkage-url.
   function initLinkage(root) {
+    if (!window.fetch) return;
     var match = window.location.pathname.match(FORM_PAGE);
-    if (!match || !window.fetch) return;
     root.querySelectorAll("form[data-rules-form]").forEach(function (form) {
       if (form.flLinkageUrl) return;
-      form.flLinkageUrl = match[1] + "/linkage";
+      var named = form.getAttribute("data-linkage-url");
+      if (!named && !match) return;
+      form.flLinkageUrl = named || match[1] + "/linkage";
       fetch(form.flLinkageUrl, { credentials: "same-origin", headers: { Accept: "application/json" } })
         .then(function (resp) { return resp.ok ? resp.json() : { fields: [] }; })
         .then(function (body) {

@@ -11,7 +11,8 @@ records, which the fresh computation satisfies too.
 
 The same machinery rebuilds a form on demand (admins, the API, `formloom relations
 rebuild`), fills lookups and rollups a publish added, and re-evaluates once a day (once an
-hour for `now`) rollups whose condition reads the clock ("tickets overdue").
+hour for `now`) rollups whose condition reads the clock ("tickets overdue") and formulas that
+call TODAY() or NOW() ("days to renewal").
 """
 from __future__ import annotations
 
@@ -45,11 +46,68 @@ def defer(runtime, form_key: str, ids: list[int], cause: dict, actor_id: int | N
     refresh = _new(runtime, form_key, cause, actor_id)
     rows = [{"refresh_id": refresh.id, "record_id": rid, "app_id": runtime.app_id, "form_key": form_key}
             for rid in ids]
-    store.insert_rows(RelationPending.__table__, rows)
     refresh.total = len(rows)
+    for other, more in dependents(runtime, form_key, ids).items():
+        rows += [{"refresh_id": refresh.id, "record_id": rid, "app_id": runtime.app_id, "form_key": other}
+                 for rid in sorted(more)]
+    store.insert_rows(RelationPending.__table__, rows)
     refresh.job_id = jobs.enqueue("relations.refresh", {"refresh": refresh.id}, app_id=runtime.app_id,
                                   dedupe_key=dedupe_key)
     return refresh
+
+
+def dependents(runtime, form_key: str, ids: list[int], limit: int = 100_000) -> dict[str, set[int]]:
+    """The records of other forms (and of this one, through a chain) whose lookups or rollups
+    follow from the derived values of these: a rollup over their lookups, a lookup of their
+    rollup, and so on down the chain. They are marked "updating" with the refresh's own
+    records, and current when it ends. At most `limit` records are marked."""
+    deps = relations.index(runtime)
+    out: dict[str, set[int]] = {}
+    frontier = {form_key: set(ids)}
+    seen = 0
+    for _depth in range(relations.MAX_DEPTH):
+        reached: dict[str, set[int]] = {}
+        for form, found in frontier.items():
+            derived = set(derived_fields(runtime, form))
+            for dep in deps.by_other.get(form, ()):  # rollups over this form's derived values
+                if dep.watched & derived:
+                    reached.setdefault(dep.form, set()).update(_linked(runtime, form, dep.link, found))
+            for dep in deps.by_source.get(form, ()):  # lookups of this form's derived values
+                if dep.source in derived:
+                    reached.setdefault(dep.form, set()).update(_linking(runtime, dep.form, dep.link, found))
+        frontier = {}
+        for form, found in reached.items():
+            new = found - out.get(form, set()) - (set(ids) if form == form_key else set())
+            if new:
+                out.setdefault(form, set()).update(new)
+                frontier[form] = new
+                seen += len(new)
+        if not frontier or seen >= limit:
+            break
+    return out
+
+
+def _linked(runtime, form_key: str, link: str, ids: set[int]) -> set[int]:
+    """The records these records' `link` field points at."""
+    ft = runtime.form_tables(form_key)
+    out: set[int] = set()
+    for batch in store.chunks(sorted(ids)):
+        if link in ft.values:  # a multiple link: its values table
+            vt = ft.values[link]
+            stmt = sa.select(vt.c.value).where(vt.c.record_id.in_(batch))
+        else:
+            stmt = sa.select(ft.columns[link]).where(ft.table.c.id.in_(batch))
+        out.update(v for v in db.session.execute(stmt).scalars() if v is not None)
+    return out
+
+
+def _linking(runtime, form_key: str, link: str, ids: set[int]) -> set[int]:
+    """The records of `form_key` whose single `link` field points at one of these."""
+    ft = runtime.form_tables(form_key)
+    out: set[int] = set()
+    for batch in store.chunks(sorted(ids)):
+        out.update(db.session.execute(sa.select(ft.table.c.id).where(ft.columns[link].in_(batch))).scalars())
+    return out
 
 
 def defer_all(runtime, form_key: str, cause: dict, actor_id: int | None = None,
@@ -134,11 +192,11 @@ def run(payload: dict) -> dict:
                         app = db.session.get(App, refresh.app_id)
                         runtime = runtime_for(app.id, app.published_version)
                         if refresh.form_key not in runtime.definition.forms:  # the form was unpublished meanwhile
-                            _drop(refresh, None)
                             return _finish(refresh)
                         ids = list(db.session.execute(
-                            sa.select(RelationPending.record_id).where(RelationPending.refresh_id == refresh_id,
-                                                                       RelationPending.record_id > after)
+                            sa.select(RelationPending.record_id).where(
+                                RelationPending.refresh_id == refresh_id,
+                                RelationPending.form_key == refresh.form_key, RelationPending.record_id > after)
                             .order_by(RelationPending.record_id).limit(BATCH)).scalars())
                         if not ids:
                             return _finish(refresh)
@@ -171,27 +229,28 @@ def _clock(payload: dict) -> datetime | None:
     return max(datetime.fromisoformat(payload["at"]), utcnow())
 
 
-def _drop(refresh: RelationRefresh, ids: list[int] | None) -> None:
+def _drop(refresh: RelationRefresh, ids: list[int]) -> None:
     """These records are current now: for this refresh and every older one of the same form
     still working (each delete by primary key, so it stays a few index probes however many
     records wait)."""
     table = RelationPending.__table__
-    if ids is None:
-        db.session.execute(sa.delete(table).where(table.c.refresh_id == refresh.id))
-        return
     older = db.session.execute(sa.select(RelationRefresh.id).where(
         RelationRefresh.app_id == refresh.app_id, RelationRefresh.form_key == refresh.form_key,
         RelationRefresh.id < refresh.id, RelationRefresh.status != "done")).scalars().all()
     for refresh_id in [refresh.id, *older]:
-        db.session.execute(sa.delete(table).where(table.c.refresh_id == refresh_id, table.c.record_id.in_(ids)))
+        db.session.execute(sa.delete(table).where(table.c.refresh_id == refresh_id,
+                                                  table.c.form_key == refresh.form_key, table.c.record_id.in_(ids)))
 
 
-def _waiting(refresh_id: int) -> int:
-    return db.session.execute(sa.select(sa.func.count()).select_from(RelationPending)
-                              .where(RelationPending.refresh_id == refresh_id)).scalar_one()
+def _waiting(refresh: RelationRefresh) -> int:
+    """How many of the refresh's own records it has not reached."""
+    return db.session.execute(sa.select(sa.func.count()).select_from(RelationPending).where(
+        RelationPending.refresh_id == refresh.id, RelationPending.form_key == refresh.form_key)).scalar_one()
 
 
 def _finish(refresh: RelationRefresh) -> dict:
+    # Its own records are done, and with them those that follow from theirs.
+    db.session.execute(sa.delete(RelationPending.__table__).where(RelationPending.refresh_id == refresh.id))
     refresh.status, refresh.done, refresh.finished_at, refresh.error = "done", refresh.total, utcnow(), None
     return {"refresh": refresh.id, "total": refresh.total, "changed": refresh.changed}
 
@@ -244,7 +303,7 @@ def describe(refresh: RelationRefresh) -> dict:
     status = refresh.status
     done = refresh.done
     if status != "done":
-        done = refresh.total - _waiting(refresh.id)
+        done = refresh.total - _waiting(refresh)
         job_status = db.session.execute(sa.select(Job.status).where(Job.id == refresh.job_id)).scalar() \
             if refresh.job_id else None
         if job_status in ("failed", "cancelled"):
@@ -259,7 +318,7 @@ def _iso(at: datetime | None) -> str | None:
     return at.replace(tzinfo=UTC).isoformat().replace("+00:00", "Z") if at else None
 
 
-# -- rollups whose condition reads the clock ------------------------------------------------------
+# -- rollups and formulas that read the clock ------------------------------------------------------
 def uses_clock(node) -> str | None:
     """"now" if a condition reads the time, "today" if it reads the date, else None."""
     if isinstance(node, dict):
@@ -274,10 +333,14 @@ def uses_clock(node) -> str | None:
 
 
 def clock_forms(runtime) -> dict[str, str]:
-    """Forms with rollups whose condition reads the clock -> "today" or "now"."""
+    """Forms with rollups whose condition, or formulas whose expression, reads the clock ->
+    "now" (re-evaluated hourly) or "today" (daily)."""
     out: dict[str, str] = {}
-    for form_key, deps in relations.index(runtime).rollups.items():
-        kinds = {uses_clock(d.where) for d in deps if d.where}
+    rollups = relations.index(runtime).rollups
+    for form_key, form in runtime.definition.forms.items():
+        kinds = {uses_clock(d.where) for d in rollups.get(form_key, ()) if d.where}
+        for _key, parsed in form.formulas:
+            kinds |= {"now" if "NOW" in parsed.functions else "today" if "TODAY" in parsed.functions else None}
         if "now" in kinds:
             out[form_key] = "now"
         elif "today" in kinds:

@@ -11,9 +11,12 @@ recomputed), and its own dependents follow in turn; publishing refuses cycles, a
 from __future__ import annotations
 
 import copy
+import dataclasses
 from contextvars import ContextVar
 from dataclasses import dataclass
+from datetime import UTC
 from functools import cached_property
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import current_app, has_app_context
@@ -216,6 +219,10 @@ def refresh(runtime, form_key: str, ids: list[int], depth: int = 1, quiet: bool 
     derived = [d.key for d in lookups] + [d.key for d in deps.rollups.get(form_key, ())]
     derived += [k for k, _parsed in form.formulas]
     ctx = value_context(SYSTEM, runtime)
+    clock = CLOCK.get()
+    if clock:  # the daily pass: formulas see the day it was made for
+        ctx = dataclasses.replace(ctx, now=clock, today=clock.replace(tzinfo=UTC).astimezone(
+            ZoneInfo(ctx.tz)).date())
     moved = 0
     for batch in store.chunks(list(ids)):
         # Records in the recycle bin are kept current too: a live record's lookup may read one.

@@ -293,10 +293,15 @@ def linkage_fill(app_key, form_key):
     or `lines.unit_price` for a subform column) and the values it reads as query arguments:
     the value saving would fill in, as `{"value": ...}`."""
     page = load(app_key, form_key)
-    if not (page.can("add") or page.can("edit")):
+    task = request.args.get("_task", type=int)
+    if task is not None:  # the task page of an approver who may change some fields at this step
+        open_to = _task_fields(page, task)
+        links = [k for k in linkage.linkages(page.runtime, form_key) if (k.subform or k.key) in open_to]
+    elif page.can("add") or page.can("edit"):
+        hidden = page.access.hidden()
+        links = [k for k in linkage.linkages(page.runtime, form_key) if (k.subform or k.key) not in hidden]
+    else:
         raise NotFound(_("There is no such form."))
-    hidden = page.access.hidden()
-    links = [k for k in linkage.linkages(page.runtime, form_key) if (k.subform or k.key) not in hidden]
     name = request.args.get("field")
     if name is None:
         return jsonify({"fields": [{"field": k.name, "subform": k.subform, "key": k.key, "reads": list(k.reads),
@@ -310,6 +315,22 @@ def linkage_fill(app_key, form_key):
     except FieldValueError:  # a value this field cannot take: saving will say so, by the field
         found = None
     return jsonify({"value": found})
+
+
+def _task_fields(page: Page, task_id: int) -> set[str]:
+    """The fields the reader may change on their open task of this form: the step's editable
+    ones, or the whole form (less the step's hidden fields) when a returned record is theirs to
+    submit again. NotFound for anyone else's task or one already done."""
+    from formloom.runtime.flows import queries
+
+    view = queries.task_view(page.actor, task_id, page.locale)
+    if view.instance.form_key != page.form.key or view.runtime.app_id != page.runtime.app_id:
+        raise NotFound(_("There is no such form."))
+    if "submit" in view.actions:
+        return set(page.runtime.form(page.form.key).fields) - view.hidden
+    if "approve" in view.actions:
+        return set(view.editable)
+    raise NotFound(_("There is no such form."))
 
 
 def _linkage_note(page: Page, link) -> str:

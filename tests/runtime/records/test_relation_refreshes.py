@@ -272,24 +272,26 @@ def test_rebuild_recomputes_a_form_from_its_sources(eager, make):
         refreshes.rebuild(Actor.from_user(owner), bare, "customer")
 
 
-def test_a_rollup_reading_the_date_is_evaluated_again_each_day(eager, make):
+def test_rollups_and_formulas_reading_the_date_are_evaluated_again_each_day(eager, make):
     defn = copy.deepcopy(DEFINITION)
     defn["forms"][1]["fields"].append({"key": "due", "type": "date", "label": "Due"})
     defn["forms"][0]["fields"].append({"key": "overdue", "type": "rollup", "label": "Overdue", "form": "deal",
                                        "link": "customer", "agg": "count",
                                        "where": {"field": "due", "op": "lt", "value": {"today": 0}}})
+    defn["forms"][1]["fields"].append({"key": "late", "type": "formula", "label": "Late",
+                                       "expr": 'IF(due < TODAY(), "late", "on time")'})
     rt = make.install(defn, owner=make.user("Owner"))
-    assert refreshes.clock_forms(rt) == {"customer": "today"}
+    assert refreshes.clock_forms(rt) == {"customer": "today", "deal": "today"}
     acme = new(rt, "customer", name="Acme")
     today = datetime.now().date()  # noqa: DTZ005 - compared through the app's zone below
-    new(rt, "deal", customer=acme, due=(today + timedelta(days=3)).isoformat())
-    assert get(rt, "customer", acme)["overdue"] == 0
+    deal = new(rt, "deal", customer=acme, due=(today + timedelta(days=3)).isoformat())
+    assert (get(rt, "customer", acme)["overdue"], get(rt, "deal", deal)["late"]) == (0, "on time")
     later = datetime.utcnow() + timedelta(days=5)  # noqa: DTZ003 - naive UTC, as stored
-    assert refreshes.scan(later) == 1
-    assert get(rt, "customer", acme)["overdue"] == 1
+    assert refreshes.scan(later) == 2
+    assert (get(rt, "customer", acme)["overdue"], get(rt, "deal", deal)["late"]) == (1, "late")
     assert refreshes.scan(later) == 0  # once per day however many look
     assert only_refresh().cause["kind"] == "clock"
-    assert refreshes.scan(later + timedelta(days=1)) == 1
+    assert refreshes.scan(later + timedelta(days=1)) == 2
 
 
 def test_the_history_says_which_change_brought_a_value_up_to_date(eager, make, client, auth):
@@ -306,3 +308,26 @@ def test_the_history_says_which_change_brought_a_value_up_to_date(eager, make, c
     assert only_refresh().status == "done"
     page = client.get(f"/a/crm/f/deal/r/{more[0]}").get_data(as_text=True)
     assert "brought lookups and totals up to date after Customer “Secret” changed" in page
+
+
+def test_records_down_the_chain_say_updating_too(held, make):
+    """A customer's rollup over its deals' score (a formula over the tier lookup) follows from
+    the deals a tier change sends to the background: the customer says "updating" as well,
+    until the job ends, and is current then."""
+    defn = copy.deepcopy(DEFINITION)
+    defn["forms"][0]["fields"].append({"key": "score_total", "type": "rollup", "label": "Score", "form": "deal",
+                                       "link": "customer", "agg": "sum", "field": "score"})
+    rt = make.install(defn, owner=make.user("Owner"))
+    acme = new(rt, "customer", name="Acme", tier="B")
+    other = new(rt, "customer", name="Other", tier="B")
+    deals = records.bulk_create(SYSTEM, rt, "deal", [{"customer": acme, "amount": 10} for _ in range(4)])
+    records.bulk_create(SYSTEM, rt, "deal", [{"customer": other, "amount": 1}])
+    assert get(rt, "customer", acme)["score_total"] == 40
+    records.update(SYSTEM, rt, "customer", acme, {"tier": "A"})
+    assert refreshes.updating(rt.app_id, "deal", deals) == set(deals)
+    assert refreshes.updating(rt.app_id, "customer", [acme, other]) == {acme}
+    assert get(rt, "customer", acme)["score_total"] == 40  # behind, and saying so
+    assert jobs.run_job(only_refresh().job_id) == "done"
+    assert get(rt, "customer", acme)["score_total"] == 80
+    assert refreshes.updating(rt.app_id, "customer", [acme]) == set()
+    assert refreshes.describe(only_refresh())["total"] == 4  # its own records; the customer came along

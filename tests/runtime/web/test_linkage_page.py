@@ -3,6 +3,7 @@ the value saving would fill, and nothing for those who may not fill the form."""
 from __future__ import annotations
 
 import pytest
+import sqlalchemy as sa
 
 from formloom.platform.actor import Actor
 from formloom.platform.extensions import db, write_transaction
@@ -92,3 +93,56 @@ def test_a_user_without_access_to_the_app_gets_404(app, shop, make):
     assert client.get(URL).status_code == 404
     assert client.get(URL, query_string={"field": "region", "customer": shop["acme"]}).status_code == 404
     assert app.test_client().get(URL).status_code in (302, 401)  # signed out: to the sign-in page
+
+
+# -- on an approver's task page -------------------------------------------------------------------
+
+CHECK = {"key": "check", "form": "quote", "name": "Quote check", "steps": [
+    {"type": "approval", "key": "review", "name": "Review", "assignees": {"users": []},
+     "fields": {"editable": ["customer", "discount"]}}]}
+
+
+@pytest.fixture
+def approval(make):
+    """A quote in approval: Mia reviews it and may change its customer and discount, although
+    her grants give her nothing on quotes."""
+    import copy
+
+    owner, rep, mia = make.user("Olga Owner"), make.user("Rex Rep"), make.user("Mia Manager")
+    with write_transaction():
+        role = Role(key="rep", name="Rep")
+        db.session.add(role)
+        db.session.merge(rep).roles = [role]
+    defn = copy.deepcopy(DEFINITION)
+    flow = copy.deepcopy(CHECK)
+    flow["steps"][0]["assignees"] = {"users": [mia.id]}
+    defn["flows"] = [flow]
+    rt = make.install(defn, owner=owner, members=[rep, mia])
+    acme = service.create(Actor.from_user(owner), rt, "customer", {"name": "Acme", "region": "south",
+                                                                   "discount": 5})["id"]
+    service.create(Actor.from_user(rep), rt, "quote", {"customer": acme})
+    from formloom.platform.models import FlowTask
+
+    task = db.session.execute(sa.select(FlowTask).where(FlowTask.assignee_id == mia.id)).scalar_one()
+    return {"owner": owner, "rep": rep, "mia": mia, "acme": acme, "task": task.id}
+
+
+def test_an_approver_gets_linkage_for_the_fields_open_to_her_at_the_step(app, approval):
+    mia = login(app, approval["mia"])
+    page = mia.get(f"/tasks/{approval['task']}").get_data(as_text=True)
+    assert f'data-linkage-url="{URL}?_task={approval["task"]}"' in page
+    assert mia.get(URL).status_code == 404  # without her task: nothing, as before
+    body = mia.get(f"{URL}?_task={approval['task']}").json
+    assert [f["field"] for f in body["fields"]] == ["discount"]  # region is not hers to change
+    got = mia.get(f"{URL}?_task={approval['task']}&field=discount&customer={approval['acme']}").json
+    assert got == {"value": 5}
+    assert mia.get(f"{URL}?_task={approval['task']}&field=region&customer={approval['acme']}").status_code == 404
+
+
+def test_someone_elses_task_or_a_decided_one_gives_nothing(app, approval):
+    rep = login(app, approval["rep"])
+    assert rep.get(f"{URL}?_task={approval['task']}").status_code == 404
+    from formloom.runtime.flows import service as flows
+
+    flows.act(Actor.from_user(approval["mia"]), approval["task"], "approve")
+    assert login(app, approval["mia"]).get(f"{URL}?_task={approval['task']}").status_code == 404

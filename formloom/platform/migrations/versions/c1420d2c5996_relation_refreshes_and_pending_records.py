@@ -40,11 +40,11 @@ def upgrade():
 
     op.create_table('relation_pending',
     sa.Column('refresh_id', sa.Integer(), nullable=False),
+    sa.Column('form_key', sa.String(length=64), nullable=False),
     sa.Column('record_id', sa.Integer(), autoincrement=False, nullable=False),
     sa.Column('app_id', sa.Integer(), nullable=False),
-    sa.Column('form_key', sa.String(length=64), nullable=False),
     sa.ForeignKeyConstraint(['refresh_id'], ['relation_refreshes.id'], name=op.f('fk_relation_pending_refresh_id_relation_refreshes'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('refresh_id', 'record_id', name=op.f('pk_relation_pending'))
+    sa.PrimaryKeyConstraint('refresh_id', 'form_key', 'record_id', name=op.f('pk_relation_pending'))
     )
     with op.batch_alter_table('relation_pending', schema=None) as batch_op:
         batch_op.create_index('ix_relation_pending_record', ['app_id', 'form_key', 'record_id'], unique=False)
