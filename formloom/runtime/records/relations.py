@@ -1,4 +1,6 @@
-"""Keeping lookups and rollups current, in the transaction of the change that moves them.
+"""Keeping lookups and rollups current: in the transaction of the change that moves them, or,
+past `inline_limit()` dependents, by a background refresh (`refreshes.py`) with the records
+marked "updating" until it reaches them.
 
 A lookup is computed when its record is saved (from the linked record), and again in every
 record linking to a record whose source field changes. A rollup is recomputed, with one
