@@ -78,6 +78,8 @@ def _record_schema(name: str) -> dict:
         "created_at": {"type": "string", "format": "date-time"}, "updated_at": {"type": "string", "format": "date-time"},
         "created_by": {"type": ["integer", "null"]}, "updated_by": {"type": ["integer", "null"]},
         "owner": {"type": ["integer", "null"]}, "flow_status": {"type": ["string", "null"]},
+        "updating": {"type": "boolean", "description": "a background refresh has not reached this record's "
+                     "lookups and rollups yet (forms with computed fields only)"},
         "fields": {"$ref": f"#/components/schemas/{name}Fields"}}}
 
 
