@@ -184,6 +184,7 @@ def test_a_newer_refresh_satisfies_an_older_one_and_a_failed_one_says_so(held, m
     auth.login(owner.email)
     page = client.get(f"/a/crm/f/deal/r/{deals[1]}").get_data(as_text=True)
     assert "could not be brought up to date" in page and "data-refresh-poll=" not in page
+    assert 'href="/a/crm/relations"' in page  # the owner, an app admin, is shown where to rebuild
 
 
 @pytest.mark.parametrize("any_db", [pytest.param("postgres", marks=pytest.mark.postgres)])
