@@ -182,6 +182,7 @@ def run(payload: dict) -> dict:
     clock = relations.CLOCK.set(_clock(payload))
     after = 0  # keyset: the records before this one are done
     try:
+        _mark_chain(refresh_id)
         while True:
             for attempt in range(CONFLICT_TRIES):
                 try:
@@ -219,6 +220,27 @@ def run(payload: dict) -> dict:
     finally:
         relations._BACKGROUND.reset(token)
         relations.CLOCK.reset(clock)
+
+
+def _mark_chain(refresh_id: int) -> None:
+    """A refresh over a whole form (a rebuild, a publish's fill, the daily pass) marks the records
+    down the chain from it when its job starts, as `defer` does for a change's dependents."""
+    from formloom.runtime.apps import runtime_for
+
+    with write_transaction():
+        refresh = db.session.get(RelationRefresh, refresh_id, populate_existing=True)
+        if refresh is None or refresh.status != "queued" or refresh.cause.get("kind") == "source":
+            return
+        app = db.session.get(App, refresh.app_id)
+        runtime = runtime_for(app.id, app.published_version)
+        if refresh.form_key not in runtime.definition.forms:
+            return
+        ids = list(db.session.execute(sa.select(RelationPending.record_id).where(
+            RelationPending.refresh_id == refresh.id, RelationPending.form_key == refresh.form_key)).scalars())
+        store.insert_rows(RelationPending.__table__, [
+            {"refresh_id": refresh.id, "record_id": rid, "app_id": refresh.app_id, "form_key": other}
+            for other, more in dependents(runtime, refresh.form_key, ids).items() for rid in sorted(more)])
+        refresh.status = "running"
 
 
 def _clock(payload: dict) -> datetime | None:

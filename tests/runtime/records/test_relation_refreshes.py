@@ -332,3 +332,28 @@ def test_records_down_the_chain_say_updating_too(held, make):
     assert get(rt, "customer", acme)["score_total"] == 80
     assert refreshes.updating(rt.app_id, "customer", [acme]) == set()
     assert refreshes.describe(only_refresh())["total"] == 4  # its own records; the customer came along
+
+
+def test_a_daily_pass_marks_the_records_down_its_chain_when_it_starts(held, make):
+    """The daily pass over customers (a rollup of overdue deals) reaches the deals' lookup of
+    that rollup: once the job starts, those deals say "updating" until it ends."""
+    defn = copy.deepcopy(DEFINITION)
+    defn["forms"][1]["fields"] += [
+        {"key": "due", "type": "date", "label": "Due"},
+        {"key": "customer_overdue", "type": "lookup", "label": "Customer overdue", "link": "customer",
+         "field": "overdue"}]
+    defn["forms"][0]["fields"].append({"key": "overdue", "type": "rollup", "label": "Overdue", "form": "deal",
+                                       "link": "customer", "agg": "count",
+                                       "where": {"field": "due", "op": "lt", "value": {"today": 0}}})
+    rt = make.install(defn, owner=make.user("Owner"))
+    acme = new(rt, "customer", name="Acme")
+    soon = (datetime.now().date() + timedelta(days=2)).isoformat()  # noqa: DTZ005
+    deals = [new(rt, "deal", customer=acme, due=soon) for _ in range(2)]
+    assert refreshes.scan(datetime.utcnow() + timedelta(days=4)) == 1  # noqa: DTZ003
+    refresh = only_refresh()
+    assert refreshes.updating(rt.app_id, "customer", [acme]) == {acme}
+    refreshes._mark_chain(refresh.id)
+    assert refreshes.updating(rt.app_id, "deal", deals) == set(deals)
+    assert jobs.run_job(refresh.job_id) == "done"
+    assert [get(rt, "deal", d)["customer_overdue"] for d in deals] == [2, 2]
+    assert refreshes.updating(rt.app_id, "deal", deals) == set()
