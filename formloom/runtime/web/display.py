@@ -20,9 +20,7 @@ from formloom.platform.extensions import db
 from formloom.platform.models import Department, User
 from formloom.runtime.definition import FormDef
 from formloom.runtime.fields import field_types
-from formloom.runtime.fields.base import FieldValueError, ValueContext
 from formloom.runtime.fields.datetime_ import to_local
-from formloom.runtime.fields.formula import DELEGATES
 from formloom.runtime.fields.lookup import LookupFieldType
 from formloom.runtime.fields.select import option_label, options
 from formloom.runtime.records import query
@@ -169,11 +167,6 @@ class Display:
             return Cell("text", ftype.format(f, value, self.locale))
         if f["type"] == "boolean":
             return Cell("bool", ftype.format(f, value, self.locale)) if value is not None else Cell()
-        if kind in ("date", "datetime") and isinstance(value, str):
-            # As a revision stored it (JSON): history brings rollups and lookups of dates so.
-            value = _as_time(kind, value)
-            if isinstance(value, str):
-                return Cell("text", value)
         if kind == "datetime":
             return Cell("text", self.local_time(value))
         text = ftype.format(f, value, self.locale)
@@ -214,14 +207,6 @@ class Display:
             items.append({"name": meta.get("name") or meta["id"], "url": url, "image": image,
                           "size": human_size(meta.get("size") or 0)})
         return Cell("files", items=items)
-
-
-def _as_time(kind: str, value: str):
-    """A date or date and time written as JSON back as one; the text itself if it is none."""
-    try:
-        return DELEGATES[kind].to_python({"key": "value", "type": kind}, value, ValueContext(tz="UTC"))
-    except (FieldValueError, TypeError, ValueError):
-        return value
 
 
 def count_label(n: int, more: bool) -> str:
