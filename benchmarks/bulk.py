@@ -8,7 +8,6 @@ import sqlalchemy as sa
 from benchmarks import data, report
 from benchmarks.env import server_version
 from formloom.platform.extensions import db
-from formloom.runtime.records import service
 
 NAME = "bulk"
 RECORDS = 100_000
@@ -24,12 +23,8 @@ def run(env, scale: float = 1.0, **_options) -> dict:
         actor, runtime = env.actor(), env.runtime()
         company_ids = data.create_companies(actor, runtime)
         rows = data.deals(n, company_ids)  # generated up front: not part of the timing
-        requests = []
         start = time.perf_counter()
-        for i in range(0, n, size):
-            t0 = time.perf_counter()
-            service.bulk_create(actor, runtime, "deal", rows[i:i + size])
-            requests.append(round(time.perf_counter() - t0, 3))
+        requests = data.load_in_requests(actor, runtime, "deal", rows, size)
         seconds = time.perf_counter() - start
         stored = db.session.execute(sa.select(sa.func.count()).select_from(
             runtime.form_tables("deal").table)).scalar()

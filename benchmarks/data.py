@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import random
+import time
 from datetime import date, timedelta
 
 from formloom.runtime.records import service
@@ -35,3 +36,13 @@ def deals(n: int, company_ids: list[int], seed: int = 7, start: int = 0) -> list
 def create_companies(actor, runtime, n: int = COMPANIES) -> list[int]:
     """Create the companies deals link to, through the records service."""
     return service.bulk_create(actor, runtime, "company", companies(n))
+
+
+def load_in_requests(actor, runtime, form: str, rows: list[dict], size: int) -> list[float]:
+    """`service.bulk_create` of `rows`, `size` a request as the API takes them; each request's seconds."""
+    out = []
+    for i in range(0, len(rows), size):
+        t0 = time.perf_counter()
+        service.bulk_create(actor, runtime, form, rows[i:i + size])
+        out.append(round(time.perf_counter() - t0, 3))
+    return out

@@ -44,15 +44,9 @@ def defer(runtime, form_key: str, ids: list[int], cause: dict, actor_id: int | N
     """Mark these records "updating" and ask for the job that brings them up to date, in the
     caller's transaction."""
     refresh = _new(runtime, form_key, cause, actor_id)
-    rows = [{"refresh_id": refresh.id, "record_id": rid, "app_id": runtime.app_id, "form_key": form_key}
-            for rid in ids]
-    refresh.total = len(rows)
-    for other, more in dependents(runtime, form_key, ids).items():
-        rows += [{"refresh_id": refresh.id, "record_id": rid, "app_id": runtime.app_id, "form_key": other}
-                 for rid in sorted(more)]
-    store.insert_rows(RelationPending.__table__, rows)
-    refresh.job_id = jobs.enqueue("relations.refresh", {"refresh": refresh.id}, app_id=runtime.app_id,
-                                  dedupe_key=dedupe_key)
+    refresh.total = len(ids)
+    store.insert_rows(RelationPending.__table__, _rows(refresh, form_key, ids) + _chain_rows(runtime, refresh, ids))
+    _ask(refresh, dedupe_key)
     return refresh
 
 
@@ -119,9 +113,34 @@ def defer_all(runtime, form_key: str, cause: dict, actor_id: int | None = None,
         ["refresh_id", "record_id", "app_id", "form_key"],
         sa.select(sa.literal(refresh.id), t.c.id, sa.literal(runtime.app_id), sa.literal(form_key))))
     refresh.total = db.session.execute(sa.select(sa.func.count()).select_from(t)).scalar_one()
-    payload = {"refresh": refresh.id, **({"at": at.isoformat()} if at else {})}
-    refresh.job_id = jobs.enqueue("relations.refresh", payload, app_id=runtime.app_id, dedupe_key=dedupe_key)
+    _ask(refresh, dedupe_key, at)
     return refresh
+
+
+def _rows(refresh: RelationRefresh, form_key: str, ids) -> list[dict]:
+    """Pending rows: these records of `form_key` wait for the refresh."""
+    return [{"refresh_id": refresh.id, "record_id": rid, "app_id": refresh.app_id, "form_key": form_key}
+            for rid in ids]
+
+
+def _chain_rows(runtime, refresh: RelationRefresh, ids: list[int]) -> list[dict]:
+    """Pending rows for the records down the chain from these records of the refresh's form."""
+    return [row for other, more in dependents(runtime, refresh.form_key, ids).items()
+            for row in _rows(refresh, other, sorted(more))]
+
+
+def _ask(refresh: RelationRefresh, dedupe_key: str | None = None, at: datetime | None = None) -> None:
+    """The job that works the refresh through (`at`: the daily pass's slot time)."""
+    payload = {"refresh": refresh.id, **({"at": at.isoformat()} if at else {})}
+    refresh.job_id = jobs.enqueue("relations.refresh", payload, app_id=refresh.app_id, dedupe_key=dedupe_key)
+
+
+def _published(app_id: int):
+    """The app's published runtime (what a job works with, whatever version made the refresh)."""
+    from formloom.runtime.apps import runtime_for
+
+    app = db.session.get(App, app_id)
+    return runtime_for(app.id, app.published_version)
 
 
 def _new(runtime, form_key: str, cause: dict, actor_id: int | None) -> RelationRefresh:
@@ -175,8 +194,6 @@ def after_publish(runtime, form_keys: list[str], actor_id: int | None) -> dict[s
 @jobs.handler("relations.refresh")
 def run(payload: dict) -> dict:
     """Work through a refresh's pending records, a batch per transaction."""
-    from formloom.runtime.apps import runtime_for
-
     refresh_id = payload["refresh"]
     token = relations._BACKGROUND.set(True)
     clock = relations.CLOCK.set(_clock(payload))
@@ -190,8 +207,7 @@ def run(payload: dict) -> dict:
                         refresh = db.session.get(RelationRefresh, refresh_id, populate_existing=True)
                         if refresh is None:
                             return {"refresh": refresh_id, "gone": True}
-                        app = db.session.get(App, refresh.app_id)
-                        runtime = runtime_for(app.id, app.published_version)
+                        runtime = _published(refresh.app_id)
                         if refresh.form_key not in runtime.definition.forms:  # the form was unpublished meanwhile
                             return _finish(refresh)
                         ids = list(db.session.execute(
@@ -225,21 +241,16 @@ def run(payload: dict) -> dict:
 def _mark_chain(refresh_id: int) -> None:
     """A refresh over a whole form (a rebuild, a publish's fill, the daily pass) marks the records
     down the chain from it when its job starts, as `defer` does for a change's dependents."""
-    from formloom.runtime.apps import runtime_for
-
     with write_transaction():
         refresh = db.session.get(RelationRefresh, refresh_id, populate_existing=True)
         if refresh is None or refresh.status != "queued" or refresh.cause.get("kind") == "source":
             return
-        app = db.session.get(App, refresh.app_id)
-        runtime = runtime_for(app.id, app.published_version)
+        runtime = _published(refresh.app_id)
         if refresh.form_key not in runtime.definition.forms:
             return
         ids = list(db.session.execute(sa.select(RelationPending.record_id).where(
             RelationPending.refresh_id == refresh.id, RelationPending.form_key == refresh.form_key)).scalars())
-        store.insert_rows(RelationPending.__table__, [
-            {"refresh_id": refresh.id, "record_id": rid, "app_id": refresh.app_id, "form_key": other}
-            for other, more in dependents(runtime, refresh.form_key, ids).items() for rid in sorted(more)])
+        store.insert_rows(RelationPending.__table__, _chain_rows(runtime, refresh, ids))
         refresh.status = "running"
 
 
