@@ -6,6 +6,7 @@ from flask import Flask, jsonify
 from formloom.builder import apps
 from formloom.builder.templates import install_template
 from formloom.platform.api import actor, api_blueprint, json_body
+from formloom.platform.credentials import narrowed_to_token_app
 from formloom.runtime.exceptions import ValidationFailed
 
 bp = api_blueprint("builder_api")
@@ -19,6 +20,7 @@ def init_app(app: Flask) -> None:
 
 
 @bp.get("/apps")
+@narrowed_to_token_app
 def list_apps():
     return jsonify({"items": [{"key": a.key, "name": a.name, "version": a.published_version}
                               for a in apps.list_apps(actor())]})

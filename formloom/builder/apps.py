@@ -50,6 +50,8 @@ def create_app(actor: Actor, definition: dict) -> dict:
         raise PermissionDenied("Sign in to create apps")
     if actor.read_only:
         raise PermissionDenied("This API token is read-only")
+    if actor.app_id is not None:
+        raise PermissionDenied("This API token is limited to one app; it cannot create apps")
     compile_app(definition)
     _check_grant_roles(definition)  # before the app row takes the key
     key = definition["key"]

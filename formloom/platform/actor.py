@@ -20,6 +20,11 @@ class Actor:
     # Set while a delete applies its links' rules: the revisions it writes name the delete.
     cause: str | None = None
 
+    @property
+    def org_admin(self) -> bool:
+        """Whether the actor may run the organisation: an admin not held to one app by a token."""
+        return self.is_admin and self.app_id is None
+
     @classmethod
     def system(cls) -> Actor:
         return cls(user_id=None, name="system", is_admin=True, via="system")

@@ -13,6 +13,7 @@ from flask import Blueprint, g, jsonify, request
 from flask_wtf.csrf import validate_csrf
 from sqlalchemy.exc import IntegrityError
 
+from formloom.platform import credentials
 from formloom.platform.actor import Actor
 from formloom.platform.auth import current_actor
 from formloom.platform.exceptions import Conflict, FormloomError, PermissionDenied, ValidationFailed
@@ -43,14 +44,13 @@ def authenticate():
         if getattr(g, "bad_token", False):
             raise Unauthorized("The API token is not valid (revoked, or never issued)")
         raise Unauthorized("Send an API token: Authorization: Bearer <token>")
-    if actor.via == "session" and request.method not in ("GET", "HEAD", "OPTIONS"):
+    if actor.via == "session" and request.method not in credentials.SAFE_METHODS:
         # A browser session may call the API only with the page's CSRF token.
         try:
             validate_csrf(request.headers.get("X-CSRFToken", ""))
         except Exception:  # ValidationError for a missing, expired or forged token
             raise PermissionDenied("Send the page's CSRF token in the X-CSRFToken header") from None
-    if actor.read_only and request.method not in ("GET", "HEAD", "OPTIONS"):
-        raise PermissionDenied("This API token is read-only")
+    credentials.check(actor)
     g.actor = actor
 
 

@@ -24,7 +24,7 @@ def init_app(app: Flask) -> None:
 
 @bp.before_request
 def admins_only():
-    if not actor().is_admin:
+    if not actor().org_admin:
         raise PermissionDenied("Only organisation administrators may read the audit log")
 
 

@@ -96,7 +96,7 @@ def _filter_error(error: dict) -> str:
 @login_required
 def index():
     """The log, newest first; the filters are query parameters, so a filtered view is a link."""
-    if not current_actor().is_admin:
+    if not current_actor().org_admin:
         raise PermissionDenied(_("Only organisation administrators can see the audit log."))
     tz = ZoneInfo(str(get_timezone()))
     apps = dict(db.session.execute(sa.select(App.id, App.name).order_by(App.name)).all())

@@ -25,7 +25,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, HiddenField, PasswordField
 from wtforms.validators import DataRequired, Email, Length
 
-from formloom.platform import audit
+from formloom.platform import audit, credentials
 from formloom.platform.actor import Actor
 from formloom.platform.extensions import db, limiter, login_manager, write_transaction
 from formloom.platform.models import ApiToken, User, utcnow
@@ -67,9 +67,12 @@ def hash_token(token: str) -> str:
 
 
 def load_user_from_token(req):
-    """`Authorization: Bearer <token>`: the token's user, with the token kept in `g`."""
+    """`Authorization: Bearer <token>` on an API route: the token's user, the token kept in `g`.
+
+    Pages take session cookies only (see platform/credentials.py).
+    """
     header = req.headers.get("Authorization", "")
-    if not header.lower().startswith("bearer "):
+    if not credentials.is_api_request() or not header.lower().startswith("bearer "):
         return None
     token = header[7:].strip()
     row = db.session.execute(sa.select(ApiToken).where(

@@ -134,7 +134,7 @@ def _filter_args(source) -> dict[str, str]:
 
 
 def _require_admin() -> None:
-    if not current_actor().is_admin:
+    if not current_actor().org_admin:
         raise PermissionDenied(_("Only organisation administrators can see the jobs."))
 
 

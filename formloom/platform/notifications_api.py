@@ -10,6 +10,7 @@ from flask import Flask, jsonify, request
 
 from formloom.platform.api import actor, api_blueprint, json_body
 from formloom.platform.audit_api import decode_cursor, encode_cursor
+from formloom.platform.credentials import narrowed_to_token_app
 from formloom.platform.exceptions import ValidationFailed
 from formloom.platform.extensions import csrf
 from formloom.platform.models import Notification
@@ -43,6 +44,7 @@ def _limit() -> int:
 
 
 @bp.get("/notifications")
+@narrowed_to_token_app
 def list_notifications():
     """Newest first; ?unread=1 keeps the unread ones; `unread` is the caller's unread count."""
     who = actor()
@@ -67,6 +69,7 @@ def _ids(body: dict) -> list[int] | None:
 
 
 @bp.post("/notifications/read")
+@narrowed_to_token_app
 def read():
     """Mark some (or all) of the caller's notifications read; ids of others' are ignored."""
     who = actor()

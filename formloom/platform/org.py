@@ -193,7 +193,7 @@ def dept_state(d: Department) -> dict:
 
 
 def require_admin(actor: Actor) -> None:
-    if not actor.is_admin:
+    if not actor.org_admin:
         raise PermissionDenied(NOT_ADMIN)
 
 

@@ -22,7 +22,7 @@ def init_app(app: Flask) -> None:
 
 @bp.before_request
 def admins_only():
-    if not actor().is_admin:
+    if not actor().org_admin:
         raise PermissionDenied(org.NOT_ADMIN)
 
 

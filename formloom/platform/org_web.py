@@ -132,7 +132,7 @@ def admins_only():
     actor = current_actor()
     if actor is None:
         return redirect(url_for("auth.login", next=request.full_path if request.query_string else request.path))
-    if not actor.is_admin:
+    if not actor.org_admin:
         raise PermissionDenied(_("Only organisation administrators can see this page. "
                                  "Ask one if you need a change to users, departments or roles."))
 

@@ -21,6 +21,7 @@ from formloom.platform.actor import Actor
 from formloom.platform.api import actor as api_actor
 from formloom.platform.api import api_blueprint, json_body
 from formloom.platform.auth import add_token, current_actor
+from formloom.platform.credentials import narrowed_to_token_app
 from formloom.platform.exceptions import NotFound, PermissionDenied, ValidationFailed
 from formloom.platform.extensions import csrf, db, write_transaction
 from formloom.platform.models import ApiToken, App, utcnow
@@ -179,11 +180,13 @@ def _fields(body: dict) -> tuple[str, bool, int | None]:
 
 
 @api.get("/tokens")
+@narrowed_to_token_app
 def list_tokens():
     return jsonify({"items": [token_json(t) for t in own_tokens(api_actor())]})
 
 
 @api.post("/tokens")
+@narrowed_to_token_app
 def create_token_api():
     name, read_only, app_id = _fields(json_body())
     row, token = issue(api_actor(), name, read_only, app_id)
@@ -191,6 +194,7 @@ def create_token_api():
 
 
 @api.delete("/tokens/<int:token_id>")
+@narrowed_to_token_app
 def revoke_token_api(token_id):
     revoke(api_actor(), token_id)
     return "", 204

@@ -5,6 +5,7 @@ import sqlalchemy as sa
 from flask import jsonify, request
 
 from formloom.platform.api import actor, json_body
+from formloom.platform.credentials import narrowed_to_token_app
 from formloom.platform.exceptions import FormloomError
 from formloom.platform.extensions import db
 from formloom.platform.i18n import current_locale_name
@@ -79,6 +80,7 @@ def _item_json(item: queries.Item) -> dict:
 
 # -- the caller's tasks --------------------------------------------------------------------------------
 @bp.get("/tasks")
+@narrowed_to_token_app
 def list_tasks():
     """?status=pending|done|cc, or ?box=submitted; newest first, `cursor` / `next_cursor`."""
     box = request.args.get("box")
@@ -100,11 +102,13 @@ def list_tasks():
 
 
 @bp.get("/tasks/counts")
+@narrowed_to_token_app
 def task_counts():
     return jsonify(queries.counts(actor()))
 
 
 @bp.get("/tasks/<int:task_id>")
+@narrowed_to_token_app
 def get_task(task_id):
     """The task, the record as its step shows it, what the caller may do, and the timeline."""
     _token_reaches(task_id)
@@ -125,6 +129,7 @@ def get_task(task_id):
 
 
 @bp.post("/tasks/<int:task_id>/actions")
+@narrowed_to_token_app
 def act_on_task(task_id):
     """{"action", "comment", "fields", "to", "position"} -> the task; 409 when it is no longer pending."""
     body = json_body()
@@ -145,6 +150,7 @@ def act_on_task(task_id):
 
 
 @bp.post("/tasks/batch")
+@narrowed_to_token_app
 def act_in_batch():
     """{"action": "approve"|"reject", "ids": [...], "comment"}: each task in its own transaction."""
     body = json_body()

@@ -5,6 +5,7 @@ import sqlalchemy as sa
 from flask import jsonify
 
 from formloom.platform.api import actor
+from formloom.platform.credentials import narrowed_to_token_app
 from formloom.platform.extensions import db
 from formloom.platform.models import App
 from formloom.runtime import access
@@ -313,6 +314,7 @@ def _camel(key: str) -> str:
 
 
 @bp.get("/openapi.json")
+@narrowed_to_token_app
 def openapi():
     rows = db.session.execute(sa.select(App.id, App.key).where(App.published_version > 0).order_by(App.key)).all()
     keys = [key for app_id, key in rows if access.app_role(actor(), app_id)]

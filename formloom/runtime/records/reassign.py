@@ -65,7 +65,7 @@ def reassign_owner(actor: Actor, from_user_id: int, to_user_id: int) -> int:
     One transaction over all apps. Raises PermissionDenied (organisation admins only),
     NotFound and ValidationFailed (same user, or a deactivated receiver).
     """
-    if not actor.is_admin:
+    if not actor.org_admin:
         raise PermissionDenied("Only organisation administrators reassign records")
     with write_transaction():
         source = db.session.get(User, from_user_id)
