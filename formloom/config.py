@@ -34,6 +34,10 @@ def _number(env, name: str) -> int | None:
     return int(value)
 
 
+def _setting(value: int | None, default: int) -> int:
+    return default if value is None else value
+
+
 def load_config(folder: Path | None = None) -> dict:
     """Build the Flask config from the environment."""
     folder = folder or instance_path()
@@ -55,9 +59,16 @@ def load_config(folder: Path | None = None) -> dict:
         "MAX_CONTENT_LENGTH": int(env.get("FORMLOOM_MAX_UPLOAD_MB", "50")) * 1024 * 1024,
         "BABEL_DEFAULT_LOCALE": env.get("FORMLOOM_DEFAULT_LOCALE", "zh_CN"),
         "BABEL_DEFAULT_TIMEZONE": "UTC",
-        "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        # Rate limits are counted in Redis, or in the database without it: never per process.
+        "RATELIMIT_STORAGE_URI": redis_url or "formloom-db://",
         "RATELIMIT_HEADERS_ENABLED": True,
+        # Sign-in attempts per client address, and per account (see docs/operations.md).
         "LOGIN_RATE_LIMIT": env.get("FORMLOOM_LOGIN_RATE_LIMIT", "10 per minute"),
+        "FORMLOOM_LOGIN_ACCOUNT_LIMIT": env.get("FORMLOOM_LOGIN_ACCOUNT_LIMIT", "10 per 15 minutes"),
+        # Requests per client address with an invitation link or API token that is not valid.
+        "FORMLOOM_SECRET_RATE_LIMIT": env.get("FORMLOOM_SECRET_RATE_LIMIT", "20 per minute"),
+        # MB of uploads one person may have that no record holds yet (0: no quota).
+        "FORMLOOM_UPLOAD_QUOTA_MB": _setting(_number(env, "FORMLOOM_UPLOAD_QUOTA_MB"), 500),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": env.get("FORMLOOM_SECURE_COOKIES") == "1",

@@ -17,6 +17,7 @@ def init_app(app: Flask) -> None:
         notify,  # noqa: F401 - registers the "email.send" job
         org_api,
         org_web,
+        ratelimit,  # noqa: F401 - registers the formloom-db:// storage before the limiter starts
         reqcache,
         tokens_web,
     )

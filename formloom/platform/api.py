@@ -19,16 +19,22 @@ from formloom.platform.auth import current_actor
 from formloom.platform.exceptions import Conflict, FormloomError, PermissionDenied, ValidationFailed
 from formloom.platform.extensions import db
 from formloom.platform.models import IdempotencyKey
+from formloom.platform.ratelimit import guard_secret, signed_in
 
 
 def api_blueprint(name: str) -> Blueprint:
     """A blueprint under /api/v1 whose routes all require an authenticated actor."""
     blueprint = Blueprint(name, __name__, url_prefix="/api/v1")
     blueprint.before_request(authenticate)
+    guard_secret(_no_guess)(blueprint)  # a client guessing tokens is slowed down
     return blueprint
 
 
 PUBLIC_ENDPOINTS: set[str] = set()
+
+
+def _no_guess() -> bool:
+    return request.endpoint in PUBLIC_ENDPOINTS or signed_in()
 
 
 class Unauthorized(FormloomError):

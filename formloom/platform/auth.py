@@ -13,6 +13,7 @@ from flask import (
     current_app,
     flash,
     g,
+    make_response,
     redirect,
     render_template,
     request,
@@ -20,20 +21,28 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
+from itsdangerous import BadData, URLSafeTimedSerializer
+from werkzeug.security import check_password_hash, generate_password_hash
 from wtforms import BooleanField, EmailField, HiddenField, PasswordField
 from wtforms.validators import DataRequired, Email, Length
 
 from formloom.platform import audit, credentials
 from formloom.platform.actor import Actor
 from formloom.platform.extensions import db, limiter, login_manager, write_transaction
-from formloom.platform.models import ApiToken, User, utcnow
+from formloom.platform.models import ApiToken, User, password_method, utcnow
+from formloom.platform.ratelimit import client_address, now
 
 bp = Blueprint("auth", __name__)
 TOKEN_PREFIX = "flt_"
 # How stale a token's last_used_at may get: one write a minute per token, not one per request.
 TOKEN_TOUCH_EVERY = timedelta(minutes=1)
+# A browser that signed in to an account is trusted by it for this long (see `login`).
+DEVICE_COOKIE = "formloom_device"
+DEVICE_MAX_AGE = 180 * 24 * 3600
+_DUMMY_HASHES: dict[str, str] = {}
 
 
 class LoginForm(FlaskForm):
@@ -53,13 +62,28 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
 
 
-def _login_limit() -> str:
-    return current_app.config["LOGIN_RATE_LIMIT"]
-
-
 def load_user(user_id: str):
-    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
-    return user if user is not None and user.active else None
+    """The user of a session or remember-me cookie, while its generation is the user's
+    current one: signing out, a new password or deactivation ends every older cookie."""
+    ident, _sep, generation = user_id.partition(":")
+    if not (ident.isdigit() and generation.isdigit()):
+        return None  # a cookie from before generations existed
+    user = db.session.get(User, int(ident))
+    if user is None or not user.active or user.session_generation != int(generation):
+        return None
+    return user
+
+
+def verify_password(user: User | None, password: str) -> bool:
+    """Whether `password` is the user's. Takes one hash check whoever asks: an unknown email
+    or a user without a password is checked against a dummy hash, so the time taken does
+    not tell who has an account."""
+    method = password_method()
+    if method not in _DUMMY_HASHES:
+        _DUMMY_HASHES[method] = generate_password_hash(secrets.token_urlsafe(16), method=method)
+    stored = user.password_hash if user is not None and user.password_hash else _DUMMY_HASHES[method]
+    matches = check_password_hash(stored, password)
+    return matches and user is not None and bool(user.password_hash)
 
 
 def hash_token(token: str) -> str:
@@ -128,26 +152,103 @@ def _safe_next(target: str | None) -> str:
     return url_for("web.index")
 
 
+# --- sign-in limits: per client address, and per account -----------------------------------
+# Both count every attempt as it arrives (an atomic increment), so parallel guesses cannot
+# slip past. The per-account limit would let anyone lock a person out by guessing at their
+# email; a browser that has signed in to the account before carries a signed cookie saying
+# so, and its attempts are counted on their own (per browser) instead of on the account's.
+
+def _login_limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+def _account_limit() -> str:
+    return current_app.config["FORMLOOM_LOGIN_ACCOUNT_LIMIT"]
+
+
+def _posted_email() -> str:
+    return (request.form.get("email") or "").strip().lower()
+
+
+def _account_of(email: str) -> str:
+    return hashlib.sha256(email.encode()).hexdigest()[:32]
+
+
+def _devices() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.secret_key, salt="formloom.signin-device")
+
+
+def _trusted_device() -> str | None:
+    """The id of this browser when it has signed in to the posted account before."""
+    try:
+        data = _devices().loads(request.cookies.get(DEVICE_COOKIE, ""), max_age=DEVICE_MAX_AGE)
+    except BadData:
+        return None
+    if isinstance(data, dict) and data.get("account") == _account_of(_posted_email()):
+        return str(data.get("device") or "") or None
+    return None
+
+
+def _account_key() -> str:
+    return "account:" + _account_of(_posted_email())
+
+
+def _device_key() -> str:
+    return f"device:{_trusted_device()}"
+
+
+def _refused(per_account: bool):
+    """The sign-in page again, saying when to try again (429)."""
+    def respond(limit) -> object:
+        minutes = max(1, round((limit.reset_at - now()) / 60))
+        if per_account:
+            message = ngettext("Too many sign-in attempts for this account; try again in %(num)s minute, "
+                               "or from a browser where you have signed in to it before.",
+                               "Too many sign-in attempts for this account; try again in %(num)s minutes, "
+                               "or from a browser where you have signed in to it before.", minutes)
+        else:
+            message = ngettext("Too many sign-in attempts from your network; try again in %(num)s minute.",
+                               "Too many sign-in attempts from your network; try again in %(num)s minutes.",
+                               minutes)
+        flash(message, "danger")
+        form = LoginForm(next=request.form.get("next", ""))
+        return make_response(render_template("auth/login.html", form=form), 429)
+    return respond
+
+
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"],
+@limiter.limit(_login_limit, methods=["POST"], key_func=client_address, on_breach=_refused(per_account=False),
                error_message=_l("Too many sign-in attempts; wait a minute and try again."))
+@limiter.limit(_account_limit, methods=["POST"], key_func=_account_key,
+               exempt_when=lambda: _trusted_device() is not None, on_breach=_refused(per_account=True))
+@limiter.limit(_account_limit, methods=["POST"], key_func=_device_key,
+               exempt_when=lambda: _trusted_device() is None, on_breach=_refused(per_account=True))
 def login():
     form = LoginForm(next=request.args.get("next", ""))
     status = 200
     if form.validate_on_submit():
-        user = db.session.execute(
-            sa.select(User).where(sa.func.lower(User.email) == form.email.data.strip().lower())
-        ).scalar_one_or_none()
-        if user is not None and user.active and user.check_password(form.password.data):
+        email = form.email.data.strip().lower()
+        user = db.session.execute(sa.select(User).where(sa.func.lower(User.email) == email)).scalar_one_or_none()
+        if verify_password(user, form.password.data) and user.active:
             with write_transaction():
                 db.session.get(User, user.id).last_login_at = utcnow()
                 audit.record("signin", Actor.from_user(user))
             login_user(user, remember=form.remember.data)
-            return redirect(_safe_next(form.next.data))
+            response = redirect(_safe_next(form.next.data))
+            _trust_device(response, email)
+            return response
         _record_failed_signin(form.email.data.strip(), user)
         flash(_("Wrong email or password."), "danger")
         status = 401
     return render_template("auth/login.html", form=form), status
+
+
+def _trust_device(response, email: str) -> None:
+    """Remember that this browser signed in to the account: its later attempts do not count
+    against (and are not locked out by) the account's limit."""
+    token = _devices().dumps({"account": _account_of(email), "device": secrets.token_hex(12)})
+    response.set_cookie(DEVICE_COOKIE, token, max_age=DEVICE_MAX_AGE, httponly=True, samesite="Lax",
+                        secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")))
 
 
 def _record_failed_signin(email: str, user: User | None) -> None:
@@ -161,8 +262,10 @@ def _record_failed_signin(email: str, user: User | None) -> None:
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
+    """Sign out everywhere: every session and remember-me cookie of the user ends, copies too."""
     with write_transaction():
+        db.session.get(User, current_user.id).end_sessions()
         audit.record("signout", current_actor())
     logout_user()
-    flash(_("You have signed out."), "info")
+    flash(_("You have signed out, here and on every other device."), "info")
     return redirect(url_for("auth.login"))

@@ -57,6 +57,11 @@ def _sqlite_begin(conn):
 _WRITING = "formloom_write_transaction"
 
 
+def writing() -> bool:
+    """Whether the current session is inside `write_transaction`."""
+    return bool(db.session().info.get(_WRITING))
+
+
 @contextmanager
 def write_transaction():
     """Run the block as one write transaction: committed on success, rolled back on error.

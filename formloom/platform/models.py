@@ -17,6 +17,10 @@ def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
+def password_method() -> str:
+    return current_app.config.get("FORMLOOM_PASSWORD_METHOD", "scrypt") if has_app_context() else "scrypt"
+
+
 user_roles = db.Table(
     "user_roles",
     db.Column("user_id", db.Integer, db.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
@@ -40,6 +44,8 @@ class User(UserMixin, db.Model):
     invite_token_hash = db.Column(db.String(64), unique=True)
     invited_at = db.Column(db.DateTime)
     deactivated_at = db.Column(db.DateTime)
+    # Part of every session and remember-me cookie (`get_id`): raising it ends them all.
+    session_generation = db.Column(db.Integer, nullable=False, default=0, server_default="0")
 
     department = db.relationship("Department", foreign_keys=[department_id], back_populates="members")
     roles = db.relationship("Role", secondary=user_roles, lazy="selectin")
@@ -48,10 +54,18 @@ class User(UserMixin, db.Model):
     def is_active(self) -> bool:  # Flask-Login refuses inactive users
         return bool(self.active)
 
+    def get_id(self) -> str:
+        """What Flask-Login keeps in the session and the remember-me cookie: id and generation."""
+        return f"{self.id}:{self.session_generation or 0}"
+
+    def end_sessions(self) -> None:
+        """Make every session and remember-me cookie of this user stop working (on commit)."""
+        self.session_generation = (self.session_generation or 0) + 1
+
     def set_password(self, password: str) -> None:
         # Werkzeug's default is scrypt with a random salt; tests set a cheaper method.
-        method = current_app.config.get("FORMLOOM_PASSWORD_METHOD", "scrypt") if has_app_context() else "scrypt"
-        self.password_hash = generate_password_hash(password, method=method)
+        self.password_hash = generate_password_hash(password, method=password_method())
+        self.end_sessions()  # a new password signs out whoever knew the old one
 
     def check_password(self, password: str) -> bool:
         return bool(self.password_hash) and check_password_hash(self.password_hash, password)
@@ -243,9 +257,14 @@ class AuditEvent(db.Model):
 
 
 class StoredFile(db.Model):
-    """An uploaded file, kept under a generated name in the instance's files folder."""
+    """An uploaded file, kept under a generated name in the instance's files folder.
+
+    `attached_at` is set when a record first takes the file; one that no record took is
+    removed a day after its upload (`files.sweep`), and counts against its uploader's quota.
+    """
 
     __tablename__ = "stored_files"
+    __table_args__ = (db.Index("ix_stored_files_unattached", "attached_at", "created_by_id"),)
     id = db.Column(db.String(32), primary_key=True)
     app_id = db.Column(db.Integer, db.ForeignKey("apps.id", ondelete="CASCADE"), nullable=False, index=True)
     name = db.Column(db.String(255), nullable=False)
@@ -254,6 +273,17 @@ class StoredFile(db.Model):
     sha256 = db.Column(db.String(64), nullable=False)
     created_by_id = db.Column(db.Integer, db.ForeignKey("users.id", ondelete="SET NULL"))
     created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    attached_at = db.Column(db.DateTime)
+
+
+class RateLimitCounter(db.Model):
+    """One rate-limit window (fixed window) shared by every process: the `formloom-db://`
+    storage of Flask-Limiter when there is no Redis (see platform/ratelimit.py)."""
+
+    __tablename__ = "rate_limit_counters"
+    key = db.Column(db.String(255), primary_key=True)
+    count = db.Column(db.Integer, nullable=False)
+    expires_at = db.Column(db.Float, nullable=False, index=True)  # Unix time
 
 
 class Job(db.Model):

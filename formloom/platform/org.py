@@ -266,6 +266,7 @@ def apply_user(actor: Actor, user: User, changes: dict) -> None:
         user.deactivated_at = None if user.active else utcnow()
         if not user.active:
             user.invite_token_hash = None
+            user.end_sessions()  # their signed-in browsers stop now, and stay out if reactivated
 
 
 def issue_invite(user: User) -> str:

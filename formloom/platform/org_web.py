@@ -39,6 +39,7 @@ from formloom.platform.exceptions import FormloomError, PermissionDenied
 from formloom.platform.extensions import db
 from formloom.platform.i18n import url_for_safe
 from formloom.platform.models import Department, Role, User
+from formloom.platform.ratelimit import guard_secret
 from formloom.runtime.records import reassign
 
 bp = Blueprint("org", __name__, url_prefix="/org")
@@ -562,7 +563,16 @@ def import_sample(kind):
 
 # --- the invitation --------------------------------------------------------------------------
 
+def _invite_valid() -> bool:
+    try:
+        org.invited_user((request.view_args or {}).get("token", ""))
+    except org.InvitationInvalid:
+        return False
+    return True
+
+
 @invite_bp.route("/invite/<token>", methods=["GET", "POST"])
+@guard_secret(_invite_valid)
 def accept(token):
     """Where an invited person sets a password; they are then signed in."""
     try:

@@ -168,7 +168,7 @@ def test_page_pages_by_id(client, admin):
 def test_empty_log_has_an_empty_state(app, client, make):
     user = make.user("Eve", admin=True)
     with client.session_transaction() as session:  # signed in without a sign-in line
-        session["_user_id"] = str(user.id)
+        session["_user_id"] = user.get_id()
         session["_fresh"] = True
     html = client.get("/admin/audit").get_data(as_text=True)
     assert "The audit log is empty" in html

@@ -1,14 +1,13 @@
-"""Signing in and out, API tokens, CSRF for cookie sessions on the API, rate limits."""
+"""Signing in and out, API tokens, CSRF for cookie sessions on the API (rate limits:
+test_rate_limits.py, ending sessions: test_sessions.py)."""
 import re
-import uuid
 
-import pytest
 import sqlalchemy as sa
 
 from formloom.platform.extensions import db
 from formloom.platform.models import ApiToken, User
 
-from support_formloom import REDIS_URL, Factory
+from support_formloom import Factory
 
 
 def test_password_is_stored_hashed(app_with):
@@ -50,19 +49,6 @@ def test_login_redirects_only_to_own_site(client, make):
     client.post("/logout")
     response = client.post("/login", data={"email": user.email, "password": "secret-pass-1", "next": "/a/x"})
     assert response.headers["Location"] == "/a/x"
-
-
-@pytest.mark.parametrize("storage", ["memory", pytest.param("redis", marks=pytest.mark.redis)])
-def test_sign_in_attempts_are_rate_limited(app_with, storage):
-    uri = "memory://" if storage == "memory" else REDIS_URL
-    flask_app = app_with(RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI=uri, LOGIN_RATE_LIMIT="3 per minute",
-                         RATELIMIT_KEY_PREFIX=f"fl-test-{uuid.uuid4().hex}")  # Redis outlives runs
-    user = Factory(flask_app).user("Rita")
-    client = flask_app.test_client()
-    codes = [client.post("/login", data={"email": user.email, "password": "bad"}).status_code for _ in range(4)]
-    assert codes == [401, 401, 401, 429]
-    # the right password is refused too until the window passes
-    assert client.post("/login", data={"email": user.email, "password": "secret-pass-1"}).status_code == 429
 
 
 def test_api_token_acts_as_its_user(client, make):

@@ -55,6 +55,10 @@ PATTERNS = [
     (re.compile(r'"(?P<name>.*)" is larger than (?P<n>[\d.]+) MB'), _l('"%(name)s" is larger than %(n)s MB')),
     (re.compile(r'"(?P<name>.*)" is not an accepted file type \((?P<types>.*)\)'),
      _l('"%(name)s" is not an accepted file type (%(types)s)')),
+    (re.compile(r'"(?P<name>.*)" would take your uploads that no record holds yet past the quota of (?P<quota>\d+) MB '
+                r'\((?P<pending>[\d.]+) MB now\)\. .*'),
+     _l('"%(name)s" was not kept: your uploads not yet saved in a record would pass your quota of %(quota)s MB '
+        '(%(pending)s MB now). Save them in records, or wait a day: unsaved uploads are then removed')),
 ]
 
 

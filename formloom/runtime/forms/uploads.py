@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from formloom.platform.actor import Actor
 from formloom.platform.extensions import db
-from formloom.platform.files import store_upload
+from formloom.platform.files import UploadQuotaExceeded, store_upload
 from formloom.platform.models import StoredFile
 from formloom.runtime.definition import FormDef
 from formloom.runtime.fields import FieldValueError, field_types
@@ -77,7 +77,11 @@ def collect(actor: Actor, app_id: int, form: FormDef, wt, keep: dict[str, list[s
             except FieldValueError as exc:
                 out.errors.append({"field": key, "message": str(exc)})
                 continue
-            row = store_upload(app_id, upload.stream, upload.filename, upload.mimetype, actor.user_id)
+            try:
+                row = store_upload(app_id, upload.stream, upload.filename, upload.mimetype, actor.user_id)
+            except UploadQuotaExceeded as exc:
+                out.errors.append({"field": key, "message": exc.message})
+                continue
             new.append(_meta(row))
         chosen = list(kept.values()) + new
         out.data[key] = [{"id": m["id"]} for m in chosen]

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from flask import current_app
 
-from formloom.platform import org, orgtree, reqcache
+from formloom.platform import files, org, orgtree, reqcache
 from formloom.platform.actor import Actor
 from formloom.platform.extensions import db
 from formloom.platform.models import StoredFile
@@ -70,7 +70,9 @@ def value_context(actor: Actor, runtime) -> ValueContext:
 
     def fetch_files(ids: list[str]) -> dict:
         # A record may hold files its writer uploaded or may already download: knowing
-        # another file's id must not be a way to read it.
+        # another file's id must not be a way to read it. Files are looked up to be saved in
+        # a record: they count as attached from now (undone if the save rolls back).
+        files.attach(runtime.app_id, ids)
         rows = db.session.execute(
             sa.select(StoredFile).where(StoredFile.id.in_(ids), StoredFile.app_id == runtime.app_id)
         ).scalars()
@@ -80,11 +82,11 @@ def value_context(actor: Actor, runtime) -> ValueContext:
 
     users = _Remembered(lambda ids: dict.fromkeys(org.existing_users(ids), True))
     departments = _Remembered(lambda ids: dict.fromkeys(org.existing_departments(ids), True))
-    files = _Remembered(fetch_files)
+    stored = _Remembered(fetch_files)
     return ValueContext(tz=tz, today=today, now=now,
                         user_exists=lambda ids: set(users.found(ids)),
                         department_exists=lambda ids: set(departments.found(ids)),
-                        record_exists=record_exists, file_lookup=files.found,
+                        record_exists=record_exists, file_lookup=stored.found,
                         extra={"actor_id": actor.user_id})  # "$me" defaults in subform rows
 
 
