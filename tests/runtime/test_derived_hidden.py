@@ -9,8 +9,10 @@ gets; the buyer, who may see everything, gets them (so each test can fail).
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
+import re
 
 import pytest
 import sqlalchemy as sa
@@ -263,3 +265,19 @@ def test_publishing_refuses_to_hide_what_a_title_is_computed_from(app):
     errors = validate_definition({**shop_definition(), "forms": [PRODUCT, deal]})
     assert [e["pointer"] for e in errors] == ["/permissions/0/fields/hidden", "/permissions/7/fields/hidden"]
     assert '"product_cost", the title field of form "deal"' in errors[0]["message"]
+
+
+@pytest.mark.parametrize("lang,rule,computed", [
+    ("en", "A field computed from a hidden field (a formula, a lookup, a rollup or a linked field) is hidden",
+     "Hidden with them, computed from them: Margin, Deal · Product cost, Deal · Line cost, and Deal · Cost when sold"),
+    ("zh_CN", "由隐藏字段计算而来的字段（公式、查找、汇总或联动字段）",
+     "随之隐藏（由其计算而来）： Margin、Deal · Product cost、Deal · Line cost和Deal · Cost when sold"),
+])
+def test_the_permissions_page_says_what_is_hidden_with_a_field(shop, lang, rule, computed):
+    web = browser(shop.app, shop.owner)
+    web.post("/language", data={"lang": lang})
+    page = web.get(f"/a/{APP}/permissions").get_data(as_text=True)
+    text = re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", page)))
+    assert rule in text
+    assert computed in text
+    assert "Product · Discounts given" in text  # the reps' deal grant hides discount
