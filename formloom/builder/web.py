@@ -271,6 +271,7 @@ class GrantLine:
     rows: str
     rows_json: str = ""  # a custom row condition, as JSON on one line
     hidden: str = ""  # field labels, as a list in words
+    computed: str = ""  # the fields hidden with them, computed from them ("Deal · Product cost" elsewhere)
     readonly: str = ""
     name: str = ""
     missing: bool = False  # names a user, department or role that is gone
@@ -330,7 +331,7 @@ def describe(grant, raw: dict | None, form, names: dict, locale: str) -> GrantLi
     elif rows is None:
         rows = "all"
     line = GrantLine(icon, name, detail, summary(what, actions or _("nothing")), "", name=raw.get("name", ""),
-                     missing=missing, hidden=in_words([form.label(k, locale) for k in form.fields if k in grant.hidden]),
+                     missing=missing, hidden=in_words([form.label(k, locale) for k in form.fields if k in grant.named_hidden]),
                      readonly=in_words([form.label(k, locale) for k in form.fields if k in grant.readonly]))
     if rows is None:
         line.rows = _("none: they add records without seeing any")
@@ -340,6 +341,17 @@ def describe(grant, raw: dict | None, form, names: dict, locale: str) -> GrantLi
         line.rows = _("records matching")
         line.rows_json = json.dumps(rows, ensure_ascii=False)  # one line; its spaces let it wrap
     return line
+
+
+def computed_hidden(grant, definition, locale: str) -> str:
+    """The fields a grant hides with its hidden ones, being computed from them: in its form,
+    and in other forms ("Deal · Product cost"), in words."""
+    by_form = definition.dependencies.computed_from(grant.form, grant.named_hidden)
+    labels = []
+    for form in definition.forms.values():
+        prefix = "" if form.key == grant.form else _("%(form)s · ", form=form.display_name(locale))
+        labels += [prefix + form.label(k, locale) for k in form.fields if k in by_form.get(form.key, ())]
+    return in_words(labels)
 
 
 def principal_names(grants) -> dict:
@@ -365,5 +377,7 @@ def permissions(app_key):
     for form in definition.forms.values():
         grants = definition.grants.get(form.key, [])
         lines = [describe(g, raws[g.index] if g.index >= 0 else None, form, names, page.locale) for g in grants]
+        for g, line in zip(grants, lines, strict=True):
+            line.computed = computed_hidden(g, definition, page.locale)
         sections.append(FormGrants(form.display_name(page.locale), lines, all(g.index < 0 for g in grants)))
     return render_template("builder/permissions.html", page=page, sections=sections)

@@ -11,6 +11,12 @@ and the field checks of the records service; every record that leaves the servic
 through `FormAccess.redact`, so hidden fields never reach a page, the API or a picker.
 Other parts of the product (the current flow step) add field rules through
 `FIELD_RULE_SOURCES`.
+
+What is computed from a hidden field is hidden with it (`schema/dependencies.py`): a
+formula, lookup, rollup or linked field of this form computed from a field hidden here (by
+the grants, each grant on its own, or by a rule source), and one computed from a field that
+a grant of its own form hides from the actor (`withheld`), whatever rows of that form the
+actor may see: lookups and rollups read every source record, as reference data.
 """
 from __future__ import annotations
 
@@ -225,7 +231,8 @@ class FormAccess:
 
     def hidden(self, record: dict | None = None) -> frozenset[str]:
         """Fields the actor may not see: in this record, or (None) in any record they see."""
-        extra = self._extra(record).hidden
+        # What rule sources hide, what is computed from it, and what other forms keep from them.
+        extra = hidden_by_rule(self.actor, self.runtime, self.form.key, self._extra(record).hidden)
         if self.admin:
             return extra
         viewers = [g for g in self.grants if g.allows("view")]
@@ -237,6 +244,15 @@ class FormAccess:
             return frozenset().union(*(g.hidden for g in viewers)) | extra
         return frozenset.intersection(*(g.hidden for g in viewers)) | extra
 
+    def from_others(self) -> frozenset[str]:
+        """Fields of this form computed from fields other forms keep from the actor."""
+        return from_other_forms(self.actor, self.runtime, self.form.key)
+
+    def unlisted(self) -> frozenset[str]:
+        """Fields a reader's schemas leave out (`/schema`, the OpenAPI document): those they
+        neither see nor may fill in."""
+        return self.hidden() & self.hidden_when_adding()
+
     def locked(self, record: dict | None = None) -> frozenset[str]:
         """Fields the actor may not set: when adding (None) or in this record."""
         extra = self._extra(record)
@@ -246,7 +262,7 @@ class FormAccess:
         if not grants:
             return frozenset(self.form.fields)
         editable = frozenset().union(*(frozenset(self.form.fields) - g.hidden - g.readonly for g in grants))
-        return (frozenset(self.form.fields) - editable) | extra.hidden | extra.readonly
+        return (frozenset(self.form.fields) - editable) | extra.hidden | extra.readonly | self.from_others()
 
     def hidden_when_adding(self) -> frozenset[str]:
         """Fields a new-record form leaves out: hidden by every grant that lets the actor add."""
@@ -255,7 +271,7 @@ class FormAccess:
         adders = [g for g in self.grants if g.allows("add")]
         if not adders:
             return frozenset(self.form.fields)
-        return frozenset.intersection(*(g.hidden for g in adders))
+        return frozenset.intersection(*(g.hidden for g in adders)) | self.from_others()
 
     def redact(self, record: dict) -> dict:
         """The record as the actor may read it.
@@ -272,6 +288,37 @@ class FormAccess:
         if "edit" in out["allowed"]:
             out["locked"] = sorted(self.locked(record) - hidden)
         return out
+
+
+def withheld(actor: Actor, runtime, form_key: str) -> frozenset[str]:
+    """Fields of a form that some grant there naming the actor hides (with what they compute
+    there): what lookups, rollups and linked fields of other forms may not show them."""
+    def compute():
+        if app_role(actor, runtime.app_id, runtime) == "admin":
+            return frozenset()
+        member = actor.user_id is not None and _membership(actor, runtime.app_id) is not None
+        return frozenset().union(*(g.hidden for g in runtime.definition.grants.get(form_key, ())
+                                   if grant_names(g.to, actor, member)))
+
+    return reqcache.cached("withheld", (actor, runtime.app_id, runtime.version, form_key), compute)
+
+
+def from_other_forms(actor: Actor, runtime, form_key: str) -> frozenset[str]:
+    """Fields of a form computed from fields of other forms `withheld` from the actor."""
+    def compute():
+        out: set[str] = set()
+        for other, readers in runtime.definition.dependencies.from_other_forms(form_key).items():
+            for key in withheld(actor, runtime, other) & readers.keys():
+                out |= readers[key]
+        return frozenset(out)
+
+    return reqcache.cached("from_others", (actor, runtime.app_id, runtime.version, form_key), compute)
+
+
+def hidden_by_rule(actor: Actor, runtime, form_key: str, keys) -> frozenset[str]:
+    """Fields another rule (a flow step) hides in a form, with what is computed from them and
+    what is computed from fields other forms keep from the actor."""
+    return runtime.definition.dependencies.derived(form_key, keys) | from_other_forms(actor, runtime, form_key)
 
 
 def form_access(actor: Actor, runtime, form_key: str) -> FormAccess:
@@ -334,5 +381,5 @@ def refuse_fields(fa: FormAccess, keys) -> None:
                                [{"field": k, "message": "may not be set by you"} for k in keys])
 
 
-__all__ = ["FIELD_RULE_SOURCES", "FieldRules", "FormAccess", "app_role", "form_access", "record_scope",
-           "refuse_fields", "require_app"]
+__all__ = ["FIELD_RULE_SOURCES", "FieldRules", "FormAccess", "app_role", "form_access", "from_other_forms",
+           "hidden_by_rule", "record_scope", "refuse_fields", "require_app", "withheld"]

@@ -78,6 +78,7 @@ class AppDef:
     grants: dict[str, list] = dc_field(default_factory=dict)  # form key -> [grants.Grant]
     automations: dict[str, Any] = dc_field(default_factory=dict)  # key -> automations.model.Automation
     flows: dict[str, Any] = dc_field(default_factory=dict)  # key -> flows.model.Flow
+    dependencies: Any = None  # schema.dependencies.Dependencies: what each field is computed from
 
     def flow_for(self, form_key: str):
         """The form's enabled approval flow, or None."""

@@ -2,8 +2,10 @@
 
 A grant names a form, whom it is `to` (a role, a user, a department, or every app member),
 what it allows (a `preset`, refined or replaced by `actions` and `rows`) and which fields
-it hides or keeps read-only. Grants are compiled once per published version; the runtime
-enforces them in `runtime/access.py`.
+it hides or keeps read-only. A field computed from a hidden field (formula, lookup, rollup,
+linked field) is hidden with it: compiling adds the form's own ones to the grant's `hidden`,
+and `runtime/access.py` those of other forms. Grants are compiled once per published
+version; the runtime enforces them in `runtime/access.py`.
 
     {"form": "customer", "to": {"role": "sales_rep"}, "preset": "manage_own",
      "fields": {"hidden": ["credit_limit"], "readonly": ["tier"]}}
@@ -44,9 +46,10 @@ class Grant:
     to: dict
     actions: frozenset[str]
     rows: dict | None
-    hidden: frozenset[str] = frozenset()
+    hidden: frozenset[str] = frozenset()  # the fields it names and those computed from them
     readonly: frozenset[str] = frozenset()
     name: str = ""
+    named_hidden: frozenset[str] = frozenset()  # the fields it names as hidden
 
     def allows(self, action: str) -> bool:
         return action in self.actions
@@ -65,18 +68,22 @@ def rows_condition(rows) -> dict | None:
     return rows
 
 
-def compile_grant(index: int, raw: dict) -> Grant:
-    """A Grant from a definition entry that has been validated."""
+def compile_grant(index: int, raw: dict, dependencies=None) -> Grant:
+    """A Grant from a definition entry that has been validated; `dependencies`
+    (schema.dependencies) adds the fields computed from the hidden ones."""
     preset_actions, preset_rows = PRESETS.get(raw.get("preset"), ((), "all"))
     actions = raw.get("actions", preset_actions)
     rows = raw["rows"] if "rows" in raw else preset_rows
     fields = raw.get("fields") or {}
+    named = frozenset(fields.get("hidden", ()))
+    hidden = dependencies.derived(raw["form"], named) if dependencies is not None else named
     return Grant(index=index, form=raw["form"], to=dict(raw["to"]), actions=frozenset(actions),
-                 rows=rows_condition(rows), hidden=frozenset(fields.get("hidden", ())),
-                 readonly=frozenset(fields.get("readonly", ())), name=raw.get("name", ""))
+                 rows=rows_condition(rows), hidden=hidden, readonly=frozenset(fields.get("readonly", ())),
+                 name=raw.get("name", ""), named_hidden=named)
 
 
-def check_grant(raw: dict, ptr: str, forms: dict, role_keys: set[str] | None, err, validate_rows) -> None:
+def check_grant(raw: dict, ptr: str, forms: dict, role_keys: set[str] | None, err, validate_rows,
+                dependencies=None) -> None:
     """Report what is wrong with one grant, as (pointer, message) through `err`."""
     form = forms.get(raw.get("form"))
     if form is None:
@@ -99,6 +106,14 @@ def check_grant(raw: dict, ptr: str, forms: dict, role_keys: set[str] | None, er
     if form.title_field and form.title_field in fields.get("hidden", []):
         err(ptr + "/fields/hidden", f'"{form.title_field}" is the form\'s title field and names its records '
                                     "everywhere: it cannot be hidden")
+    elif dependencies is not None:
+        for other, title in ((k, f.title_field) for k, f in forms.items() if f.title_field):
+            sources = [k for k in fields.get("hidden", []) if k in form.fields
+                       and title in dependencies.computed_from(form.key, [k]).get(other, ())]
+            if sources:
+                err(ptr + "/fields/hidden", f'"{title}", the title field of form "{other}", is computed from '
+                                            f'{", ".join(sources)}: hiding it would hide the title, which names '
+                                            "the records everywhere")
     rows = raw.get("rows")
     if isinstance(rows, dict):
         validate_rows(rows, form, ptr + "/rows")

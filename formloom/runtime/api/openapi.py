@@ -1,4 +1,7 @@
-"""The OpenAPI 3.1 document, generated from the published definitions the caller can use."""
+"""The OpenAPI 3.1 document, generated from the published definitions the caller can use.
+
+Each form's fields are those the caller's `/schema` lists: none hidden from them.
+"""
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -296,7 +299,7 @@ def build_document(app_keys: list[str]) -> dict:
         for form in rt.definition.forms.values():
             name = f"{_camel(app_key)}{_camel(form.key)}"
             doc["components"]["schemas"][name] = _record_schema(name)
-            fields = fields_schema(form)
+            fields = fields_schema(form, leave_out=access.form_access(actor(), rt, form.key).unlisted())
             doc["components"]["schemas"][f"{name}Fields"] = fields
             doc["components"]["schemas"][f"{name}WriteFields"] = _writable(fields)
             doc["components"]["schemas"][f"{name}Write"] = {"type": "object", "properties": {

@@ -59,8 +59,7 @@ def _once(idem, create):
 def form_schema(app_key, form_key):
     rt = _runtime(app_key, form_key)
     fa = access.form_access(actor(), rt, form_key)
-    # Hidden: fields the reader neither sees nor may fill in.
-    return jsonify(record_schema(rt.form(form_key), fa.hidden() & fa.hidden_when_adding(), fa.locked()))
+    return jsonify(record_schema(rt.form(form_key), fa.unlisted(), fa.locked()))
 
 
 @bp.get(PREFIX + "/records")

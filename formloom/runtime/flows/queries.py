@@ -187,7 +187,8 @@ def task_view(actor: Actor, task_id: int, locale: str = "zh") -> TaskView:
     record = load_record(runtime, instance.form_key, instance.record_id, include_deleted=True)
     node = flow.nodes.get(task.step_key)
     settings = (node.spec.get("fields") or {}) if node else {}
-    hidden = frozenset(settings.get("hidden", []))
+    # What the step hides, with what is computed from it (and from what other forms keep from the reader).
+    hidden = access.hidden_by_rule(actor, runtime, instance.form_key, settings.get("hidden", []))
     record = {**record, "fields": {k: v for k, v in record["fields"].items() if k not in hidden}}
     actions: tuple[str, ...] = ()
     if mine and task.status == "pending":

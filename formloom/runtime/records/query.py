@@ -42,11 +42,27 @@ def sql_resolver(runtime, form_key: str):
     return operand_resolver(form, columns)
 
 
-def filter_clause(actor: Actor, runtime, form_key: str, condition, record: dict | None = None):
-    """The SQL for a condition on this form. Raises ValidationFailed with pointers."""
+def _unhidden(resolver, hidden: frozenset[str]):
+    """The resolver, for which fields hidden from the reader do not exist: filtering on one
+    would tell its values one question at a time, and an error of its own would tell it is there."""
+    if not hidden:
+        return resolver
+
+    def resolve(key: str):
+        if key in hidden:
+            raise KeyError(key)
+        return resolver(key)
+
+    return resolve
+
+
+def filter_clause(actor: Actor, runtime, form_key: str, condition, record: dict | None = None,
+                  hidden: frozenset[str] = frozenset()):
+    """The SQL for a condition on this form, where the `hidden` fields are unknown. Raises
+    ValidationFailed with pointers."""
     if condition in (None, {}):
         return sa.true()
-    resolver = sql_resolver(runtime, form_key)
+    resolver = _unhidden(sql_resolver(runtime, form_key), hidden)
     problems = conditions.validate(condition, resolver)
     if problems:
         raise ValidationFailed("The filter is not valid",
@@ -54,15 +70,17 @@ def filter_clause(actor: Actor, runtime, form_key: str, condition, record: dict 
     return conditions.to_sql(condition, resolver, condition_env(actor, runtime, record))
 
 
-def parse_sort(runtime, form_key: str, sort: str | None) -> list[tuple[str, bool]]:
-    """'-amount,title' -> [("amount", True), ("title", False)]. Raises ValidationFailed."""
+def parse_sort(runtime, form_key: str, sort: str | None, hidden: frozenset[str] = frozenset()) -> list[tuple[str, bool]]:
+    """'-amount,title' -> [("amount", True), ("title", False)], where the `hidden` fields are
+    unknown. Raises ValidationFailed."""
     form = runtime.form(form_key)
     ft = runtime.form_tables(form_key)
     keys = []
     for part in [p.strip() for p in (sort or "").split(",") if p.strip()]:
         desc = part.startswith("-")
         key = part.lstrip("-+")
-        if key in SORTABLE_SYSTEM or key in ft.columns and field_types.get(form.fields[key]["type"]).kind != "file":
+        if key not in hidden and (key in SORTABLE_SYSTEM or key in ft.columns
+                                  and field_types.get(form.fields[key]["type"]).kind != "file"):
             keys.append((key, desc))
         else:
             raise ValidationFailed(f'Cannot sort by "{key}": sort by fields and $ system values, e.g. -amount,title',
@@ -182,8 +200,8 @@ def list_records(actor: Actor, runtime, form_key: str, *, condition=None, sort: 
     t = ft.table
     fa = access.form_access(actor, runtime, form_key)
     limit = max(1, min(int(limit), MAX_LIMIT))
-    keys = parse_sort(runtime, form_key, sort)
-    check_hidden(fa, condition, [k for k, _ in keys])
+    hidden = fa.hidden()
+    keys = parse_sort(runtime, form_key, sort, hidden)
     if ("$id" not in [k for k, _ in keys]):
         keys.append(("$id", False))
     cols = [_column(ft, k) for k, _ in keys]
@@ -191,7 +209,7 @@ def list_records(actor: Actor, runtime, form_key: str, *, condition=None, sort: 
     base = sa.select(t.c.id, *cols).where(
         fa.scope(t, "delete" if deleted else "view"),
         t.c.deleted_at.is_not(None) if deleted else t.c.deleted_at.is_(None),
-        filter_clause(actor, runtime, form_key, condition),
+        filter_clause(actor, runtime, form_key, condition, hidden=hidden),
     )
     after = _decode(cursor, keys, cols) if cursor else None
     rows: list = []
@@ -206,27 +224,12 @@ def list_records(actor: Actor, runtime, form_key: str, *, condition=None, sort: 
     return [fa.redact(records[r[0]]) for r in page if r[0] in records], next_cursor
 
 
-def check_hidden(fa: access.FormAccess, condition, sort_keys=()) -> None:
-    """ValidationFailed when a filter or sort names a field hidden from the actor.
-
-    Filtering on a hidden field would tell its values one question at a time; the error
-    reads as for a field that does not exist.
-    """
-    hidden = fa.hidden()
-    named = (conditions.fields_used(condition) if condition else set()) | set(sort_keys)
-    bad = sorted(named & hidden)
-    if bad:
-        raise ValidationFailed(f'Cannot filter or sort by "{bad[0]}": no such field',
-                               [{"field": k, "message": "is not a field you can filter or sort by"} for k in bad])
-
-
 def count_records(actor: Actor, runtime, form_key: str, condition=None, cap: int = 10_000) -> tuple[int, bool]:
     """How many records match, counting at most `cap` (a full count is a full scan)."""
     ft = runtime.form_tables(form_key)
     t = ft.table
     fa = access.form_access(actor, runtime, form_key)
-    check_hidden(fa, condition)
     inner = sa.select(t.c.id).where(fa.scope(t), t.c.deleted_at.is_(None),
-                                    filter_clause(actor, runtime, form_key, condition)).limit(cap + 1)
+                                    filter_clause(actor, runtime, form_key, condition, hidden=fa.hidden())).limit(cap + 1)
     n = db.session.execute(sa.select(sa.func.count()).select_from(inner.subquery())).scalar()
     return min(n, cap), n > cap

@@ -22,7 +22,7 @@ from formloom.runtime.fields import FieldValueError, ValueContext, field_types
 from formloom.runtime.fields.base import COMMON_KEYS
 from formloom.runtime.fields.formula import RESULT
 from formloom.runtime.fields.lookup import TARGET
-from formloom.runtime.schema import linkage, relations
+from formloom.runtime.schema import dependencies, linkage, relations
 
 TYPE_WORDS = {"integer": "a whole number", "number": "a number", "string": "text",
               "boolean": "true or false", "array": "a list", "object": "an object", "null": "empty"}
@@ -133,9 +133,10 @@ class _Compiler:
             forms[raw["key"]] = self.form(raw, ptr)
         self.check_timezone(self.defn.get("timezone"))
         self.check_roles(self.defn.get("roles"))
+        deps = dependencies.build(forms)
         return AppDef(key=self.defn["key"], name=self.defn["name"], forms=forms, raw=self.defn,
-                      timezone=self.defn.get("timezone"), grants=self.grants(forms),
-                      automations=self.automations(forms), flows=self.flows(forms))
+                      timezone=self.defn.get("timezone"), grants=self.grants(forms, deps),
+                      automations=self.automations(forms), flows=self.flows(forms), dependencies=deps)
 
     def check_roles(self, roles) -> None:
         seen: set[str] = set()
@@ -145,17 +146,18 @@ class _Compiler:
                 self.err(f"/roles/{j}/key", f'role "{key}" is listed twice')
             seen.add(key)
 
-    def grants(self, forms: dict[str, FormDef]) -> dict[str, list[grants.Grant]]:
-        """Each form's grants; a form no grant names gets the default grant for members."""
+    def grants(self, forms: dict[str, FormDef], deps) -> dict[str, list[grants.Grant]]:
+        """Each form's grants (hiding what is computed from their hidden fields too); a form
+        no grant names gets the default grant for members."""
         by_form: dict[str, list[grants.Grant]] = {}
         for i, raw in enumerate(self.defn.get("permissions") or []):
             ptr = f"/permissions/{i}"
             if not isinstance(raw, dict) or not isinstance(raw.get("to"), dict):
                 continue  # the meta-schema has said what is wrong with it
             before = len(self.errors)
-            grants.check_grant(raw, ptr, forms, None, self.err, self.grant_rows)
+            grants.check_grant(raw, ptr, forms, None, self.err, self.grant_rows, deps)
             if len(self.errors) == before:
-                by_form.setdefault(raw["form"], []).append(grants.compile_grant(i, raw))
+                by_form.setdefault(raw["form"], []).append(grants.compile_grant(i, raw, deps))
         for key, form in forms.items():
             if key not in by_form:
                 by_form[key] = [grants.default_grant(form)]

@@ -329,7 +329,7 @@ def _task_fields(page: Page, task_id: int) -> set[str]:
     if "submit" in view.actions:
         return set(page.runtime.form(page.form.key).fields) - view.hidden
     if "approve" in view.actions:
-        return set(view.editable)
+        return set(view.editable) - view.hidden
     raise NotFound(_("There is no such form."))
 
 
