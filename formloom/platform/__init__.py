@@ -18,6 +18,7 @@ def init_app(app: Flask) -> None:
         org_api,
         org_web,
         reqcache,
+        security,
         tokens_web,
     )
     from formloom.platform.extensions import csrf, db, limiter, migrate
@@ -26,6 +27,7 @@ def init_app(app: Flask) -> None:
     db.init_app(app)
     reqcache.init()
     migrate.init_app(app, db, directory=str(cli.MIGRATIONS_DIR))
+    security.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
     i18n.init_app(app)
