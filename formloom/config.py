@@ -74,6 +74,8 @@ def load_config(folder: Path | None = None) -> dict:
         "SESSION_COOKIE_SECURE": env.get("FORMLOOM_SECURE_COOKIES") == "1",
         "REMEMBER_COOKIE_SECURE": env.get("FORMLOOM_SECURE_COOKIES") == "1",
         "REMEMBER_COOKIE_HTTPONLY": True,
+        # How many proxies stand in front (their X-Forwarded-Proto and -For are believed).
+        "FORMLOOM_PROXY_FIX": _number(env, "FORMLOOM_PROXY_FIX") or 0,
         "WTF_CSRF_TIME_LIMIT": None,
         "FORMLOOM_INSTANCE": str(folder),
         # Host names webhooks may reach although they resolve to internal addresses.

@@ -31,7 +31,8 @@ from formloom.runtime.fields.base import choices
 from formloom.runtime.grants import ACTIONS, PRESETS
 from formloom.runtime.web.common import Page, load
 
-bp = Blueprint("builder", __name__, template_folder="templates")
+bp = Blueprint("builder", __name__, template_folder="templates", static_folder="static",
+               static_url_path="/static/builder")
 
 KIND_ICONS = {"user": "person", "department": "diagram-3", "role": "person-badge", "members": "people"}
 KIND_NAMES = {"user": _l("User"), "department": _l("Department"), "role": _l("Role")}

@@ -19,6 +19,7 @@ def init_app(app: Flask) -> None:
         org_web,
         ratelimit,  # noqa: F401 - registers the formloom-db:// storage before the limiter starts
         reqcache,
+        security,
         tokens_web,
     )
     from formloom.platform.extensions import csrf, db, limiter, migrate
@@ -27,6 +28,7 @@ def init_app(app: Flask) -> None:
     db.init_app(app)
     reqcache.init()
     migrate.init_app(app, db, directory=str(cli.MIGRATIONS_DIR))
+    security.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
     i18n.init_app(app)

@@ -5,6 +5,10 @@ app (sales_mini) installed by a user who signs in with a password, CSRF on as in
 production, and werkzeug's threaded server in a background thread. Playwright drives
 Debian's Chromium (`/usr/bin/chromium`); Playwright's own browser downloads are never
 used. A failing test leaves a full-page screenshot in `test-artifacts/`.
+
+Every tab of every test is watched for what Chromium reports as blocked by our
+Content-Security-Policy (an inline script, handler or style left in a page): a test whose
+pages broke the policy fails, whatever it was checking.
 """
 from __future__ import annotations
 
@@ -79,15 +83,56 @@ def live_server(tmp_path, sqlite_template):
     runtime_apps.forget()
 
 
+class CspWatch:
+    """The console messages in which Chromium says the page's CSP blocked something."""
+
+    def __init__(self):
+        self.seen: list[str] = []
+
+    def note(self, message) -> None:
+        if "Content Security Policy" in message.text:
+            where = message.page.url if message.page else "?"
+            self.seen.append(f"{where}: {message.text}")
+
+
+class WatchedBrowser:
+    """The Chromium of the session; each context it opens reports to the CSP watch."""
+
+    def __init__(self, chromium, watch: CspWatch):
+        self._chromium, self._watch = chromium, watch
+
+    def new_context(self, **options):
+        context = self._chromium.new_context(**options)
+        context.on("console", self._watch.note)
+        return context
+
+    def __getattr__(self, name):
+        return getattr(self._chromium, name)
+
+
 @pytest.fixture(scope="session")
-def browser():
+def csp_watch():
+    return CspWatch()
+
+
+@pytest.fixture(autouse=True)
+def no_csp_violations(csp_watch):
+    """Fails the test when any of its pages broke the Content-Security-Policy."""
+    csp_watch.seen.clear()
+    yield csp_watch
+    seen, csp_watch.seen = list(csp_watch.seen), []
+    assert not seen, "Content-Security-Policy violations:\n" + "\n".join(seen)
+
+
+@pytest.fixture(scope="session")
+def browser(csp_watch):
     """One Chromium for the session; skips when Debian's chromium is missing."""
     if not CHROMIUM.exists():
         pytest.skip(NO_CHROMIUM)
     sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
     with sync_api.sync_playwright() as pw:
         chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
-        yield chromium
+        yield WatchedBrowser(chromium, csp_watch)
         chromium.close()
 
 

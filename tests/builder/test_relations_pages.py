@@ -108,7 +108,7 @@ def test_a_refresh_in_progress_shows_its_bar_and_its_json(olga, rt):
     body = resp.get_data(as_text=True)
     url = f"{PAGE}/refreshes/{refresh_id}.json"
     assert f'data-refresh-poll="{url}"' in body
-    assert 'style="width: 25%"' in body
+    assert 'data-percent="25"' in body
     line = part(resp, "tr", "data-refresh", refresh_id)
     assert "A change to Deal's fields Running 1 of 4 · 25 %" in line, line
     state = olga.get(url).get_json()

@@ -8,6 +8,14 @@
    data-subform="items"       repeated rows named items-<n>-<field> (see initSubforms)
    data-autodismiss="6000"    on an .alert: close it after that many milliseconds
    data-history-back          on a link: go back when there is history, else follow href
+   data-autosubmit            on a select: changing it submits its form
+   data-check-all="task"      on a checkbox: (un)ticks the form's checkboxes named "task"
+   data-copy-target="id"      on a button: copies the value of that input (data-copied-label
+                              replaces the button's text once copied)
+   data-select-on-focus       on an input: focusing it selects its text
+   data-print                 on a button: prints the page
+   data-badge-color="#hex"    on a .fl-badge: its colour (pages may not carry style="…")
+   data-percent="40"          on a .progress-bar: its width
    form[data-rules-form]      on a record's form page: fields linked to another form fill
                               themselves (see "data linkage")
 */
@@ -415,6 +423,8 @@
   }
 
   /* ---- small helpers ---------------------------------------------------------------- */
+  /* The Content-Security-Policy lets pages run no inline script, handler or style: what a
+     template would once have said in onclick= or style= is a data attribute read here. */
 
   document.addEventListener("click", function (event) {
     var link = event.target.closest("[data-history-back]");
@@ -422,6 +432,58 @@
     event.preventDefault();
     window.history.back();
   });
+
+  document.addEventListener("click", function (event) {
+    if (event.target.closest("[data-print]")) window.print();
+  });
+
+  document.addEventListener("change", function (event) {
+    var select = event.target.closest("[data-autosubmit]");
+    if (select && select.form) select.form.requestSubmit();
+  });
+
+  document.addEventListener("change", function (event) {
+    var all = event.target.closest("[data-check-all]");
+    if (!all || !all.form) return;
+    var name = all.getAttribute("data-check-all");
+    Array.prototype.forEach.call(all.form.elements, function (box) {
+      if (box.type === "checkbox" && box.name === name) box.checked = all.checked;
+    });
+  });
+
+  // The Clipboard API where the page is a secure context, else select and copy.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-copy-target]");
+    if (!button) return;
+    var input = document.getElementById(button.getAttribute("data-copy-target"));
+    if (!input) return;
+    function done() {
+      var label = button.querySelector("span");
+      if (label) label.textContent = button.getAttribute("data-copied-label");
+      var icon = button.querySelector(".bi");
+      if (icon) icon.className = "bi bi-check2";
+    }
+    input.select();
+    if (navigator.clipboard && window.isSecureContext) navigator.clipboard.writeText(input.value).then(done);
+    else if (document.execCommand("copy")) done();
+  });
+
+  document.addEventListener("focusin", function (event) {
+    if (event.target.matches("[data-select-on-focus]")) event.target.select();
+  });
+
+  var HEX_COLOR = /^#(?:[0-9a-f]{3}|[0-9a-f]{6})$/i;
+
+  function initDataStyles(root) {
+    root.querySelectorAll("[data-badge-color]").forEach(function (el) {
+      var color = el.getAttribute("data-badge-color");
+      if (HEX_COLOR.test(color)) el.style.setProperty("--fl-badge", color);
+    });
+    root.querySelectorAll("[data-percent]").forEach(function (el) {
+      var percent = Number(el.getAttribute("data-percent"));
+      if (percent >= 0 && percent <= 100) el.style.width = percent + "%";
+    });
+  }
 
   /* ---- background refreshes in progress ------------------------------------------------ */
 
@@ -470,6 +532,7 @@
   }
 
   function init(root) {
+    initDataStyles(root);
     initSubforms(root);
     initAlerts(root);
     initLinkage(root);

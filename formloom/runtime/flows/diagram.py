@@ -5,7 +5,8 @@ sequence per case), so the layout is recursive: a step is a fixed box, a sequenc
 its items with arrows between them, and a split puts its cases side by side (its width is
 the sum of theirs plus gaps) between a split line and a merge line. Given the instance's
 tasks, steps are drawn done, waiting, rejected, returned or not reached, and a branch's
-cases the flow did not take are dimmed once it has chosen.
+cases the flow did not take are dimmed once it has chosen. Its classes are styled by
+runtime/web/static/web.css ("approval flow diagrams"): our pages allow no inline styles.
 """
 from __future__ import annotations
 
@@ -32,45 +33,6 @@ CASE_MIN_W = 120
 SPLIT_DROP = 16  # header pill to split line, split line to case label
 TERM_H = 34
 TEXT_X, MARK_ROOM = 54, 30  # the words start right of the icon; the status mark sits at the top right
-
-CSS = """
-.fld{font-family:var(--bs-body-font-family,system-ui,-apple-system,"Segoe UI",Roboto,"Noto Sans CJK SC","PingFang SC",sans-serif)}
-.fld-line{stroke:#98a2b3;stroke-width:1.5;fill:none}
-.fld-arrow,.fld-dot{fill:#98a2b3}
-.fld-shadow{fill:rgba(16,24,40,.06)}
-.fld-box{fill:#fff;stroke:var(--fl-border-strong,#d0d5dd);stroke-width:1}
-.fld-kind{font-size:11px;fill:var(--fl-muted,#667085)}
-.fld-name{font-size:13.5px;font-weight:600;fill:var(--fl-text,#1d2939)}
-.fld-who{font-size:12px;fill:#475467}
-.fld-chip{fill:var(--fl-primary,#2563eb)}
-.fld-cc .fld-chip{fill:#0891b2}
-.fld-action .fld-chip{fill:#7c3aed}
-.fld-glyph{fill:#fff;stroke:none}
-.fld-glyph-line{fill:none;stroke:#fff;stroke-width:1.4;stroke-linejoin:round;stroke-linecap:round}
-.fld-done .fld-box{stroke:#16a34a;fill:#f6fef9}
-.fld-current .fld-box{stroke:var(--fl-primary,#2563eb);stroke-width:2;fill:var(--fl-primary-soft,#eef3ff)}
-.fld-rejected .fld-box{stroke:#dc2626;stroke-width:1.5;fill:#fef3f2}
-.fld-returned .fld-box{stroke:#d97706;stroke-width:1.5;fill:#fffaeb}
-.fld-todo .fld-box{stroke-dasharray:4 3;fill:#f9fafb}
-.fld-todo .fld-shadow{fill:none}
-.fld-todo text{fill:#98a2b3}
-.fld-todo .fld-chip{fill:#d0d5dd}
-.fld-mark-done{fill:#16a34a}.fld-mark-current{fill:var(--fl-primary,#2563eb)}
-.fld-mark-rejected{fill:#dc2626}.fld-mark-returned{fill:#d97706}
-.fld-pill{fill:#fff;stroke:var(--fl-border-strong,#d0d5dd)}
-.fld-pill-text{font-size:12px;font-weight:600;fill:#344054}
-.fld-branch>.fld-pill{fill:#fffaeb;stroke:#fedf89}.fld-branch>.fld-pill-text{fill:#b54708}
-.fld-parallel>.fld-pill{fill:#ecfdff;stroke:#a5f0fc}.fld-parallel>.fld-pill-text{fill:#0e7090}
-.fld-label{fill:#f2f4f7;stroke:#e4e7ec}
-.fld-label-text{font-size:11.5px;fill:#475467}
-.fld-term .fld-pill{fill:#f9fafb}
-.fld-term.fld-done .fld-pill{fill:#ecfdf3;stroke:#75e0a7}.fld-term.fld-done .fld-pill-text{fill:#067647}
-.fld-term.fld-current .fld-pill{fill:var(--fl-primary-soft,#eef3ff);stroke:var(--fl-primary,#2563eb);stroke-width:2}
-.fld-term.fld-current .fld-pill-text{fill:var(--fl-primary-active,#1e40af)}
-.fld-term.fld-rejected .fld-pill{fill:#fef3f2;stroke:#fda29b}.fld-term.fld-rejected .fld-pill-text{fill:#b42318}
-.fld-term.fld-withdrawn .fld-pill-text{fill:#667085}
-.fld-skipped{opacity:.38}
-"""
 
 
 def text_width(text: str, size: float, bold: bool = False) -> float:
@@ -485,8 +447,8 @@ def _draw(flow: Flow, tasks: list, instance, locale: str, form) -> str:
     width, height = whole.width + 2 * PAD, whole.height + 2 * PAD
     title = _("Approval flow: %(name)s", name=_localized(flow.raw, locale) or flow.name)
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="fld" role="img" aria-label="{escape(title)}" '
-           f'width="{width:g}" height="{height:g}" viewBox="0 0 {width:g} {height:g}" '
-           f'style="max-width:100%;height:auto">', f"<title>{escape(title)}</title>", f"<style>{CSS}</style>"]
+           f'width="{width:g}" height="{height:g}" viewBox="0 0 {width:g} {height:g}">',
+           f"<title>{escape(title)}</title>"]
     whole.draw(out, width / 2, PAD)
     out.append("</svg>")
     return "".join(out)

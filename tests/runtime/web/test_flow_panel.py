@@ -78,7 +78,7 @@ def test_a_flow_without_an_instance_is_drawn_with_every_step_in_words(rt):
     assert tree.get("role") == "img" and tree.get("aria-label") == "Approval flow: Quote approval"
     assert tree.find(SVG + "title").text == "Approval flow: Quote approval"
     width, height = float(tree.get("width")), float(tree.get("height"))
-    assert tree.get("viewBox") == f"0 0 {width:g} {height:g}" and "max-width:100%" in tree.get("style")
+    assert tree.get("viewBox") == f"0 0 {width:g} {height:g}" and tree.get("class") == "fld"
     words = texts(tree)
     assert words[0] == "Submit" and words[-1] == "End"
     assert {"Manager", "Director", "Manager of the submitter", "Level 2 manager of the submitter",

@@ -1,9 +1,8 @@
-/* Record pages: link pickers, show/require rules while typing, auto-submitting filters.
+/* Record pages: link pickers, show/require rules while typing.
    Plain JavaScript, delegated listeners (content swapped in by htmx works as is).
 
    [data-link-picker]        a link field: chips (hidden inputs) + a search box + results
    [data-rules-form]         a record form whose [data-rule] slots follow their rules
-   [data-autosubmit]         a select that submits its form when changed
    The server decides on save; the page only keeps up and shows what it cannot judge.
 */
 (function () {
@@ -213,13 +212,6 @@
       if (pickerOf(event.target) && !event.target.hasAttribute("data-link-picker")) return;
       applyRules(form);
     });
-  });
-
-  /* ---- small behaviours ------------------------------------------------------------- */
-
-  document.addEventListener("change", function (event) {
-    var select = event.target.closest("[data-autosubmit]");
-    if (select && select.form) select.form.requestSubmit();
   });
 
   function init() {
