@@ -49,7 +49,7 @@ MEMBER = {
     "tokens.index": "open", "tokens.revoke_page": "open", "notifications.index": "open",
     "notifications.open_one": "open", "notifications.prefs": "open", "notifications.read_all": "open",
     "platform.set_language": "public", "auth.login": "public", "auth.logout": "open", "invite.accept": "public",
-    "static": "public", "platform.static": "public", "web.static": "public",
+    "static": "public", "platform.static": "public", "web.static": "public", "builder.static": "public",
     # organisation pages
     "audit.index": "org_admin", "jobs_web.index": "org_admin", "jobs_web.cancel": "org_admin",
     "jobs_web.retry": "org_admin",
