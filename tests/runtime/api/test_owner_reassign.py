@@ -91,8 +91,8 @@ def test_the_record_page_refuses_another_owner(make, people, app):
     assert b"owner" in resp.data
     assert client.get("/a/crm/f/customer").status_code == 200
     with app.app_context():
+        from formloom.platform.actor import Actor
         from formloom.runtime.apps import get_runtime
         from formloom.runtime.records import query
-        from formloom.platform.actor import Actor
         items, _ = query.list_records(Actor.from_user(bob), get_runtime("crm"), "customer")
     assert items == []
