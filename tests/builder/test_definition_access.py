@@ -78,6 +78,9 @@ def test_a_member_reads_only_what_using_the_app_needs(any_db, installed, api_as)
     assert set(fields) == set(schema["properties"])
     problem(api_as(rep).get(f"{APP}/definition?reveal=secrets"), 403)
     assert reveals() == []
+    # The OpenAPI document lists the same forms.
+    schemas = api_as(rep).get("/api/v1/openapi.json").get_json()["components"]["schemas"]
+    assert "SalesMiniCompany" in schemas and "SalesMiniDeal" not in schemas
 
 
 def test_an_admin_reads_the_whole_definition_with_urls_masked_and_may_reveal_them(any_db, installed, api_as):
