@@ -3,7 +3,13 @@ from __future__ import annotations
 
 import pytest
 
-from formloom.runtime.automations.secrets import is_masked, keep_secrets, mask_url, masked, masked_errors
+from formloom.runtime.automations.secrets import (
+    is_masked,
+    keep_secrets,
+    mask_url,
+    masked,
+    masked_errors,
+)
 
 
 @pytest.mark.parametrize(("url", "expected"), [
