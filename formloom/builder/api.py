@@ -1,7 +1,7 @@
 """App routes of the API: create (also from a template), definition, draft, publish, members."""
 from __future__ import annotations
 
-from flask import Flask, jsonify
+from flask import Flask, jsonify, request
 
 from formloom.builder import apps
 from formloom.builder.templates import install_template
@@ -45,12 +45,20 @@ def create_from_template():
 
 @bp.get("/apps/<app_key>/definition")
 def get_definition(app_key):
-    return jsonify(apps.definition(actor(), app_key))
+    return jsonify(apps.definition(actor(), app_key, reveal=_reveal()))
 
 
 @bp.get("/apps/<app_key>/draft")
 def get_draft(app_key):
-    return jsonify(apps.get_app(actor(), app_key, admin=True).draft)
+    return jsonify(apps.draft(actor(), app_key, reveal=_reveal()))
+
+
+def _reveal() -> bool:
+    """`?reveal=secrets`: the stored webhook URLs unmasked (app admins; audited)."""
+    value = request.args.get("reveal")
+    if value not in (None, "secrets"):
+        raise ValidationFailed('"reveal" may only be "secrets"', [{"field": "reveal", "message": 'must be "secrets"'}])
+    return value == "secrets"
 
 
 @bp.put("/apps/<app_key>/draft")

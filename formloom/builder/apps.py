@@ -13,8 +13,10 @@ from formloom.platform import audit
 from formloom.platform.actor import Actor
 from formloom.platform.extensions import db, write_transaction
 from formloom.platform.models import App, AppMember, AppVersion, Department, OutboxEvent, Role, User
+from formloom.platform.webhooks.safety import refusal
 from formloom.runtime import access
 from formloom.runtime.apps import build_runtime, get_runtime, keep, runtime_for
+from formloom.runtime.automations import secrets
 from formloom.runtime.exceptions import (
     Conflict,
     DefinitionError,
@@ -23,6 +25,7 @@ from formloom.runtime.exceptions import (
     PermissionDenied,
     ValidationFailed,
 )
+from formloom.runtime.reading import reader_definition
 from formloom.runtime.records.context import value_context
 from formloom.runtime.schema import compile_app, validate_definition
 from formloom.runtime.storage.migrate import (
@@ -54,6 +57,7 @@ def create_app(actor: Actor, definition: dict) -> dict:
         raise PermissionDenied("This API token is limited to one app; it cannot create apps")
     compile_app(definition)
     _check_grant_roles(definition)  # before the app row takes the key
+    _check_webhooks(definition)
     key = definition["key"]
     with write_transaction():
         if db.session.execute(sa.select(App.id).where(App.key == key)).first():
@@ -71,7 +75,11 @@ def save_draft(actor: Actor, app_key: str, definition: dict) -> dict:
     app = get_app(actor, app_key, admin=True)
     if actor.read_only:
         raise PermissionDenied("This API token is read-only")
+    published = runtime_for(app.id, app.published_version).source if app.published_version else None
+    definition = secrets.keep_secrets(definition, app.draft, published)  # a masked URL stays as stored
     errors = validate_definition(definition)
+    seen = {e["pointer"] for e in errors}
+    errors += [e for e in webhook_errors(definition) if e["pointer"] not in seen]
     if isinstance(definition, dict) and definition.get("key") not in (None, app.key):
         errors.append({"pointer": "/key", "message": f'the app key is "{app.key}" and cannot change'})
     with write_transaction():
@@ -88,6 +96,7 @@ def publish(actor: Actor, app_key: str, dry_run: bool = False, accept_loss: bool
         raise DefinitionError("There is no draft to publish")
     new_def = compile_app(definition)
     _check_grant_roles(definition)
+    _check_webhooks(definition)
     if new_def.key != app.key:
         raise DefinitionError("The app key cannot change", [{"pointer": "/key", "message": f'must stay "{app.key}"'}])
     old_rt = runtime_for(app.id, app.published_version) if app.published_version else None
@@ -135,6 +144,24 @@ def _check_grant_roles(definition: dict) -> None:
                if isinstance(g.get("to"), dict) and kind in g["to"] and db.session.get(model, g["to"][kind]) is None]
     if errors or missing:
         raise DefinitionError("The app definition is not valid", errors + missing)
+
+
+def webhook_errors(definition) -> list[dict]:
+    """A problem for each automation's webhook URL that is masked or that the server may not
+    call (the check webhook subscriptions get at save), pointing at it."""
+    errors = secrets.masked_errors(definition)
+    masked = {e["pointer"] for e in errors}
+    for ptr, _key, _j, action in secrets.webhook_actions(definition):
+        reason = None if ptr + "/url" in masked else refusal(action["url"])
+        if reason:
+            errors.append({"pointer": ptr + "/url", "message": f"is not allowed: {reason}"})
+    return errors
+
+
+def _check_webhooks(definition: dict) -> None:
+    errors = webhook_errors(definition)
+    if errors:
+        raise DefinitionError("The app definition is not valid", errors)
 
 
 def _ensure_roles(actor: Actor, definition: dict) -> None:
@@ -192,11 +219,33 @@ def _app_by_key(app_key: str) -> App:
     return app
 
 
-def definition(actor: Actor, app_key: str) -> dict:
-    """The published definition, for a member."""
+def definition(actor: Actor, app_key: str, reveal: bool = False) -> dict:
+    """The published definition: whole (secrets masked) for app admins, what using the app
+    needs for other members (`runtime/reading.py`). `reveal` (app admins) unmasks the
+    secrets and is audited. Raises NotFound, PermissionDenied."""
     rt = get_runtime(app_key)
-    access.require_app(actor, rt)
-    return rt.raw
+    role = access.require_app(actor, rt, admin=reveal)
+    if reveal:
+        _audit_reveal(actor, rt.app_id, rt.key, rt.name, f"version {rt.version}")
+        return rt.raw
+    if role == "admin":
+        return secrets.masked(rt.raw)
+    return reader_definition(actor, rt)
+
+
+def draft(actor: Actor, app_key: str, reveal: bool = False) -> dict | None:
+    """The draft, for app admins: secrets masked unless `reveal` (audited)."""
+    app = get_app(actor, app_key, admin=True)
+    if reveal:
+        _audit_reveal(actor, app.id, app.key, app.name, "draft")
+        return app.draft
+    return secrets.masked(app.draft)
+
+
+def _audit_reveal(actor: Actor, app_id: int, key: str, name: str, which: str) -> None:
+    with write_transaction():
+        audit.record("reveal", actor, app_id=app_id, object_type="app", object_id=key, label=name,
+                     detail=f"webhook URLs of the {which}")
 
 
 def list_apps(actor: Actor) -> list[App]:

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.cli import with_appcontext
 
+from formloom.builder import apps
 from formloom.builder.apps import create_app
 from formloom.builder.templates import install_template, template_installed
 from formloom.platform.actor import Actor
@@ -79,9 +80,11 @@ def app_group():
 
 @app_group.command("export")
 @click.argument("key")
+@click.option("--reveal-secrets", is_flag=True,
+              help="webhook URLs whole, not masked (written to the audit log); an import needs them")
 @with_appcontext
-def app_export(key):
-    click.echo(json.dumps(get_runtime(key).raw, ensure_ascii=False, indent=2))
+def app_export(key, reveal_secrets):
+    click.echo(json.dumps(apps.definition(Actor.system(), key, reveal=reveal_secrets), ensure_ascii=False, indent=2))
 
 
 @app_group.command("import")

@@ -28,7 +28,7 @@ from formloom.platform.extensions import db
 from formloom.platform.models import Department, Role, User
 from formloom.runtime import access
 from formloom.runtime.fields.base import choices
-from formloom.runtime.grants import ACTIONS, PRESETS
+from formloom.runtime.grants import ACTIONS, EVERYTHING, PRESETS
 from formloom.runtime.web.common import Page, load
 
 bp = Blueprint("builder", __name__, template_folder="templates", static_folder="static",
@@ -39,7 +39,8 @@ KIND_NAMES = {"user": _l("User"), "department": _l("Department"), "role": _l("Ro
 PRESET_NAMES = {"submit_only": _l("Submit only"), "manage_own": _l("Manage own"), "view_all": _l("View all"),
                 "add_view_all": _l("Add and view all"), "manage_all": _l("Manage all")}
 ACTION_NAMES = {"view": _l("view"), "add": _l("add"), "edit": _l("edit"), "delete": _l("delete"),
-                "import": _l("import"), "export": _l("export"), "print": _l("print"), "bulk_edit": _l("bulk edit")}
+                "import": _l("import"), "export": _l("export"), "print": _l("print"), "bulk_edit": _l("bulk edit"),
+                "reassign": _l("give records to someone else")}
 ROW_NAMES = {"all": _l("all records"), "own": _l("their own records"),
              "department": _l("records of people in their department"),
              "team": _l("their own and their subordinates' records")}
@@ -325,7 +326,10 @@ def describe(grant, raw: dict | None, form, names: dict, locale: str) -> GrantLi
     if preset and "actions" in raw:
         what = _("%(preset)s, with chosen actions", preset=what)
     done = [a for a in ACTIONS if a in grant.actions]
-    actions = _("everything") if len(done) == len(ACTIONS) else in_words([str(ACTION_NAMES[a]) for a in done])
+    if set(EVERYTHING) <= grant.actions:  # "everything" leaves out reassigning, which is said apart
+        actions = in_words([_("everything")] + [str(ACTION_NAMES[a]) for a in done if a not in EVERYTHING])
+    else:
+        actions = in_words([str(ACTION_NAMES[a]) for a in done])
     rows = raw["rows"] if "rows" in raw else (PRESETS[preset][1] if preset else "all")
     if not grant.actions - {"add", "import"}:
         rows = None  # they only add: no rows to see or change

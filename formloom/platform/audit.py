@@ -37,6 +37,7 @@ ACTIONS = {
     "export": _l("Records exported"),
     "reassign": _l("Records reassigned"),
     "webhook": _l("Webhook changed"),
+    "reveal": _l("Secrets revealed"),
     "job": _l("Job retried or cancelled"),
 }
 

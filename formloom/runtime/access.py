@@ -134,6 +134,7 @@ DENIED = {
     "export": 'You may not export the records of "{form}"',
     "print": 'You may not print the records of "{form}"',
     "bulk_edit": 'You may not change records of "{form}" in bulk',
+    "reassign": 'You may not give records of "{form}" to someone else',
 }
 
 
@@ -160,6 +161,21 @@ class FormAccess:
         if self.actor.read_only and action in WRITE_ACTIONS:
             return False
         return self.admin or any(g.allows(action) for g in self.grants)
+
+    def refuse_owner(self, value, current_owner=None) -> None:
+        """PermissionDenied, naming the owner field, when the actor sets a record's owner to
+        someone other than themselves (`current_owner`: what it is now, on a change) and no
+        grant lets them reassign. The system (automations) and app admins may. Leaving it
+        empty plants nothing in anyone's rows (and a form that omits the input sends that)."""
+        key = self.form.owner_field
+        if key is None or self.actor.user_id is None or value in (None, self.actor.user_id, current_owner):
+            return
+        if self.can("reassign"):
+            return
+        raise PermissionDenied(f'You may not make someone else the owner ("{key}") of a record of '
+                               f'"{self.form.name}": only app administrators and those a grant lets '
+                               '"reassign" may; nothing was saved',
+                               [{"field": key, "message": "may be set only to yourself"}])
 
     def require(self, action: str) -> None:
         if self.actor.read_only and action in WRITE_ACTIONS:

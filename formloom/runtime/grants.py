@@ -16,7 +16,11 @@ from dataclasses import dataclass
 
 from formloom.runtime.conditions import record_fields_used
 
-ACTIONS = ("view", "add", "edit", "delete", "import", "export", "print", "bulk_edit")
+# "reassign": set a record's owner (the form's owner field) to someone other than oneself.
+# Only a grant that lists it allows it: no preset and not the members' default, so that
+# nobody plants records in another user's rows by accident of a broad grant.
+ACTIONS = ("view", "add", "edit", "delete", "import", "export", "print", "bulk_edit", "reassign")
+EVERYTHING = tuple(a for a in ACTIONS if a != "reassign")  # what "manage_all" and the default allow
 
 # Row scopes by name; anything else in "rows" is a condition.
 OWN = {"field": "$owner", "op": "eq", "value": {"var": "user.id"}}
@@ -33,7 +37,7 @@ PRESETS: dict[str, tuple[tuple[str, ...], str | None]] = {
     "manage_own": (("view", "add", "edit", "delete", "print"), "own"),
     "view_all": (("view", "print"), "all"),
     "add_view_all": (("view", "add", "print"), "all"),
-    "manage_all": (ACTIONS, "all"),
+    "manage_all": (EVERYTHING, "all"),
 }
 
 
@@ -58,7 +62,7 @@ class Grant:
 def default_grant(form) -> Grant:
     """What app members may do in a form no grant names: everything, on all rows or their own."""
     rows = OWN if form.members == "own" else None
-    return Grant(index=-1, form=form.key, to={"members": True}, actions=frozenset(ACTIONS), rows=rows)
+    return Grant(index=-1, form=form.key, to={"members": True}, actions=frozenset(EVERYTHING), rows=rows)
 
 
 def rows_condition(rows) -> dict | None:

@@ -13,6 +13,7 @@ from formloom.builder import apps
 from formloom.platform.actor import Actor
 from formloom.platform.extensions import db, write_transaction
 from formloom.platform.models import AuditEvent, Department, Role
+from formloom.runtime.grants import EVERYTHING
 
 from support_formloom import browser
 
@@ -257,6 +258,21 @@ def test_an_app_without_member_rows_shows_the_empty_state(app, make):
     page = browser(app, make.user("Root", admin=True)).get("/a/solo/members")
     assert page.status_code == 200 and texts(page, "data-member") == []
     assert "No members yet" in said(page)
+
+
+def test_permissions_page_names_the_right_to_reassign(team):
+    olga = Actor.from_user(team.users.olga)
+    changed = definition(team.east, team.users.ed.id)
+    changed["permissions"][1]["actions"] = ["view", "edit", "reassign"]
+    changed["permissions"].append({"form": "note", "to": {"role": "rep"}, "preset": "manage_all",
+                                   "actions": [*EVERYTHING, "reassign"]})
+    assert apps.save_draft(olga, "crm", changed)["valid"]
+    apps.publish(olga, "crm")
+    lines = texts(browser(team.app, team.users.olga).get(PERMISSIONS), "data-grant")
+    assert ("Sales manager Role · sales_manager Chosen actions: view, edit, and give records to someone else "
+            "their own and their subordinates' records All fields") in lines
+    assert ("Rep Role · rep Manage all, with chosen actions: everything and give records to someone else "
+            "all records All fields") in lines
 
 
 def test_permissions_page_says_each_grant_in_words(any_db, team):

@@ -66,3 +66,21 @@ def test_import_of_invalid_definition_names_the_problem(runner, make, tmp_path):
     result = runner.invoke(args=["app", "import", str(path), "--email", user.email])
     assert result.exit_code != 0
     assert "/forms/0/fields/0/type" in result.output and "unknown field type" in result.output
+
+
+def test_export_masks_webhook_urls_unless_told_to_reveal_them(runner, make, tmp_path):
+    from formloom.platform.models import AuditEvent
+
+    user = make.user("Exp")
+    definition = json.loads((DATA / "sales-mini.json").read_text("utf-8"))
+    definition["automations"] = [{"key": "hook", "trigger": {"on": "record_created", "form": "deal"},
+                                  "actions": [{"type": "webhook", "url": "https://93.184.216.34/hook/TOKEN"}]}]
+    path = tmp_path / "def.json"
+    path.write_text(json.dumps(definition), "utf-8")
+    assert runner.invoke(args=["app", "import", str(path), "--email", user.email]).exit_code == 0
+    masked = json.loads(runner.invoke(args=["app", "export", "sales_mini"]).output)
+    assert masked["automations"][0]["actions"][0]["url"] == "https://93.184.216.34/…"
+    assert db.session.execute(sa.select(AuditEvent).where(AuditEvent.action == "reveal")).first() is None
+    whole = json.loads(runner.invoke(args=["app", "export", "sales_mini", "--reveal-secrets"]).output)
+    assert whole == definition
+    assert db.session.execute(sa.select(AuditEvent.object_id).where(AuditEvent.action == "reveal")).scalar() == "sales_mini"

@@ -15,7 +15,7 @@ from formloom.platform import jobs, outbox
 from formloom.platform.actor import Actor
 from formloom.platform.extensions import db
 from formloom.platform.models import AutomationRun, Job, Notification, OutboxEvent, utcnow
-from formloom.runtime.automations import actions, engine, schedule
+from formloom.runtime.automations import actions, engine, history, schedule
 from formloom.runtime.exceptions import DefinitionError, NotFound
 from formloom.runtime.records import service as records
 from formloom.runtime.schema import compile_app
@@ -451,6 +451,12 @@ def test_a_webhook_action_posts_the_record_signed_and_its_outcome_reaches_the_ru
     assert jobs.run_job(job.id) == "done"
     [run] = runs("hook")
     assert run.results[0]["status"] == "ok" and run.results[0]["http_status"] == 200
+    # The run history says where it went with the path masked, also for runs kept whole before.
+    masked = run.results[0]["url"]
+    assert masked.endswith("/…") and hook.url.startswith(masked[:-1]) and masked != hook.url
+    run.results = [{**run.results[0], "url": hook.url}]
+    assert history.run_json(run)["results"][0]["url"] == masked
+    db.session.rollback()
     first, second = hook.requests
     body = json.loads(second["body"])
     assert body["automation"] == "hook" and body["record"]["id"] == acme["id"]
@@ -462,9 +468,11 @@ def test_a_webhook_action_posts_the_record_signed_and_its_outcome_reaches_the_ru
 
 
 def test_a_webhook_action_to_an_internal_address_is_refused_at_send(install, app, monkeypatch):
-    monkeypatch.setitem(app.config, "FORMLOOM_WEBHOOK_ALLOWED_HOSTS", "")
+    # Publishing refuses it too (tests/builder/test_definition_access.py); allowed then, not at send.
+    monkeypatch.setitem(app.config, "FORMLOOM_WEBHOOK_ALLOWED_HOSTS", "169.254.169.254")
     rt = install([{"key": "hook", "trigger": {"on": "record_created", "form": "company"},
                    "actions": [{"type": "webhook", "url": "http://169.254.169.254/latest/meta-data"}]}])
+    monkeypatch.setitem(app.config, "FORMLOOM_WEBHOOK_ALLOWED_HOSTS", "")
     company(rt)
     settle()
     [run] = runs("hook")

@@ -29,8 +29,7 @@ from formloom.platform.models import (
 )
 from formloom.platform.notify import notify
 from formloom.platform.webhooks import send
-from formloom.platform.webhooks.safety import UnsafeURL, check_url
-from formloom.platform.webhooks.service import allowed_hosts
+from formloom.platform.webhooks.safety import UnsafeURL, allowed_hosts, check_url
 
 MAX_FAILURES = 5
 MAX_ATTEMPTS = 6

@@ -49,6 +49,28 @@ class Target:
     addresses: tuple[str, ...]  # the checked addresses to connect to
 
 
+def allowed_hosts() -> list[str]:
+    """Host names the instance's admin lets webhooks reach although they are internal."""
+    from flask import current_app
+
+    value = current_app.config.get("FORMLOOM_WEBHOOK_ALLOWED_HOSTS") or ""
+    items = value.split(",") if isinstance(value, str) else list(value)
+    return [h.strip().lower() for h in items if h and h.strip()]
+
+
+def refusal(url) -> str | None:
+    """Why a webhook may not be saved with `url`, in the reader's language, or None.
+
+    The one check at save: webhook subscriptions, and automations' webhook actions when a
+    draft is validated or published. Sending checks again (`check_url`): DNS may change.
+    """
+    try:
+        check_url(url.strip() if isinstance(url, str) else url, allowed_hosts())
+    except UnsafeURL as exc:
+        return explain(exc)
+    return None
+
+
 def check_url(url: str, allowed_hosts=()) -> Target:
     """The target of `url` with its checked addresses. Raises UnsafeURL."""
     parts = _split(url)

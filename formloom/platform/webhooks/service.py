@@ -10,7 +10,6 @@ from __future__ import annotations
 import secrets
 
 import sqlalchemy as sa
-from flask import current_app
 from flask_babel import gettext as _
 
 from formloom.builder.apps import get_app
@@ -19,18 +18,11 @@ from formloom.platform.actor import Actor
 from formloom.platform.exceptions import NotFound, PermissionDenied, ValidationFailed
 from formloom.platform.extensions import db, write_transaction
 from formloom.platform.models import App, Webhook, WebhookDelivery
-from formloom.platform.webhooks.safety import UnsafeURL, check_url, explain
+from formloom.platform.webhooks.safety import allowed_hosts, check_url, refusal
 from formloom.runtime.apps import get_runtime
 
 EVENTS = ("record.created", "record.updated", "record.deleted", "record.restored")
 DELIVERIES_SHOWN = 100
-
-
-def allowed_hosts() -> list[str]:
-    """Host names the instance's admin lets webhooks reach although they are internal."""
-    value = current_app.config.get("FORMLOOM_WEBHOOK_ALLOWED_HOSTS") or ""
-    items = value.split(",") if isinstance(value, str) else list(value)
-    return [h.strip().lower() for h in items if h and h.strip()]
 
 
 def webhook_json(hook: Webhook, secret: bool = False) -> dict:
@@ -158,10 +150,9 @@ class _Bad(Exception):
 def _url(_app, value) -> dict:
     if not isinstance(value, str) or not value.strip():
         raise _Bad(_("is required: the http:// or https:// address to send events to"))
-    try:
-        check_url(value.strip(), allowed_hosts())
-    except UnsafeURL as exc:
-        raise _Bad(_("is not allowed: %(reason)s", reason=explain(exc))) from None
+    reason = refusal(value)
+    if reason:
+        raise _Bad(_("is not allowed: %(reason)s", reason=reason))
     return {"url": value.strip()}
 
 

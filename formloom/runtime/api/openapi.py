@@ -297,9 +297,12 @@ def build_document(app_keys: list[str]) -> dict:
         except NotFound:
             continue
         for form in rt.definition.forms.values():
+            fa = access.form_access(actor(), rt, form.key)
+            if not (fa.can("view") or fa.can("add")):
+                continue  # not theirs, as in the definition they read (`runtime/reading.py`)
             name = f"{_camel(app_key)}{_camel(form.key)}"
             doc["components"]["schemas"][name] = _record_schema(name)
-            fields = fields_schema(form, leave_out=access.form_access(actor(), rt, form.key).unlisted())
+            fields = fields_schema(form, leave_out=fa.unlisted())
             doc["components"]["schemas"][f"{name}Fields"] = fields
             doc["components"]["schemas"][f"{name}WriteFields"] = _writable(fields)
             doc["components"]["schemas"][f"{name}Write"] = {"type": "object", "properties": {

@@ -26,6 +26,7 @@ from formloom.runtime import access, conditions
 from formloom.runtime.automations import values as vals
 from formloom.runtime.automations.engine import Run, update_result
 from formloom.runtime.automations.model import ActionType, Err, action_types, check_schema
+from formloom.runtime.automations.secrets import mask_url
 from formloom.runtime.automations.triggers import KEY
 from formloom.runtime.records import service
 from formloom.runtime.records.serialize import record_json
@@ -357,10 +358,10 @@ class CallWebhook(ActionType):
                                          "body": json.loads(json.dumps(body, default=str))},
                            queue="webhooks", max_attempts=WEBHOOK_ATTEMPTS, app_id=run.runtime.app_id,
                            dedupe_key=f"automation-webhook:{run.runtime.app_id}:{run.automation.key}:{run.slot}:{index}")
-        return {"status": "queued", "job": job, "url": action["url"]}
+        return {"status": "queued", "job": job, "url": mask_url(action["url"])}  # the run history is read
 
     def describe(self, action, app, locale):
-        return _words(locale, "Call the webhook %(url)s", url=action["url"])
+        return _words(locale, "Call the webhook %(url)s", url=mask_url(action["url"]))
 
 
 def webhook_secret(app_id: int, key: str) -> str:
@@ -372,8 +373,7 @@ def webhook_secret(app_id: int, key: str) -> str:
 @jobs.handler(WEBHOOK_JOB)
 def deliver(payload: dict) -> dict:
     from formloom.platform.webhooks import send
-    from formloom.platform.webhooks.safety import UnsafeURL, check_url
-    from formloom.platform.webhooks.service import allowed_hosts
+    from formloom.platform.webhooks.safety import UnsafeURL, allowed_hosts, check_url
 
     app_id, key, slot, index = payload["app_id"], payload["automation"], payload["slot"], payload["index"]
     body = json.dumps(payload["body"], ensure_ascii=False, separators=(",", ":")).encode()

@@ -21,6 +21,7 @@ from formloom.runtime.apps import get_runtime
 from formloom.runtime.automations.actions import webhook_secret
 from formloom.runtime.automations.engine import run_job_row
 from formloom.runtime.automations.model import Automation, action_types, trigger_types
+from formloom.runtime.automations.secrets import mask_url
 
 STATUSES = ("done", "failed", "stopped")
 PAGE = 50
@@ -111,8 +112,15 @@ def run_json(row: AutomationRun) -> dict:
 
     return {"id": row.id, "slot": row.slot, "trigger": row.trigger, "status": row.status, "attempts": row.attempts,
             "depth": row.depth, "event_id": row.event_id, "record_ids": row.record_ids or [],
-            "results": row.results or [], "error": row.error, "started_at": iso(row.started_at),
+            "results": [_masked(r) for r in row.results or []], "error": row.error, "started_at": iso(row.started_at),
             "finished_at": iso(row.finished_at)}
+
+
+def _masked(result):
+    """A step's result with its webhook URL masked (runs recorded before URLs were masked hold it whole)."""
+    if isinstance(result, dict) and isinstance(result.get("url"), str):
+        return {**result, "url": mask_url(result["url"])}
+    return result
 
 
 def run_now(actor: Actor, app_key: str, key: str) -> str:

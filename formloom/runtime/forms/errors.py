@@ -34,6 +34,7 @@ EXACT = {
     "must be a date and time like 2026-01-31T09:30:00+08:00": _l("must be a date and time like 2026-01-31 09:30"),
     "must be a list of options": _l("must be a list of options"),
     "is numbered by the system": _l("is numbered by the system"),
+    "may be set only to yourself": _l("may be set only to yourself"),
 }
 PATTERNS = [
     (re.compile(r"must be at least (?P<n>-?[\d.]+) characters"), _l("must be at least %(n)s characters")),

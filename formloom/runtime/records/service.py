@@ -196,6 +196,7 @@ def create(actor: Actor, runtime, form_key: str, data: dict, draft: bool = False
         ft = runtime.form_tables(form_key)
         if owner is not None and actor.user_id is not None:
             raise PermissionDenied("Only the system may create a record owned by someone else")
+        _refuse_owner(fa, data, values)
         who = _owner(form, values, actor) if form.owner_field or owner is None else owner
         system = _system_for_create(actor, ctx.now, draft, who)
         try:
@@ -246,6 +247,16 @@ def _refuse_changed(fa: access.FormAccess, current: dict, values: dict, data: di
     access.refuse_fields(fa, changed)
 
 
+def _refuse_owner(fa: access.FormAccess, data: dict, values: dict, current: dict | None = None) -> None:
+    """PermissionDenied when the actor sent an owner other than themselves (a change: other
+    than the record's owner now) without the right to reassign; a default or linkage that
+    fills the owner field is the definition's choice, not the actor's."""
+    key = fa.form.owner_field
+    if key is None or not isinstance(data, dict) or key not in data:
+        return
+    fa.refuse_owner(values.get(key), current["fields"].get(key) if current else None)
+
+
 def _sent_unchanged(form, key: str, sent, current: dict) -> bool:
     return sent == json_value(form, key, current["fields"].get(key))
 
@@ -269,6 +280,7 @@ def update(actor: Actor, runtime, form_key: str, record_id: int, data: dict,
         still_draft = current["flow_status"] == "draft" and draft is not False
         values = _prepare(actor, runtime, form_key, data, current, still_draft, ctx, locked)
         _refuse_changed(fa, current, values, data, locked)
+        _refuse_owner(fa, data, values, current)
         changed = {k: v for k, v in values.items() if v != current["fields"].get(k)}
         flow_status = current["flow_status"]
         if flow_status == "draft" and draft is False:
@@ -367,6 +379,7 @@ def bulk_create(actor: Actor, runtime, form_key: str, rows: list[dict], draft: b
             try:
                 _refuse_locked(fa, data, locked)
                 prepared.append(_prepare(actor, runtime, form_key, data, None, draft, ctx, locked))
+                _refuse_owner(fa, data, prepared[-1])
             except (ValidationFailed, PermissionDenied) as exc:
                 if isinstance(exc, PermissionDenied):
                     raise PermissionDenied(f"Record {i}: {exc.message}", [{"index": i, **e} for e in exc.errors]) from None

@@ -89,6 +89,7 @@ class Outcome:
     table_errors: dict = dc_field(default_factory=dict)
     conflict: Conflict | None = None
     file_items: dict = dc_field(default_factory=dict)
+    denied: bool = False  # an owner the actor may not set: 403, shown at the field, input kept
 
 
 def wtforms_problems(form, wt, locale: str) -> list[Problem]:
@@ -143,6 +144,11 @@ def _save(page: Page, record: dict | None, wt, data: dict, rows_sent: dict, out:
         out.problems, out.table_errors = place(form, wt, exc.errors, rows_sent, page.locale)
     except Conflict as exc:
         out.conflict = exc
+    except PermissionDenied as exc:
+        if not form.owner_field or not exc.errors or any(e.get("field") != form.owner_field for e in exc.errors):
+            raise
+        out.problems, out.table_errors = place(form, wt, exc.errors, rows_sent, page.locale)
+        out.denied = True
     return None
 
 
@@ -214,7 +220,8 @@ def _form_page(page: Page, record: dict | None):
         return _after_save(page, record, saved)
     out.file_items = out.file_items or items_of(form, current or {})
     values = {**(current or {}), **typed_values(form, data, light)}
-    return _render(page, record, wt, values, out, {}, ctx, _version(), 409 if out.conflict else 422)
+    return _render(page, record, wt, values, out, {}, ctx, _version(),
+                   409 if out.conflict else 403 if out.denied else 422)
 
 
 def _render(page: Page, record, wt, values: dict, out: Outcome, row_values: dict, ctx, version, status):
