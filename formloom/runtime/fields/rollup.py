@@ -16,6 +16,8 @@ AGGS = ("count", "sum", "avg", "min", "max")
 
 class RollupFieldType(FormulaFieldType):
     type = "rollup"
+    has_expression = False
+    aggregates_linking_records = True
     in_subform = False
     config_schema = {
         "type": "object",
