@@ -67,6 +67,7 @@ class FieldType(Instance):
     numbered = False  # numbered by the system from a counter that never goes back
     zoned = False  # values are moments, read and shown in the app's time zone
     indexed_by_default = False  # filtered often, so indexed without being asked
+    annotations: frozenset[str] = frozenset()  # keys compiling writes into the field itself
 
     @property
     def reads_related(self) -> bool:

@@ -15,6 +15,7 @@ KEY = {"type": "string", "pattern": "^[a-z][a-z0-9_]*$"}
 class LookupFieldType(FieldType):
     type = "lookup"
     copies_linked_value = True
+    annotations = frozenset({TARGET})
     derived = True
     computed = True
     in_subform = False

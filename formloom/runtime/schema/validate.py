@@ -21,7 +21,6 @@ from formloom.runtime.exceptions import DefinitionError
 from formloom.runtime.fields import FieldValueError, ValueContext, field_types, type_of
 from formloom.runtime.fields.base import COMMON_KEYS
 from formloom.runtime.fields.formula import RESULT
-from formloom.runtime.fields.lookup import TARGET
 from formloom.runtime.schema import dependencies, linkage, relations
 
 TYPE_WORDS = {"integer": "a whole number", "number": "a number", "string": "text",
@@ -30,8 +29,6 @@ FORMAT_WORDS = {"date": "a date like 2026-01-31", "date-time": "a date and time 
                 "email": "an e-mail address"}
 REQUIRED = re.compile(r"'(.*)' is a required property")
 # What a broken structure makes the semantic checks trip on, once the meta-schema has spoken.
-# What compiling writes into fields itself (relations.Kinds), never taken from the author.
-ANNOTATIONS = {"lookup": {TARGET}, "rollup": {RESULT}}
 STRUCTURE_ERRORS = (KeyError, TypeError, AttributeError, ValueError, IndexError, StopIteration)
 
 
@@ -234,7 +231,7 @@ class _Compiler:
             if f.get(flag) and not allowed:
                 self.err(f"{fptr}/{flag}", f'a {f["type"]} field cannot be {flag}')
         own = ftype.config_schema
-        for key in sorted(set(f) - COMMON_KEYS - set(own.get("properties", {})) - ANNOTATIONS.get(f["type"], set())):
+        for key in sorted(set(f) - COMMON_KEYS - set(own.get("properties", {})) - ftype.annotations):
             self.err(f"{fptr}/{escape(key)}", f'unknown setting "{key}" for a {f["type"]} field')
         sub = {k: v for k, v in f.items() if k not in COMMON_KEYS}
         config_errors = schema_errors(config_validator(f["type"]), sub, fptr)

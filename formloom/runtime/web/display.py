@@ -127,6 +127,11 @@ class Display:
         f = shown_as(form.fields[key])
         return widget_for(f["type"]).cell(self, f, field_types.get(f["type"]), value)
 
+    def detail(self, form: FormDef, key: str, value: Any) -> Cell:
+        """A value as the record page shows it, by its field type's widget."""
+        f = shown_as(form.fields[key])
+        return widget_for(f["type"]).detail(self, f, field_types.get(f["type"]), value)
+
 
 def count_label(n: int, more: bool) -> str:
     """A capped count as people read it: "1,234", or "10,000+" past the cap."""

@@ -105,7 +105,7 @@ def detail_fields(page: Page, record: dict, display: Display) -> list[dict]:
             item["rows"] = [[display.cell(child, k, row.get(k)) for k in keys] for row in record["fields"].get(key) or []]
             item["numeric"] = [child.type_of(k).result_kind(child.fields[k]) == "number" for k in keys]
         else:
-            item["cell"] = display.cell(form, key, record["fields"].get(key))
+            item["cell"] = display.detail(form, key, record["fields"].get(key))
         out.append(item)
     return out
 

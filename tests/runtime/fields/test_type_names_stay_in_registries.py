@@ -4,8 +4,8 @@ Code outside them asks a type what it can do (`field_types.get(t).holds_rows`,
 `field_widgets.get(t).cell(...)`) instead of comparing `f["type"]` with a name. This test
 reads every module of `formloom/` and lists, file:line, each comparison of a type with the
 name of a registered field type (`f["type"] == "subform"`, `t in ("user", "link")`), and each
-set, tuple or list of such names (`REF_TYPES = {"user", "department", "link"}`) outside the
-registry modules.
+set, tuple, list or dict keyed by such names (`REF_TYPES = {"user", "department", "link"}`)
+outside the registry modules.
 """
 from __future__ import annotations
 
@@ -93,6 +93,8 @@ def switches(tree: ast.AST) -> list[tuple[int, str]]:
                     found.setdefault(node.lineno, "compares a type with a type name")
         elif _is_type_name_set(node):
             found.setdefault(node.lineno, "lists type names")
+        elif isinstance(node, ast.Dict) and _is_type_name_set(ast.Tuple(elts=node.keys)):
+            found.setdefault(node.lineno, "maps type names")
     return sorted(found.items())
 
 
@@ -118,8 +120,9 @@ def f(field, t):
     if "user" in t: pass
     if field.type == "approval": pass
     if field["type"] == kind: pass
+ANNOTATIONS = {"lookup": {"_target"}, "rollup": {"_result"}}
 '''
-    assert [line for line, _ in switches(ast.parse(code))] == [2, 5, 6, 7]
+    assert [line for line, _ in switches(ast.parse(code))] == [2, 5, 6, 7, 11]
 
 
 def test_only_the_registries_name_field_types():
