@@ -40,4 +40,4 @@ def widget_for(type_name: str) -> FieldWidget:
     return field_widgets.get(type_name) if type_name in field_widgets else DEFAULT
 
 
-__all__ = ["Cell", "FieldWidget", "field_widgets", "widget_for"]
+__all__ = ["DEFAULT", "Cell", "FieldWidget", "field_widgets", "widget_for"]
