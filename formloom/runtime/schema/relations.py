@@ -60,14 +60,14 @@ class Kinds:
         return kind
 
     def _kind(self, form: str, f: dict) -> str | None:
-        kind = f["type"]
-        if kind == "formula":
+        ftype = field_types.get(f["type"])
+        if ftype.has_expression:
             return self._formula(form, f)
-        if kind == "lookup":
+        if ftype.copies_linked_value:
             return self._lookup(form, f)
-        if kind == "rollup":
+        if ftype.aggregates_linking_records:
             return self._rollup(form, f)
-        return FORMULA_KIND.get(field_types.get(kind).result_kind(f), "text")
+        return FORMULA_KIND.get(ftype.result_kind(f), "text")
 
     def _formula(self, form: str, f: dict) -> str | None:
         if not isinstance(f.get("expr"), str):

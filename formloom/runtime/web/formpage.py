@@ -103,10 +103,9 @@ class Layout:
 
     def cell_for(self, form: FormDef, key: str, field, value=None):
         """What a subform cell draws: a picker, a WTForms field, or a read-only value."""
-        kind = form.fields[key]["type"]
         if field is None:
             return self.display.cell(form, key, value)
-        return self.picker(form, key, field) if kind == "link" else field
+        return self.picker(form, key, field) if type_of(form.fields[key]).refers_to == "record" else field
 
     def table(self, form: FormDef, key: str, field, errors: list[str], row_values: list[dict]) -> Table:
         """A subform as a table of rows, plus the empty row its <template> copies."""

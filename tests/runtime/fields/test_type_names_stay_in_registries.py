@@ -28,8 +28,9 @@ KINDS = frozenset(
 ) | {"text", "number", "date", "datetime", "boolean"}
 
 
-def _names_a_type(node: ast.AST) -> bool:
-    """`f["type"]`, `f.get("type")`, `f.type`, `getattr(f, "type")` or a variable like `ftype`."""
+def _names_a_type(node: ast.AST, aliases: dict[str, int] | None = None) -> bool:
+    """`f["type"]`, `f.get("type")`, `f.type`, `getattr(f, "type")`, a variable like `ftype`,
+    or one of `aliases` after the line that assigns it a type (`kind = f["type"]`)."""
     if isinstance(node, ast.Subscript):
         return isinstance(node.slice, ast.Constant) and node.slice.value == "type"
     if isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant):
@@ -43,6 +44,8 @@ def _names_a_type(node: ast.AST) -> bool:
     if isinstance(node, ast.Attribute):
         return node.attr == "type" or node.attr.endswith("_type")
     if isinstance(node, ast.Name):
+        if node.lineno >= (aliases or {}).get(node.id, node.lineno + 1):
+            return True
         return node.id in {"t", "typ", "ftype", "type_", "kind_type"} or node.id.endswith("_type")
     return False
 
@@ -77,21 +80,41 @@ def _names_type(node: ast.AST) -> bool:
     return values is not None and bool(set(values) & NAMES)
 
 
+def _aliases(scope: ast.AST) -> dict[str, int]:
+    """Variables a function (or, at its top level, a module) assigns a type to, and where."""
+    nodes = ast.walk(scope) if not isinstance(scope, ast.Module) else iter(scope.body)
+    found: dict[str, int] = {}
+    for node in nodes:
+        if (isinstance(node, ast.Assign) and len(node.targets) == 1
+                and isinstance(node.targets[0], ast.Name) and _names_a_type(node.value)):
+            found[node.targets[0].id] = min(node.lineno, found.get(node.targets[0].id, node.lineno))
+    return found
+
+
+def _compares(node: ast.Compare, aliases: dict[str, int]) -> bool:
+    sides = [node.left, *node.comparators]
+    for op, left, right in zip(node.ops, sides, sides[1:], strict=False):
+        if not isinstance(op, (ast.Eq, ast.NotEq, ast.In, ast.NotIn)):
+            continue
+        # `t in ("user", "link")`, `"link" == t`; not `"user" in t` (a key of a dict).
+        if (_names_a_type(left, aliases) and _names_type(right)) or (
+            isinstance(op, (ast.Eq, ast.NotEq)) and _names_a_type(right, aliases) and _names_type(left)
+        ):
+            return True
+    return False
+
+
 def switches(tree: ast.AST) -> list[tuple[int, str]]:
     """(line, what) for each comparison with a type name and each set of type names."""
     found: dict[int, str] = {}
+    scopes = [tree, *(n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)))]
+    for scope in scopes:
+        aliases = _aliases(scope)
+        for node in ast.walk(scope):
+            if isinstance(node, ast.Compare) and _compares(node, aliases):
+                found.setdefault(node.lineno, "compares a type with a type name")
     for node in ast.walk(tree):
-        if isinstance(node, ast.Compare):
-            sides = [node.left, *node.comparators]
-            for op, left, right in zip(node.ops, sides, sides[1:], strict=False):
-                if not isinstance(op, (ast.Eq, ast.NotEq, ast.In, ast.NotIn)):
-                    continue
-                # `t in ("user", "link")`, `"link" == t`; not `"user" in t` (a key of a dict).
-                if (_names_a_type(left) and _names_type(right)) or (
-                    isinstance(op, (ast.Eq, ast.NotEq)) and _names_a_type(right) and _names_type(left)
-                ):
-                    found.setdefault(node.lineno, "compares a type with a type name")
-        elif _is_type_name_set(node):
+        if _is_type_name_set(node):
             found.setdefault(node.lineno, "lists type names")
         elif isinstance(node, ast.Dict) and _is_type_name_set(ast.Tuple(elts=node.keys)):
             found.setdefault(node.lineno, "maps type names")
@@ -121,8 +144,12 @@ def f(field, t):
     if field.type == "approval": pass
     if field["type"] == kind: pass
 ANNOTATIONS = {"lookup": {"_target"}, "rollup": {"_result"}}
+def g(field, kind):
+    if kind == "number": pass
+    kind = field["type"]
+    if kind == "link": pass
 '''
-    assert [line for line, _ in switches(ast.parse(code))] == [2, 5, 6, 7, 11]
+    assert [line for line, _ in switches(ast.parse(code))] == [2, 5, 6, 7, 11, 15]
 
 
 def test_only_the_registries_name_field_types():
