@@ -10,6 +10,7 @@ from formloom.platform.extensions import db
 from formloom.platform.models import App
 from formloom.runtime.apps import get_runtime
 from formloom.runtime.exceptions import NotFound
+from formloom.runtime.fields import type_of
 from formloom.runtime.records import service
 
 
@@ -41,7 +42,7 @@ def fill_sample_data(key: str, actor: Actor, app_key: str, scale: int = 1) -> di
     counts = {}
     for form_key, rows in data.items():
         form = runtime.form(form_key)
-        links = {k: f["form"] for k, f in form.fields.items() if f["type"] == "link"}
+        links = {k: f["form"] for k, f in form.fields.items() if type_of(f).refers_to == "record"}
         for row in rows:
             for field_key, target in links.items():
                 if isinstance(row.get(field_key), int):

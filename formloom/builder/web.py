@@ -27,9 +27,9 @@ from formloom.platform.exceptions import (
 from formloom.platform.extensions import db
 from formloom.platform.models import Department, Role, User
 from formloom.runtime import access
-from formloom.runtime.fields.base import choices
 from formloom.runtime.grants import ACTIONS, EVERYTHING, PRESETS
 from formloom.runtime.web.common import Page, load
+from formloom.runtime.web.fields.base import choices
 
 bp = Blueprint("builder", __name__, template_folder="templates", static_folder="static",
                static_url_path="/static/builder")

@@ -23,8 +23,8 @@ from formloom.builder import web
 from formloom.builder.web import bp
 from formloom.platform.exceptions import NotFound, ValidationFailed
 from formloom.platform.webhooks import service
-from formloom.runtime.fields.base import choices
 from formloom.runtime.web.common import Page
+from formloom.runtime.web.fields.base import choices
 
 EVENT_NAMES = {"record.created": _l("A record is added"), "record.updated": _l("A record is changed"),
                "record.deleted": _l("A record is deleted"), "record.restored": _l("A deleted record is restored")}

@@ -22,7 +22,7 @@ from formloom.runtime import access
 from formloom.runtime.api.base import bp
 from formloom.runtime.apps import get_runtime
 from formloom.runtime.exceptions import Conflict, NotFound, ValidationFailed
-from formloom.runtime.fields import FieldValueError, field_types
+from formloom.runtime.fields import FieldValueError, field_types, type_of
 from formloom.runtime.records import query, refreshes, service
 from formloom.runtime.records.projections import record_schema
 from formloom.runtime.records.serialize import record_json
@@ -193,7 +193,7 @@ def upload_file(app_key):
     if request.form.get("form") and request.form.get("field"):
         form = rt.form(request.form["form"])
         f = form.fields.get(request.form["field"])
-        if f is None or f["type"] not in ("file", "image"):
+        if f is None or not type_of(f).holds_files:
             raise ValidationFailed("That field does not take files", [{"field": request.form["field"], "message": "is not a file field"}])
         size = request.content_length or 0
         try:

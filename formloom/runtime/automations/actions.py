@@ -28,6 +28,7 @@ from formloom.runtime.automations.engine import Run, update_result
 from formloom.runtime.automations.model import ActionType, Err, action_types, check_schema
 from formloom.runtime.automations.secrets import mask_url
 from formloom.runtime.automations.triggers import KEY
+from formloom.runtime.fields import type_of
 from formloom.runtime.records import service
 from formloom.runtime.records.serialize import record_json
 from formloom.runtime.schema.validate import operand_resolver
@@ -228,7 +229,7 @@ class Notify(FormAction):
             f = form.fields.get(key) if form else None
             if form is None:
                 err(f"{ptr}/to/{i}/field", "there is no record here whose field could name people")
-            elif key not in ("$owner", "$created_by", "$updated_by") and (f is None or f["type"] != "user"):
+            elif key not in ("$owner", "$created_by", "$updated_by") and (f is None or type_of(f).refers_to != "user"):
                 err(f"{ptr}/to/{i}/field", f'"{key}" is not a user field of form "{form.key}"')
 
     def run(self, run, action, index):
@@ -308,11 +309,11 @@ def _text(runtime, reader: Actor, form, key: str, value, locale: str) -> str:
         return str(vals.as_input(value))
     f = form.fields[key]
     items = value if isinstance(value, list) else [value]
-    if f["type"] == "user":
+    if type_of(f).refers_to == "user":
         return _names(User, items)
-    if f["type"] == "department":
+    if type_of(f).refers_to == "department":
         return _names(Department, items)
-    if f["type"] == "link":
+    if type_of(f).refers_to == "record":
         return _titles(runtime, reader, f["form"], items)
     return form.type_of(key).format(f, value, locale) or "—"
 

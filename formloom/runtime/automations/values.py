@@ -21,7 +21,7 @@ from formloom.runtime import formulas
 from formloom.runtime.automations.model import Err
 from formloom.runtime.conditions.values import parse_duration
 from formloom.runtime.definition import FORMULA_KIND, FormDef
-from formloom.runtime.fields import FieldValueError, ValueContext, field_types
+from formloom.runtime.fields import FieldValueError, ValueContext, field_types, type_of
 from formloom.runtime.schema.validate import SYSTEM_OPERANDS, escape
 
 SPECIAL = ("var", "formula", "today", "now")
@@ -100,7 +100,7 @@ def check_set(values: Any, ptr: str, target: FormDef, source: FormDef | None, ty
             err(vptr, f'"{key}" is not a field of form "{target.key}"')
         elif field_types.get(f["type"]).computed:
             err(vptr, f'"{key}" is a {f["type"]} field: the system fills it')
-        elif f["type"] == "subform":
+        elif type_of(f).holds_rows:
             err(vptr, f'"{key}" is a subform: automations cannot write its rows')
         else:
             check_value(spec, vptr, target, key, source, types, err, updating)

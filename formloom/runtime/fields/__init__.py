@@ -34,4 +34,15 @@ for _cls in (
 ):
     field_types.register(_cls())
 
-__all__ = ["FieldType", "FieldValueError", "ValueContext", "field_types"]
+# What `type_of` answers for a missing or unknown type: no capability at all.
+NO_TYPE = FieldType()
+
+
+def type_of(field: dict | None) -> FieldType:
+    """The field type of a field definition; `NO_TYPE` when there is none or it is unknown
+    (a draft being validated may name any type)."""
+    name = field.get("type") if isinstance(field, dict) else None
+    return field_types.get(name) if isinstance(name, str) and name in field_types else NO_TYPE
+
+
+__all__ = ["NO_TYPE", "FieldType", "FieldValueError", "ValueContext", "field_types", "type_of"]

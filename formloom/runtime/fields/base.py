@@ -55,6 +55,29 @@ class FieldType(Instance):
     operators: frozenset[str] | None = None  # None: the condition language's default for `kind`
     config_schema: dict = {"type": "object", "properties": {}}
 
+    # -- capabilities: what code outside the registry asks instead of naming a type -----
+    holds_rows = False  # the value is a list of child rows with their own fields
+    holds_files = False  # the value is a list of uploaded files
+    refers_to: str | None = None  # "record", "user" or "department": values are their ids
+    has_options = False  # values are chosen from the field's `options`
+    has_expression = False  # computed from its `expr`; compiling infers the result kind
+    derived = False  # computed from other values, of a kind compiling works out
+    copies_linked_value = False  # copies a field of the record a link points to
+    aggregates_linking_records = False  # aggregates the records that link to this one
+    numbered = False  # numbered by the system from a counter that never goes back
+    zoned = False  # values are moments, read and shown in the app's time zone
+    indexed_by_default = False  # filtered often, so indexed without being asked
+    annotations: frozenset[str] = frozenset()  # keys compiling writes into the field itself
+
+    @property
+    def reads_related(self) -> bool:
+        """Kept current from other records (recomputed when they change)."""
+        return self.copies_linked_value or self.aggregates_linking_records
+
+    def delegate(self, field: dict) -> FieldType:
+        """The plain field type that stores, shows and converts this field's values."""
+        return self
+
     # -- schema -----------------------------------------------------------------
     def value_schema(self, field: dict) -> dict:
         """The JSON Schema of one value of this field, as the API reads and writes it."""
@@ -119,13 +142,7 @@ class FieldType(Instance):
             return ""
         return str(value)
 
-    # -- forms ------------------------------------------------------------------
-    def form_field(self, field: dict, ctx: dict):
-        """The WTForms field (unbound) for the HTML form."""
-        from wtforms import StringField
-
-        return StringField(**form_kwargs(field, ctx))
-
+    # -- forms (the WTForms field itself is the web side's: runtime/web/fields/) --------
     def from_form(self, field: dict, data: Any, ctx: ValueContext) -> Any:
         """Turn submitted form data into the canonical value."""
         return self.to_python(field, data, ctx)
@@ -133,29 +150,3 @@ class FieldType(Instance):
     def to_form(self, field: dict, value: Any) -> Any:
         """The canonical value as the WTForms field's data."""
         return value
-
-
-def choices(pairs) -> list:
-    """(value, label) pairs as WTForms choices; tuples are deprecated from WTForms 3.3."""
-    try:
-        from wtforms.fields.choices import SelectChoice
-    except ImportError:  # WTForms < 3.3 takes the tuples as they are
-        return [tuple(p) for p in pairs]
-    return [p if isinstance(p, SelectChoice) else SelectChoice(*p) for p in pairs]
-
-
-def form_kwargs(field: dict, ctx: dict) -> dict:
-    """Label, description and render hints shared by every WTForms field."""
-    from wtforms import validators
-
-    label = ctx.get("label") or field.get("label") or field["key"]
-    kw: dict = {"label": label, "description": field.get("help", "")}
-    kw["validators"] = [validators.Optional()]
-    render = {}
-    if field.get("placeholder"):
-        render["placeholder"] = field["placeholder"]
-    if field.get("required"):
-        render["data-required"] = "1"
-    if render:
-        kw["render_kw"] = render
-    return kw

@@ -1,7 +1,7 @@
 """Yes or no."""
 import sqlalchemy as sa
 
-from formloom.runtime.fields.base import FieldType, FieldValueError, ValueContext, form_kwargs
+from formloom.runtime.fields.base import FieldType, FieldValueError, ValueContext
 
 TRUE = {"1", "true", "yes", "y", "on", "是", "对", "√", "✓"}
 FALSE = {"0", "false", "no", "n", "off", "否", "不", "×", "✗"}
@@ -34,13 +34,6 @@ class BooleanFieldType(FieldType):
         if locale.startswith("zh"):
             return "是" if value else "否"
         return "Yes" if value else "No"
-
-    def form_field(self, field: dict, ctx: dict):
-        from wtforms import BooleanField
-
-        kw = form_kwargs(field, ctx)
-        kw["validators"] = []
-        return BooleanField(**kw)
 
     def from_form(self, field: dict, data, ctx: ValueContext):
         return bool(data)

@@ -4,7 +4,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from formloom.runtime.fields.base import FieldType, FieldValueError, ValueContext, form_kwargs
+from formloom.runtime.fields.base import FieldType, FieldValueError, ValueContext
 
 CELL_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y年%m月%d日", "%d/%m/%Y")
 TODAY = ("$today", "today")
@@ -80,8 +80,3 @@ class DateFieldType(FieldType):
 
     def format(self, field: dict, value, locale: str = "en") -> str:
         return value.isoformat() if value else ""
-
-    def form_field(self, field: dict, ctx: dict):
-        from wtforms import DateField
-
-        return DateField(**form_kwargs(field, ctx))

@@ -4,7 +4,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from formloom.runtime.fields.base import FieldType, FieldValueError, ValueContext, form_kwargs
+from formloom.runtime.fields.base import FieldType, FieldValueError, ValueContext
 
 # Spreadsheet spellings; ISO text is read by `to_python`. Read in the app's time zone.
 CELL_FORMATS = tuple(f"{d} {t}" for d in ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y年%m月%d日")
@@ -27,6 +27,7 @@ def to_local(value: datetime, tz: str) -> datetime:
 
 class DateTimeFieldType(FieldType):
     type = "datetime"
+    zoned = True
     kind = "datetime"
 
     def value_schema(self, field: dict) -> dict:
@@ -70,11 +71,6 @@ class DateTimeFieldType(FieldType):
 
     def format(self, field: dict, value, locale: str = "en", tz: str = "UTC") -> str:
         return to_local(value, tz).strftime("%Y-%m-%d %H:%M") if value else ""
-
-    def form_field(self, field: dict, ctx: dict):
-        from wtforms import DateTimeLocalField
-
-        return DateTimeLocalField(format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"], **form_kwargs(field, ctx))
 
     def to_form(self, field: dict, value, tz: str = "UTC"):
         return to_local(value, tz) if value else None

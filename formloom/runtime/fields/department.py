@@ -5,6 +5,8 @@ from formloom.runtime.fields.reference import ReferenceFieldType
 
 class DepartmentFieldType(ReferenceFieldType):
     type = "department"
+    refers_to = "department"
+    indexed_by_default = True
     noun = "department"
 
     def existing(self, field: dict, ids: list[int], ctx: ValueContext) -> set[int]:

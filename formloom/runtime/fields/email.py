@@ -1,7 +1,7 @@
 """An e-mail address."""
 from email_validator import EmailNotValidError, validate_email
 
-from formloom.runtime.fields.base import FieldValueError, ValueContext, form_kwargs
+from formloom.runtime.fields.base import FieldValueError, ValueContext
 from formloom.runtime.fields.text import TextFieldType
 
 
@@ -21,8 +21,3 @@ class EmailFieldType(TextFieldType):
             return validate_email(value.strip(), check_deliverability=False).normalized
         except EmailNotValidError as exc:
             raise FieldValueError(f"is not a valid e-mail address ({exc})") from None
-
-    def form_field(self, field: dict, ctx: dict):
-        from wtforms import EmailField
-
-        return EmailField(**form_kwargs(field, ctx))

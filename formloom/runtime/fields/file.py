@@ -1,11 +1,12 @@
 """Uploaded files: a list of {id, name, size, content_type}, with size and type limits."""
 import sqlalchemy as sa
 
-from formloom.runtime.fields.base import FieldType, FieldValueError, ValueContext, form_kwargs
+from formloom.runtime.fields.base import FieldType, FieldValueError, ValueContext
 
 
 class FileFieldType(FieldType):
     type = "file"
+    holds_files = True
     kind = "file"
     can_be_indexed = False
     config_schema = {
@@ -77,12 +78,3 @@ class FileFieldType(FieldType):
 
     def format(self, field: dict, value, locale: str = "en") -> str:
         return ", ".join(f.get("name", f.get("id", "")) for f in value or [])
-
-    def form_field(self, field: dict, ctx: dict):
-        from wtforms import MultipleFileField
-
-        kw = form_kwargs(field, ctx)
-        accept = self.accept(field)
-        if accept:
-            kw.setdefault("render_kw", {})["accept"] = ",".join(accept)
-        return MultipleFileField(**kw)

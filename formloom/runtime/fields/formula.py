@@ -24,6 +24,8 @@ RESULT = "_result"
 
 class FormulaFieldType(FieldType):
     type = "formula"
+    has_expression = True
+    derived = True
     computed = True
     config_schema = {
         "type": "object",

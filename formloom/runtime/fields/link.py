@@ -5,6 +5,8 @@ from formloom.runtime.fields.reference import ReferenceFieldType
 
 class LinkFieldType(ReferenceFieldType):
     type = "link"
+    refers_to = "record"
+    indexed_by_default = True
     noun = "record"
     config_schema = {
         "type": "object",

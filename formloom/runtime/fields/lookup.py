@@ -14,6 +14,9 @@ KEY = {"type": "string", "pattern": "^[a-z][a-z0-9_]*$"}
 
 class LookupFieldType(FieldType):
     type = "lookup"
+    copies_linked_value = True
+    annotations = frozenset({TARGET})
+    derived = True
     computed = True
     in_subform = False
     config_schema = {"type": "object", "required": ["link", "field"],

@@ -5,8 +5,6 @@ from formloom.runtime.fields.base import (
     FieldType,
     FieldValueError,
     ValueContext,
-    choices,
-    form_kwargs,
 )
 from formloom.runtime.fields.select import (
     OPTION_SCHEMA,
@@ -23,6 +21,7 @@ SEPARATORS = re.compile(r"[,，、;；\n]")
 
 class MultiSelectFieldType(FieldType):
     type = "multiselect"
+    has_options = True
     kind = "multi_text"
     storage = "values"
     in_subform = False
@@ -66,10 +65,3 @@ class MultiSelectFieldType(FieldType):
 
     def format(self, field: dict, value, locale: str = "en") -> str:
         return ", ".join(option_label(field, v, locale) for v in value or [])
-
-    def form_field(self, field: dict, ctx: dict):
-        from wtforms import SelectMultipleField
-
-        locale = ctx.get("locale", "zh")
-        pairs = [(o["value"], option_label(field, o["value"], locale)) for o in options(field)]
-        return SelectMultipleField(choices=choices(pairs), validate_choice=False, **form_kwargs(field, ctx))

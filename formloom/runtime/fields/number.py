@@ -5,7 +5,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import sqlalchemy as sa
 
-from formloom.runtime.fields.base import FieldType, FieldValueError, ValueContext, form_kwargs
+from formloom.runtime.fields.base import FieldType, FieldValueError, ValueContext
 
 # Digits with an optional sign and decimals; commas only as thousands separators (1,234.5).
 NUMBER_TEXT = re.compile(r"[+-]?((\d{1,3}(,\d{3})+|\d+)(\.\d+)?|\.\d+)([eE][+-]?\d+)?")
@@ -151,13 +151,6 @@ class NumberFieldType(FieldType):
         if display == "percent":
             return f"{sign}{text}%"
         return sign + text
-
-    def form_field(self, field: dict, ctx: dict):
-        from wtforms import StringField
-
-        kw = form_kwargs(field, ctx)
-        kw.setdefault("render_kw", {}).update({"inputmode": "decimal", "data-kind": "number"})
-        return StringField(**kw)
 
     def to_form(self, field: dict, value):
         return "" if value is None else str(value)

@@ -1,7 +1,7 @@
 """A phone number: digits with the usual separators, kept as typed."""
 import re
 
-from formloom.runtime.fields.base import FieldValueError, ValueContext, form_kwargs
+from formloom.runtime.fields.base import FieldValueError, ValueContext
 from formloom.runtime.fields.text import TextFieldType
 
 # Digits with spaces, dashes, dots and brackets: +86 138-0013-8000, (010) 1234-5678, 555.123.4567.
@@ -25,8 +25,3 @@ class PhoneFieldType(TextFieldType):
         if not PHONE.fullmatch(value):
             raise FieldValueError("is not a valid phone number")
         return value
-
-    def form_field(self, field: dict, ctx: dict):
-        from wtforms import TelField
-
-        return TelField(**form_kwargs(field, ctx))

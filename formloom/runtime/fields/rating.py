@@ -5,8 +5,6 @@ from formloom.runtime.fields.base import (
     FieldType,
     FieldValueError,
     ValueContext,
-    choices,
-    form_kwargs,
 )
 
 
@@ -41,13 +39,6 @@ class RatingFieldType(FieldType):
 
     def format(self, field: dict, value, locale: str = "en") -> str:
         return "" if value is None else "★" * value + "☆" * (self.top(field) - value)
-
-    def form_field(self, field: dict, ctx: dict):
-        from wtforms import RadioField
-
-        kw = form_kwargs(field, ctx)
-        pairs = [(str(i), "★" * i) for i in range(1, self.top(field) + 1)]
-        return RadioField(choices=choices(pairs), validate_choice=False, **kw)
 
     def to_form(self, field: dict, value):
         return None if value is None else str(value)

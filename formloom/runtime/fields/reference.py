@@ -7,8 +7,6 @@ from formloom.runtime.fields.base import (
     FieldType,
     FieldValueError,
     ValueContext,
-    choices,
-    form_kwargs,
 )
 
 MAX_ID = 2**31 - 1  # ids are 32-bit integers on every database
@@ -77,16 +75,6 @@ class ReferenceFieldType(FieldType):
     def existing(self, field: dict, ids: list[int], ctx: ValueContext) -> set[int]:
         """Which of `ids` exist (and may be referenced by the actor)."""
         return set(ids)
-
-    def form_field(self, field: dict, ctx: dict):
-        from wtforms import SelectField, SelectMultipleField
-
-        kw = form_kwargs(field, ctx)
-        pairs = list(ctx.get("choices", {}).get(field["key"], []))
-        kw.setdefault("render_kw", {}).update({"data-picker": self.type, **ctx.get("picker_attrs", {})})
-        if field.get("multiple"):
-            return SelectMultipleField(choices=choices(pairs), validate_choice=False, coerce=str, **kw)
-        return SelectField(choices=choices([("", "—"), *pairs]), validate_choice=False, coerce=str, **kw)
 
     def to_form(self, field: dict, value):
         if field.get("multiple"):

@@ -8,7 +8,7 @@ recomputed on every create, update, delete, restore and re-link of the related r
 that of the field.
 """
 from formloom.runtime.fields.base import FieldValueError, ValueContext
-from formloom.runtime.fields.formula import FormulaFieldType
+from formloom.runtime.fields.formula import RESULT, FormulaFieldType
 
 KEY = {"type": "string", "pattern": "^[a-z][a-z0-9_]*$"}
 AGGS = ("count", "sum", "avg", "min", "max")
@@ -16,6 +16,9 @@ AGGS = ("count", "sum", "avg", "min", "max")
 
 class RollupFieldType(FormulaFieldType):
     type = "rollup"
+    has_expression = False
+    aggregates_linking_records = True
+    annotations = frozenset({RESULT})
     in_subform = False
     config_schema = {
         "type": "object",

@@ -5,8 +5,6 @@ from formloom.runtime.fields.base import (
     FieldType,
     FieldValueError,
     ValueContext,
-    choices,
-    form_kwargs,
 )
 
 OPTION_SCHEMA = {
@@ -87,6 +85,8 @@ def match_option(field: dict, value: str) -> str:
 
 class SelectFieldType(FieldType):
     type = "select"
+    has_options = True
+    indexed_by_default = True
     kind = "text"
     config_schema = {
         "type": "object",
@@ -119,13 +119,3 @@ class SelectFieldType(FieldType):
 
     def format(self, field: dict, value, locale: str = "en") -> str:
         return option_label(field, value, locale)
-
-    def form_field(self, field: dict, ctx: dict):
-        from wtforms import RadioField, SelectField
-
-        locale = ctx.get("locale", "zh")
-        pairs = [(o["value"], option_label(field, o["value"], locale)) for o in options(field)]
-        kw = form_kwargs(field, ctx)
-        if field.get("display") == "radio":
-            return RadioField(choices=choices(pairs), validate_choice=False, **kw)
-        return SelectField(choices=choices([("", "—"), *pairs]), validate_choice=False, **kw)

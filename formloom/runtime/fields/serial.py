@@ -31,6 +31,7 @@ def render(pattern: str, today: date, seq: int | None) -> str:
 
 class SerialFieldType(FieldType):
     type = "serial"
+    numbered = True
     kind = "text"
     computed = True
     in_subform = False

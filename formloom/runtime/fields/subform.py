@@ -4,6 +4,7 @@ from formloom.runtime.fields.base import FieldType, FieldValueError, ValueContex
 
 class SubformFieldType(FieldType):
     type = "subform"
+    holds_rows = True
     kind = "rows"
     storage = "rows"
     in_subform = False

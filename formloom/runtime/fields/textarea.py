@@ -1,7 +1,6 @@
 """Multi-line text."""
 import sqlalchemy as sa
 
-from formloom.runtime.fields.base import form_kwargs
 from formloom.runtime.fields.text import TextFieldType
 
 
@@ -13,8 +12,3 @@ class TextareaFieldType(TextFieldType):
 
     def sa_type(self, field: dict):
         return sa.Text()
-
-    def form_field(self, field: dict, ctx: dict):
-        from wtforms import TextAreaField
-
-        return TextAreaField(**form_kwargs(field, ctx))

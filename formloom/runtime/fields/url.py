@@ -2,7 +2,7 @@
 import re
 from urllib.parse import urlsplit
 
-from formloom.runtime.fields.base import FieldValueError, ValueContext, form_kwargs
+from formloom.runtime.fields.base import FieldValueError, ValueContext
 from formloom.runtime.fields.text import TextFieldType
 
 # A bare host people type, like www.example.com/pricing: read as https.
@@ -35,8 +35,3 @@ class UrlFieldType(TextFieldType):
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise FieldValueError(MESSAGE)
         return parts.scheme + value[len(parts.scheme):]
-
-    def form_field(self, field: dict, ctx: dict):
-        from wtforms import URLField
-
-        return URLField(**form_kwargs(field, ctx))

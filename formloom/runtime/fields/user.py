@@ -5,6 +5,8 @@ from formloom.runtime.fields.reference import ReferenceFieldType
 
 class UserFieldType(ReferenceFieldType):
     type = "user"
+    refers_to = "user"
+    indexed_by_default = True
     noun = "user"
 
     def existing(self, field: dict, ids: list[int], ctx: ValueContext) -> set[int]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from formloom.runtime import conditions
 from formloom.runtime.automations.model import Err
+from formloom.runtime.fields import type_of
 from formloom.runtime.flows.model import END, FlowNodeType, Node, flow_node_types
 from formloom.runtime.schema.validate import operand_resolver
 
@@ -47,7 +48,7 @@ def check_assignees(spec, ptr: str, form, err: Err) -> None:
         if key is None:
             continue
         f = form.fields.get(key)
-        if key not in USER_SYSTEM and (f is None or f["type"] != "user"):
+        if key not in USER_SYSTEM and (f is None or type_of(f).refers_to != "user"):
             what = "field" if "field" in one else "manager_of"
             err(f"{where}/{what}", f'"{key}" is not a user field of form "{form.key}"')
 
@@ -87,7 +88,7 @@ class Approval(FlowNodeType):
                     err(ptr + "/timeout/after", f'"{after}" is not an ISO 8601 duration such as "PT48H" or "P2D"')
             else:
                 f = form.fields.get(after["field"])
-                if f is None or f["type"] not in ("date", "datetime"):
+                if type_of(f).kind not in ("date", "datetime"):
                     err(ptr + "/timeout/after/field", f'"{after["field"]}" is not a date or date-time field of '
                                                       f'form "{form.key}"')
 

@@ -1,6 +1,6 @@
 """WTForms classes built from a form definition, by subclassing inside a function.
 
-Each field type supplies its own unbound WTForms field (`FieldType.form_field`); a subform
+Each field type's widget supplies its unbound WTForms field (`FieldWidget.form_field`); a subform
 becomes a `FieldList` of `FormField` rows, so its inputs are named `<subform>-<n>-<field>`.
 Fields live on the class as `f_<key>` (so a field called `data` or `meta` cannot shadow the
 form's own attributes) while the HTML name stays the plain key.
@@ -12,7 +12,8 @@ from wtforms import FieldList, FormField
 from wtforms import Form as PlainForm
 
 from formloom.runtime.definition import FormDef
-from formloom.runtime.fields import field_types
+from formloom.runtime.fields import field_types, type_of
+from formloom.runtime.web.fields import widget_for
 
 PREFIX = "f_"
 
@@ -39,11 +40,11 @@ def rule_required(form: FormDef) -> set[str]:
 
 def _unbound(form: FormDef, key: str, locale: str, choices: dict, row_class=None):
     f = form.fields[key]
-    if f["type"] == "subform":
+    if type_of(f).holds_rows:
         unbound = FieldList(FormField(row_class), label=form.label(key, locale), min_entries=0)
     else:
         ctx = {"label": form.label(key, locale), "locale": locale, "choices": choices}
-        unbound = field_types.get(f["type"]).form_field(f, ctx)
+        unbound = widget_for(f["type"]).form_field(f, ctx)
     unbound.name = key
     return unbound
 
@@ -59,7 +60,7 @@ def build_form_class(form: FormDef, locale: str, choices: dict | None = None) ->
 
     rows = {}
     for key in entry_fields(form):
-        if form.fields[key]["type"] == "subform":
+        if type_of(form.fields[key]).holds_rows:
             rows[key] = build_row_class(form.children[key], locale, choices)
         setattr(RecordForm, attr(key), _unbound(form, key, locale, choices or {}, rows.get(key)))
     RecordForm.row_classes = rows  # not a field: FormMeta only collects `_formfield` attributes
@@ -84,7 +85,7 @@ def mark_required(wt, form: FormDef) -> None:
         field = wt._fields[attr(key)]
         if key in required:
             field.flags.required = True
-        if form.fields[key]["type"] == "subform":
+        if type_of(form.fields[key]).holds_rows:
             for entry in field.entries:
                 mark_required(entry.form, form.children[key])
 

@@ -17,14 +17,14 @@ from formloom.platform.extensions import db
 from formloom.platform.files import UploadQuotaExceeded, store_upload
 from formloom.platform.models import StoredFile
 from formloom.runtime.definition import FormDef
-from formloom.runtime.fields import FieldValueError, field_types
+from formloom.runtime.fields import FieldValueError, field_types, type_of
 from formloom.runtime.forms.builder import attr, entry_fields
 
 KEEP = "_keep-"
 
 
 def file_keys(form: FormDef) -> list[str]:
-    return [k for k in entry_fields(form) if form.fields[k]["type"] in ("file", "image")]
+    return [k for k in entry_fields(form) if type_of(form.fields[k]).holds_files]
 
 
 @dataclass

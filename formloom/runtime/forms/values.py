@@ -11,15 +11,16 @@ from __future__ import annotations
 from typing import Any
 
 from formloom.runtime.definition import FormDef
-from formloom.runtime.fields import FieldValueError, ValueContext, field_types
+from formloom.runtime.fields import FieldValueError, ValueContext, field_types, type_of
 from formloom.runtime.forms.builder import attr, entry_fields
 from formloom.runtime.records.values import with_defaults
+from formloom.runtime.web.fields import widget_for
 
 
 def form_value(f: dict, value: Any, tz: str) -> Any:
     """A canonical value as its WTForms field's data (date-times in the app's time zone)."""
     ftype = field_types.get(f["type"])
-    if f["type"] == "datetime":
+    if ftype.zoned:
         return ftype.to_form(f, value, tz)
     return ftype.to_form(f, value)
 
@@ -29,10 +30,10 @@ def initial_data(form: FormDef, values: dict, tz: str) -> dict:
     data = {}
     for key in entry_fields(form):
         f = form.fields[key]
-        if f["type"] == "subform":
+        if type_of(f).holds_rows:
             child = form.children[key]
             data[attr(key)] = [initial_data(child, row, tz) for row in values.get(key) or []]
-        elif f["type"] not in ("file", "image"):
+        elif not type_of(f).holds_files:
             data[attr(key)] = form_value(f, values.get(key), tz)
     return data
 
@@ -84,11 +85,11 @@ def submitted(form: FormDef, wt, ctx: ValueContext, current: dict | None = None
     for key in entry_fields(form):
         f = form.fields[key]
         field = wt._fields[attr(key)]
-        if f["type"] in ("file", "image"):
+        if type_of(f).holds_files:
             continue
-        if f["type"] != "subform":
+        if not type_of(f).holds_rows:
             data[key] = api_value(f, field.data, ctx)
-            if f["type"] == "boolean" and data[key] is False and current is not None and current.get(key) is None:
+            if widget_for(f["type"]).checkbox and data[key] is False and current is not None and current.get(key) is None:
                 # A checkbox cannot say "not answered": left unticked, a blank stays blank.
                 del data[key]
             continue
@@ -110,7 +111,7 @@ def typed_values(form: FormDef, data: dict, ctx: ValueContext) -> dict:
     out = {}
     for key, value in data.items():
         f = form.fields[key]
-        if f["type"] == "subform":
+        if type_of(f).holds_rows:
             continue
         try:
             out[key] = field_types.get(f["type"]).to_python(f, value, ctx)

@@ -17,7 +17,6 @@ from formloom.platform.extensions import db
 from formloom.platform.models import StoredFile
 from formloom.runtime import access, conditions
 from formloom.runtime.fields import ValueContext, field_types
-from formloom.runtime.fields.reference import ReferenceFieldType
 
 BATCH = 500  # ids per IN (...)
 ENV = "condition_env"
@@ -143,7 +142,7 @@ def prefetch(ctx: ValueContext, form, rows: list) -> None:
             if key in form_def.children and isinstance(value, list):
                 for row in value:
                     collect(form_def.children[key], row)
-            elif isinstance(field_types.get(f["type"]), ReferenceFieldType):
+            elif field_types.get(f["type"]).refers_to:
                 wanted.setdefault((f["type"], f.get("form")), (f, set()))[1].update(_ids(value))
 
     for data in rows:

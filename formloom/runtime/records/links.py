@@ -18,6 +18,7 @@ from formloom.platform.actor import Actor
 from formloom.platform.extensions import db
 from formloom.platform.models import RecordRevision
 from formloom.runtime.exceptions import Conflict
+from formloom.runtime.fields import type_of
 from formloom.runtime.storage import store
 
 SHOWN = 10  # records named in a refusal
@@ -36,7 +37,7 @@ def referrers(runtime, form_key: str) -> list[Referrer]:
     out = []
     for other in runtime.definition.forms.values():
         for key, f in other.fields.items():
-            if f["type"] == "link" and f.get("form") == form_key and f.get("on_delete"):
+            if type_of(f).refers_to == "record" and f.get("form") == form_key and f.get("on_delete"):
                 out.append(Referrer(other.key, key, f["on_delete"], bool(f.get("multiple"))))
     return out
 
@@ -137,7 +138,7 @@ def undo_rules(actor: Actor, runtime, form_key: str, record_id: int) -> None:
             continue
         for key in rev.changes:
             f = runtime.form(rev.form_key).fields.get(key)
-            if f is None or f["type"] != "link" or other["deleted_at"] is not None:
+            if f is None or type_of(f).refers_to != "record" or other["deleted_at"] is not None:
                 continue
             value = other["fields"].get(key)
             if f.get("multiple"):

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from formloom.runtime.definition import FormDef
-from formloom.runtime.fields import field_types
+from formloom.runtime.fields import field_types, type_of
 
 
 def fields_schema(form: FormDef, for_write: bool = False, leave_out=frozenset()) -> dict:
@@ -14,7 +14,7 @@ def fields_schema(form: FormDef, for_write: bool = False, leave_out=frozenset())
             continue
         ftype = field_types.get(f["type"])
         schema = dict(ftype.value_schema(f))
-        if f["type"] == "subform":
+        if type_of(f).holds_rows:
             schema["items"] = fields_schema(form.children[key], for_write)
         schema["title"] = f.get("label") or key
         if f.get("help"):

@@ -27,7 +27,7 @@ from formloom.platform.actor import Actor
 from formloom.platform.extensions import db
 from formloom.runtime import conditions
 from formloom.runtime.exceptions import Conflict
-from formloom.runtime.fields import field_types
+from formloom.runtime.fields import field_types, type_of
 from formloom.runtime.fields.lookup import TARGET
 from formloom.runtime.storage import store
 
@@ -88,11 +88,11 @@ def index(runtime) -> Index:
     out = Index({}, {}, {}, {})
     for form in runtime.definition.forms.values():
         for key, f in form.fields.items():
-            if f["type"] == "lookup" and TARGET in f:
+            if type_of(f).copies_linked_value and TARGET in f:
                 dep = Lookup(form.key, key, f["link"], form.fields[f["link"]]["form"], f["field"])
                 out.lookups.setdefault(form.key, []).append(dep)
                 out.by_source.setdefault(dep.source_form, []).append(dep)
-            elif f["type"] == "rollup":
+            elif type_of(f).aggregates_linking_records:
                 other = runtime.definition.forms[f["form"]]
                 dep = Rollup(form.key, key, f["form"], f["link"], f["agg"], f.get("field"), f.get("where"),
                              bool(other.fields[f["link"]].get("multiple")))

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from formloom.runtime.definition import FormDef
-from formloom.runtime.fields import field_types
+from formloom.runtime.fields import field_types, type_of
 
 
 def fields_json(form: FormDef, values: dict, keys=None) -> dict:
@@ -10,7 +10,7 @@ def fields_json(form: FormDef, values: dict, keys=None) -> dict:
     for key in keys if keys is not None else form.fields:
         f = form.fields[key]
         value = values.get(key)
-        if f["type"] == "subform":
+        if type_of(f).holds_rows:
             child = form.children[key]
             out[key] = [fields_json(child, row) for row in value or []]
         else:

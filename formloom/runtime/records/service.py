@@ -18,7 +18,7 @@ from formloom.platform.extensions import db, write_transaction
 from formloom.platform.models import OutboxEvent, RecordRevision
 from formloom.runtime import access
 from formloom.runtime.exceptions import Conflict, NotFound, PermissionDenied, ValidationFailed
-from formloom.runtime.fields import field_types
+from formloom.runtime.fields import field_types, type_of
 from formloom.runtime.records import linkage, links, relations, serials
 from formloom.runtime.records.context import condition_env, now_utc, prefetch, value_context
 from formloom.runtime.records.serialize import json_value, record_json
@@ -136,7 +136,7 @@ def _check_unique(runtime, form_key: str, values: dict, exclude_id: int | None =
 def _assign_serials(runtime, form_key: str, items: list[dict], today) -> None:
     form = runtime.form(form_key)
     for key, f in form.fields.items():
-        if f["type"] != "serial":
+        if not type_of(f).numbered:
             continue
         ftype = field_types.get("serial")
         period = ftype.period(f, today)

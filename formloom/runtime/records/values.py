@@ -10,7 +10,7 @@ from typing import Any
 
 from formloom.runtime import conditions, formulas
 from formloom.runtime.definition import FormDef
-from formloom.runtime.fields import FieldValueError, ValueContext, field_types
+from formloom.runtime.fields import FieldValueError, ValueContext, field_types, type_of
 from formloom.runtime.schema.validate import operand_resolver
 
 
@@ -41,7 +41,7 @@ def convert(form: FormDef, data: dict, ctx: ValueContext, current: dict | None, 
         except FieldValueError as exc:
             errors.append({**where, "message": str(exc)})
             continue
-        if f["type"] == "subform":
+        if type_of(f).holds_rows:
             converted = _convert_rows(form.children[key], key, converted, ctx, errors)
         out[key] = converted
     return out
@@ -50,7 +50,7 @@ def convert(form: FormDef, data: dict, ctx: ValueContext, current: dict | None, 
 def _keeping(ctx: ValueContext, f: dict, stored: Any) -> ValueContext:
     """For a link: the ids it holds already stay valid (a linked record may be in the recycle
     bin now, or out of the writer's sight); only new ids are checked."""
-    if f["type"] != "link" or ctx.record_exists is None or stored in (None, []):
+    if type_of(f).refers_to != "record" or ctx.record_exists is None or stored in (None, []):
         return ctx
     kept = set(stored if isinstance(stored, list) else [stored])
     check = ctx.record_exists

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from formloom.runtime import conditions
 from formloom.runtime.definition import FormDef
+from formloom.runtime.fields import type_of
 
 Slot = tuple[str, str]  # (form key, field key)
 
@@ -87,9 +88,9 @@ def _inputs(forms: dict[str, FormDef], form: FormDef) -> dict[str, set[Slot]]:
         reads: list = []
         if key in formulas:
             reads += [(form.key, ref[0]) for ref in formulas[key].references]
-        elif f["type"] == "lookup":
+        elif type_of(f).copies_linked_value:
             reads += [(form.key, f.get("link")), (_get(form.fields, f.get("link")).get("form"), f.get("field"))]
-        elif f["type"] == "rollup":
+        elif type_of(f).aggregates_linking_records:
             other = f.get("form")
             reads += [(other, f.get("link")), (other, f.get("field"))]
             reads += [(other, k) for k in conditions.fields_used(f.get("where"))]

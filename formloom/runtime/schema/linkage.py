@@ -12,7 +12,7 @@ import copy
 
 from formloom.runtime import conditions
 from formloom.runtime.definition import FORMULA_KIND, FormDef
-from formloom.runtime.fields import field_types
+from formloom.runtime.fields import field_types, type_of
 from formloom.runtime.fields.formula import RESULT
 from formloom.runtime.schema import relations
 
@@ -31,7 +31,7 @@ def check(f: dict, form: FormDef, raw_forms: list, resolver_of) -> list[tuple[st
     ftype = field_types.get(f["type"])
     if ftype.computed:
         return [("", f"a {f['type']} field is filled by the system and cannot take a linked value")]
-    if f["type"] == "subform":
+    if type_of(f).holds_rows:
         return [("", "a subform holds rows; linkage fills a field with one value (put it on a column)")]
     if ftype.storage_for(f) != "column":
         return [("", f'a {f["type"]} field with several values cannot take a linked value; linkage copies one value')]
@@ -72,7 +72,7 @@ def _kinds(f: dict, spec: dict, source: dict, source_kind: str | None) -> list[t
         return []  # the source field is broken, and that is reported where it is
     if source_kind != own:
         return [("/field", f'"{spec["field"]}" gives {source_kind} values; this {f["type"]} field holds {own}')]
-    if f["type"] == "link" and source.get("type") == "link" and source.get("form") != f.get("form"):
+    if type_of(f).refers_to == "record" and type_of(source).refers_to == "record" and source.get("form") != f.get("form"):
         return [("/field", f'"{spec["field"]}" links to form "{source.get("form")}"; this field links to "{f.get("form")}"')]
     return []
 
@@ -81,7 +81,7 @@ def _condition(where: dict, form: FormDef, other_key: str, fields: dict, kinds, 
     """The condition on the other form, its record vars naming this form's (or row's) fields."""
     typed = {}
     for key, x in fields.items():
-        if x.get("type") == "formula" and RESULT not in x:  # compiled later: typecheck it now
+        if type_of(x).has_expression and RESULT not in x:  # compiled later: typecheck it now
             x = {**copy.deepcopy(x), RESULT: kinds.of(other_key, key) or "number"}
         typed[key] = x
     other = FormDef(key=other_key, name=other_key, fields=typed, raw={"fields": list(typed.values())})

@@ -12,13 +12,12 @@ import copy
 
 from formloom.runtime import conditions, formulas
 from formloom.runtime.definition import FORMULA_KIND
-from formloom.runtime.fields import field_types
+from formloom.runtime.fields import field_types, type_of
 from formloom.runtime.fields.formula import RESULT
 from formloom.runtime.fields.lookup import TARGET
 
 SYSTEM_KINDS = {"$id": "number", "$created_by": "number", "$updated_by": "number", "$owner": "number",
                 "$created_at": "datetime", "$updated_at": "datetime", "$flow_status": "text"}
-RELATION_TYPES = ("lookup", "rollup")
 
 
 class Kinds:
@@ -61,14 +60,14 @@ class Kinds:
         return kind
 
     def _kind(self, form: str, f: dict) -> str | None:
-        kind = f["type"]
-        if kind == "formula":
+        ftype = field_types.get(f["type"])
+        if ftype.has_expression:
             return self._formula(form, f)
-        if kind == "lookup":
+        if ftype.copies_linked_value:
             return self._lookup(form, f)
-        if kind == "rollup":
+        if ftype.aggregates_linking_records:
             return self._rollup(form, f)
-        return FORMULA_KIND.get(field_types.get(kind).result_kind(f), "text")
+        return FORMULA_KIND.get(ftype.result_kind(f), "text")
 
     def _formula(self, form: str, f: dict) -> str | None:
         if not isinstance(f.get("expr"), str):
@@ -86,9 +85,9 @@ class Kinds:
                     return None
                 types[ref[0]] = kind
         for key, sub in self.fields.get(form, {}).items():  # subform columns, as the compiler reads them
-            if sub.get("type") == "subform" and isinstance(sub.get("fields"), list):
+            if type_of(sub).holds_rows and isinstance(sub.get("fields"), list):
                 for col in sub["fields"]:
-                    if isinstance(col, dict) and col.get("type") in field_types and col.get("type") != "formula":
+                    if isinstance(col, dict) and col.get("type") in field_types and not type_of(col).has_expression:
                         types[f"{key}.{col['key']}"] = "list:" + FORMULA_KIND.get(
                             field_types.get(col["type"]).result_kind(col), "text").removeprefix("list:")
         try:
@@ -99,7 +98,7 @@ class Kinds:
     def _lookup(self, form: str, f: dict) -> str | None:
         link = self.fields[form].get(f.get("link"))
         where = self.ptr(form, f["key"])
-        if link is None or link.get("type") != "link":
+        if link is None or type_of(link).refers_to != "record":
             self.err(where + "/link", f'"{f.get("link")}" is not a link field of this form')
             return None
         if link.get("multiple"):
@@ -110,17 +109,17 @@ class Kinds:
         if source is None:
             self.err(where + "/field", f'"{f.get("field")}" is not a field of form "{target_form}"')
             return None
-        if source.get("type") in ("subform",) or field_types.get(source["type"]).storage_for(source) != "column":
+        if type_of(source).holds_rows or field_types.get(source["type"]).storage_for(source) != "column":
             self.err(where + "/field", f'"{source["key"]}" holds several values or rows; a lookup copies one value')
             return None
         self.edges.setdefault((form, f["key"]), set()).update({(form, link["key"]), (target_form, source["key"])})
         kind = self.of(target_form, source["key"])
         target = copy.deepcopy(source)
-        if source["type"] in ("formula", "rollup", "lookup"):
+        if type_of(source).derived:
             if kind is None:
                 return None
             # Annotated like the compiler annotates formulas, so the lookup stores that kind.
-            target = {**target, RESULT: kind} if source["type"] != "lookup" else self.fields[target_form][
+            target = {**target, RESULT: kind} if not type_of(source).copies_linked_value else self.fields[target_form][
                 source["key"]].get(TARGET, target)
         f[TARGET] = target
         return kind
@@ -132,7 +131,7 @@ class Kinds:
             self.err(where + "/form", f'"{other}" is not a form of this app')
             return None
         link = self.fields[other].get(f.get("link"))
-        if link is None or link.get("type") != "link" or link.get("form") != form:
+        if link is None or type_of(link).refers_to != "record" or link.get("form") != form:
             self.err(where + "/link", f'"{f.get("link")}" is not a link field of form "{other}" pointing at '
                                       f'form "{form}"')
             return None
@@ -166,18 +165,18 @@ class Kinds:
         """Annotate every lookup and rollup, then refuse cycles through them."""
         for fields in self.fields.values():
             for f in fields.values():
-                if f.get("type") in RELATION_TYPES:  # only this pass may set what it annotates
+                if type_of(f).reads_related:  # only this pass may set what it annotates
                     f.pop(TARGET, None)
                     f.pop(RESULT, None)
         for form, fields in self.fields.items():
             for key, f in fields.items():
-                if f.get("type") in RELATION_TYPES:
+                if type_of(f).reads_related:
                     self.of(form, key)
         self.check_cycles()
 
     def check_cycles(self) -> None:
         relation = {(form, key) for form, fields in self.fields.items() for key, f in fields.items()
-                    if f.get("type") in RELATION_TYPES}
+                    if type_of(f).reads_related}
         state: dict = {}
         reported: set = set()
 

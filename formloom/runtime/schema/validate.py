@@ -18,10 +18,9 @@ from jsonschema.exceptions import best_match
 from formloom.runtime import conditions, formulas, grants
 from formloom.runtime.definition import FORMULA_KIND, AppDef, FormDef
 from formloom.runtime.exceptions import DefinitionError
-from formloom.runtime.fields import FieldValueError, ValueContext, field_types
+from formloom.runtime.fields import FieldValueError, ValueContext, field_types, type_of
 from formloom.runtime.fields.base import COMMON_KEYS
 from formloom.runtime.fields.formula import RESULT
-from formloom.runtime.fields.lookup import TARGET
 from formloom.runtime.schema import dependencies, linkage, relations
 
 TYPE_WORDS = {"integer": "a whole number", "number": "a number", "string": "text",
@@ -30,8 +29,6 @@ FORMAT_WORDS = {"date": "a date like 2026-01-31", "date-time": "a date and time 
                 "email": "an e-mail address"}
 REQUIRED = re.compile(r"'(.*)' is a required property")
 # What a broken structure makes the semantic checks trip on, once the meta-schema has spoken.
-# What compiling writes into fields itself (relations.Kinds), never taken from the author.
-ANNOTATIONS = {"lookup": {TARGET}, "rollup": {RESULT}}
 STRUCTURE_ERRORS = (KeyError, TypeError, AttributeError, ValueError, IndexError, StopIteration)
 
 
@@ -192,7 +189,7 @@ class _Compiler:
                        owner_field=raw.get("owner_field"), members=raw.get("members", "all"),
                        rules=raw.get("rules", []))
         for key, f in fields.items():
-            if f["type"] == "subform" and isinstance(f.get("fields"), list):
+            if type_of(f).holds_rows and isinstance(f.get("fields"), list):
                 child_raw = {"key": key, "name": f.get("label") or key, "fields": f["fields"]}
                 form.children[key] = self.form(child_raw, self._fptr(form, ptr, key), parent=raw["key"])
         self.check_form_refs(form, ptr)
@@ -234,7 +231,7 @@ class _Compiler:
             if f.get(flag) and not allowed:
                 self.err(f"{fptr}/{flag}", f'a {f["type"]} field cannot be {flag}')
         own = ftype.config_schema
-        for key in sorted(set(f) - COMMON_KEYS - set(own.get("properties", {})) - ANNOTATIONS.get(f["type"], set())):
+        for key in sorted(set(f) - COMMON_KEYS - set(own.get("properties", {})) - ftype.annotations):
             self.err(f"{fptr}/{escape(key)}", f'unknown setting "{key}" for a {f["type"]} field')
         sub = {k: v for k, v in f.items() if k not in COMMON_KEYS}
         config_errors = schema_errors(config_validator(f["type"]), sub, fptr)
@@ -243,7 +240,7 @@ class _Compiler:
             return
         for pointer, message in ftype.check_config(f):
             self.err(fptr + pointer, message)
-        if f["type"] == "link" and f["form"] not in self.form_keys:
+        if type_of(f).refers_to == "record" and f["form"] not in self.form_keys:
             self.err(fptr + "/form", f'links to form "{f["form"]}", which this app does not have')
 
     def check_form_refs(self, form: FormDef, ptr: str) -> None:
@@ -256,7 +253,7 @@ class _Compiler:
                                                f'not a {f["type"]} field with several')
         if form.owner_field:
             f = form.fields.get(form.owner_field)
-            if f is None or f["type"] != "user" or f.get("multiple"):
+            if f is None or type_of(f).refers_to != "user" or f.get("multiple"):
                 self.err(ptr + "/owner_field", f'owner field "{form.owner_field}" must be a single user field of this form')
 
     def formula_types(self, form: FormDef) -> dict[str, str]:
@@ -264,11 +261,11 @@ class _Compiler:
         types = {} if form.parent else {k: FORMULA_KIND[kind] for k, kind in SYSTEM_OPERANDS.items()}
         for key, f in form.fields.items():
             ftype = field_types.get(f["type"])
-            if f["type"] == "formula" and RESULT not in f:
+            if type_of(f).has_expression and RESULT not in f:
                 continue
-            if f["type"] == "subform" and key in form.children:
+            if type_of(f).holds_rows and key in form.children:
                 for ck, cf in form.children[key].fields.items():
-                    if cf["type"] == "formula" and RESULT not in cf:
+                    if type_of(cf).has_expression and RESULT not in cf:
                         continue
                     kind = FORMULA_KIND.get(field_types.get(cf["type"]).result_kind(cf), "text")
                     types[f"{key}.{ck}"] = "list:" + kind.removeprefix("list:")
@@ -279,7 +276,7 @@ class _Compiler:
     def formulas(self, form: FormDef, ptr: str) -> None:
         parsed, failed = {}, self._failed_child_formulas(form)
         for key, f in form.fields.items():
-            if f["type"] != "formula" or not isinstance(f.get("expr"), str):
+            if not type_of(f).has_expression or not isinstance(f.get("expr"), str):
                 continue
             try:
                 parsed[key] = formulas.parse(f["expr"])
@@ -307,7 +304,7 @@ class _Compiler:
     def _failed_child_formulas(form: FormDef) -> set[str]:
         """`items.subtotal` for each subform formula that did not compile."""
         return {f"{key}.{ck}" for key, child in form.children.items()
-                for ck, cf in child.fields.items() if cf["type"] == "formula" and RESULT not in cf}
+                for ck, cf in child.fields.items() if type_of(cf).has_expression and RESULT not in cf}
 
     def _formula_order(self, form: FormDef, parsed: dict, ptr: str) -> tuple[list[str], set[str]]:
         """Formulas in dependency order, and those in a cycle (reported naming every field)."""
@@ -359,7 +356,7 @@ class _Compiler:
             if ftype.computed:
                 self.err(where, f"a {f['type']} field is filled by the system and has no default")
             elif f["default"] == "$me":
-                if f["type"] != "user":
+                if type_of(f).refers_to != "user":
                     self.err(where, '"$me" (the person filling the form) is a default for user fields only')
             else:
                 try:

@@ -17,7 +17,7 @@ from alembic.operations import Operations
 from formloom.platform.extensions import db
 from formloom.runtime.definition import AppDef, FormDef
 from formloom.runtime.exceptions import MigrationRefused
-from formloom.runtime.fields import FieldValueError, ValueContext, field_types
+from formloom.runtime.fields import FieldValueError, ValueContext, field_types, type_of
 from formloom.runtime.fields.select import options
 from formloom.runtime.storage import store
 from formloom.runtime.storage.tables import FormTables
@@ -77,7 +77,7 @@ def _form_steps(old: FormDef, new: FormDef, old_map: dict, new_map: dict, path: 
         if before is None:
             revived = key in old_map.get("retired", {}) and new_map["fields"][key] == old_map["retired"][key]
             steps.append({"op": "restore_field" if revived else "add_field", **where, "type": f["type"]})
-            if f["type"] in RELATED:
+            if type_of(f).reads_related:
                 steps.append({"op": "relate", **where})
             continue
         if before["type"] != f["type"] or new_map["fields"][key] != old_map["fields"].get(key):
@@ -92,25 +92,22 @@ def _form_steps(old: FormDef, new: FormDef, old_map: dict, new_map: dict, path: 
             steps.append({"op": "add_unique", **where})
         if f.get("indexed") and not before.get("indexed"):
             steps.append({"op": "add_index", **where})
-        if f["type"] == "formula" and before["type"] == "formula" and before.get("expr") != f.get("expr"):
+        if type_of(f).has_expression and type_of(before).has_expression and before.get("expr") != f.get("expr"):
             steps.append({"op": "recompute", **where, "from": before.get("expr"), "to": f.get("expr")})
-        if f["type"] in RELATED and (before["type"] != f["type"] or _relation(before) != _relation(f)):
+        if type_of(f).reads_related and (before["type"] != f["type"] or _relation(before) != _relation(f)):
             steps.append({"op": "relate", **where})
         if f.get("required") and not before.get("required"):
             steps.append({"op": "require", **where, "note": "existing records with no value keep it until edited"})
-        if f["type"] == "subform" and before["type"] == "subform":
+        if type_of(f).holds_rows and type_of(before).holds_rows:
             steps.extend(_form_steps(old.children[key], new.children[key], old_map["fields"][key]["child"],
                                      new_map["fields"][key]["child"], f"{path}.{key}"))
     for key in old.fields:
         if key not in new.fields:
             steps.append({"op": "hide_field", "form": path, "field": key, "note": "data kept until purged"})
-    if any(s["op"] in ("add_field", "restore_field", "change_type") and new.fields[s["field"]]["type"] == "formula"
+    if any(s["op"] in ("add_field", "restore_field", "change_type") and type_of(new.fields[s["field"]]).has_expression
            for s in steps if s["form"] == path):
         steps.append({"op": "recompute", "form": path, "field": "*"})
     return steps
-
-
-RELATED = ("lookup", "rollup")
 
 
 def _relation(f: dict) -> tuple:

@@ -22,7 +22,7 @@ from dataclasses import field as dc_field
 import sqlalchemy as sa
 
 from formloom.runtime.definition import AppDef, FormDef
-from formloom.runtime.fields import field_types
+from formloom.runtime.fields import field_types, type_of
 
 MAX_NAME = 60
 
@@ -191,7 +191,7 @@ def build_tables(form: FormDef, fmap: dict, metadata: sa.MetaData, parent_table:
         # Named after the column, not the key: a type change writes a new column, which
         # needs its own index (the old one stays with the retired column).
         name = unique_index_name(table_name, columns[key].name)
-        if f["type"] == "serial":  # numbers are never reused, even from the recycle bin
+        if type_of(f).numbered:  # numbers are never reused, even from the recycle bin
             sa.Index(name, columns[key], unique=True)
         elif f.get("unique") and live is not None:
             # A backstop for the service's check: two racing writers cannot both win.
@@ -208,7 +208,7 @@ def _indexed(f: dict) -> bool:
     ftype = field_types.get(f["type"])
     if not ftype.can_be_indexed:
         return False
-    return bool((f.get("indexed") and not f.get("unique")) or f["type"] in ("link", "select", "user", "department"))
+    return bool((f.get("indexed") and not f.get("unique")) or ftype.indexed_by_default)
 
 
 def _values_table(name: str, parent: str, value_type, metadata: sa.MetaData) -> sa.Table:

@@ -15,7 +15,7 @@ from formloom.platform.extensions import db
 from formloom.platform.models import Department, User
 from formloom.runtime import access
 from formloom.runtime.exceptions import Conflict, NotFound, PermissionDenied, ValidationFailed
-from formloom.runtime.fields import FieldValueError
+from formloom.runtime.fields import FieldValueError, type_of
 from formloom.runtime.forms import attr, build_form_class, entry_fields, mark_required
 from formloom.runtime.forms.errors import Problem, place
 from formloom.runtime.forms.rules import hidden_fields
@@ -54,7 +54,7 @@ def _referenced(form, values: dict | None, kind: str) -> set[int]:
         value = (values or {}).get(key)
         if f["type"] == kind:
             ids.update(v for v in (value if isinstance(value, list) else [value]) if isinstance(v, int))
-        elif f["type"] == "subform":
+        elif type_of(f).holds_rows:
             for row in value or []:
                 ids |= _referenced(form.children[key], row, kind)
     return ids
@@ -72,12 +72,12 @@ def choices_for(form, values: dict | None) -> dict:
     """Options of user and department fields by field key (links use the picker instead)."""
     fields = list(_all_fields(form))
     out: dict = {}
-    if any(f["type"] == "user" for _k, f in fields):
+    if any(type_of(f).refers_to == "user" for _k, f in fields):
         users = _options(User, User.active.is_(True), _referenced(form, values, "user"))
-        out.update({k: users for k, f in fields if f["type"] == "user"})
-    if any(f["type"] == "department" for _k, f in fields):
+        out.update({k: users for k, f in fields if type_of(f).refers_to == "user"})
+    if any(type_of(f).refers_to == "department" for _k, f in fields):
         depts = _options(Department, sa.true(), set())
-        out.update({k: depts for k, f in fields if f["type"] == "department"})
+        out.update({k: depts for k, f in fields if type_of(f).refers_to == "department"})
     return out
 
 
@@ -188,7 +188,7 @@ def prefilled(form, ctx) -> dict:
         f = form.fields[key]
         raw = request.args.getlist(key)
         # Not an id at all: ignored before a query would compare it with a 32-bit id column.
-        if f["type"] != "link" or not raw or not all(r.isdecimal() and int(r) <= listing.MAX_ID for r in raw):
+        if type_of(f).refers_to != "record" or not raw or not all(r.isdecimal() and int(r) <= listing.MAX_ID for r in raw):
             continue
         try:
             out[key] = form.type_of(key).to_python(f, raw if f.get("multiple") else raw[0], ctx)

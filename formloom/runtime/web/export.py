@@ -30,6 +30,7 @@ from formloom.platform.extensions import db, write_transaction
 from formloom.runtime import access
 from formloom.runtime.definition import FormDef
 from formloom.runtime.exceptions import PermissionDenied, ValidationFailed
+from formloom.runtime.fields import field_types, type_of
 from formloom.runtime.fields.datetime_ import to_local
 from formloom.runtime.fields.select import option_label
 from formloom.runtime.records import query, service
@@ -38,6 +39,7 @@ from formloom.runtime.web import listing
 from formloom.runtime.web.blueprint import bp
 from formloom.runtime.web.common import Page, load, record_form
 from formloom.runtime.web.display import Display, ids_of, shown_as
+from formloom.runtime.web.fields import widget_for
 from formloom.runtime.web.records import RECORD, detail_fields
 
 FORMATS = {"csv": "text/csv; charset=utf-8",
@@ -96,20 +98,15 @@ def plain_value(display: Display, form: FormDef, key: str, value):
     """One field value for a spreadsheet: text, a number, a date or a local date-time (a
     lookup's as its source field's)."""
     f = shown_as(form.fields[key])
-    kind = f["type"]
+    ftype = field_types.get(f["type"])
     if value is None or value == [] or value == "":
         return None
-    if kind in ("select", "multiselect"):
+    if ftype.has_options:
         values = value if isinstance(value, list) else [value]
         return "; ".join(option_label(f, v, display.locale) for v in values)
-    if kind == "link":
-        titles = display.titles.get(f["form"], {})
-        return "; ".join(titles.get(i) or f"#{i}" for i in ids_of(value))
-    if kind == "user":
-        return "; ".join(display.user_name(i) for i in ids_of(value))
-    if kind == "department":
-        return "; ".join(display.departments.get(i) or f"#{i}" for i in ids_of(value))
-    if kind in ("file", "image"):
+    if ftype.refers_to:  # titles of linked records, names of users and departments
+        return "; ".join(widget_for(f["type"]).names(display, f, ids_of(value)))
+    if ftype.holds_files:
         return "; ".join(str(m.get("name") or m.get("id")) for m in value if isinstance(m, dict))
     if isinstance(value, datetime):
         return to_local(value, display.tz)
@@ -125,7 +122,7 @@ def _rows(page: Page, keys: list[str], batches) -> Iterator[list]:
     form = page.form
     for records in batches:
         display = Display(page)  # one per batch: what it remembers stays a batch's worth
-        display.want(form, [r["fields"] for r in records], keys=[k for k in keys if form.fields[k]["type"] != "subform"])
+        display.want(form, [r["fields"] for r in records], keys=[k for k in keys if not type_of(form.fields[k]).holds_rows])
         display.load()
         for r in records:
             yield [r["id"], *(plain_value(display, form, k, r["fields"].get(k)) for k in keys),

@@ -13,6 +13,7 @@ from flask_login import login_required
 from markupsafe import Markup
 
 from formloom.runtime.exceptions import Conflict, PermissionDenied, ValidationFailed
+from formloom.runtime.fields import type_of
 from formloom.runtime.flows import diagram, queries
 from formloom.runtime.flows import service as flows
 from formloom.runtime.records import service as records
@@ -123,7 +124,7 @@ def _line(page: Page, flow, entry: queries.Entry, display: Display, changes: dic
     if log.action in SYSTEM:
         who = ""
     form = page.form
-    lines = [Change(form.label(k, page.locale), None, None, _("changed")) if form.fields[k]["type"] == "subform"
+    lines = [Change(form.label(k, page.locale), None, None, _("changed")) if type_of(form.fields[k]).holds_rows
              else Change(form.label(k, page.locale), display.cell(form, k, canonical(form.fields[k], pair[0])),
                          display.cell(form, k, canonical(form.fields[k], pair[1])))
              for k, pair in changes.items()]

@@ -13,6 +13,7 @@ from typing import Any
 from flask import url_for
 
 from formloom.runtime.definition import FormDef
+from formloom.runtime.fields import type_of
 from formloom.runtime.forms.builder import attr, entry_fields, mark_required, rule_required
 from formloom.runtime.forms.rules import client_rules
 from formloom.runtime.web.display import Cell, Display, human_size
@@ -85,9 +86,9 @@ class Layout:
         for key in entry_fields(form):
             f = form.fields[key]
             field = wt._fields[attr(key)]
-            if f["type"] == "link":
+            if type_of(f).refers_to == "record":
                 self.display.want(form, [{key: _ids(field.data)}])
-            elif f["type"] == "subform":
+            elif type_of(f).holds_rows:
                 for entry in field.entries:
                     self.want_links(form.children[key], entry.form)
 
@@ -102,10 +103,9 @@ class Layout:
 
     def cell_for(self, form: FormDef, key: str, field, value=None):
         """What a subform cell draws: a picker, a WTForms field, or a read-only value."""
-        kind = form.fields[key]["type"]
         if field is None:
             return self.display.cell(form, key, value)
-        return self.picker(form, key, field) if kind == "link" else field
+        return self.picker(form, key, field) if type_of(form.fields[key]).refers_to == "record" else field
 
     def table(self, form: FormDef, key: str, field, errors: list[str], row_values: list[dict]) -> Table:
         """A subform as a table of rows, plus the empty row its <template> copies."""
@@ -114,7 +114,7 @@ class Layout:
         editable = entry_fields(child)
         shown = [k for k, cf in child.fields.items() if not cf.get("hidden")]
         cols = [Column(k, child.label(k, self.page.locale),
-                       "readonly" if k not in editable else "picker" if child.fields[k]["type"] == "link" else "field",
+                       "readonly" if k not in editable else "picker" if type_of(child.fields[k]).refers_to == "record" else "field",
                        bool(child.fields[k].get("required")),
                        child.type_of(k).result_kind(child.fields[k]) == "number") for k in shown]
         rows = []
@@ -143,12 +143,12 @@ class Layout:
             field = self.wt._fields.get(attr(key)) if key in editable else None
             if field is None:
                 slot.cell = self.display.cell(form, key, self.readonly_values.get(key))
-            elif f["type"] == "subform":
+            elif type_of(f).holds_rows:
                 slot.kind, slot.field = "subform", field
                 slot.table = self.table(form, key, field, table_errors.get(key, []), row_values.get(key, []))
-            elif f["type"] == "link":
+            elif type_of(f).refers_to == "record":
                 slot.kind, slot.field, slot.picker = "picker", field, self.picker(form, key, field)
-            elif f["type"] in ("file", "image"):
+            elif type_of(f).holds_files:
                 slot.kind, slot.field = "files", field
                 slot.files = [{**m, "size_label": human_size(m.get("size") or 0)} for m in file_items.get(key, [])]
             else:

@@ -8,7 +8,7 @@ from typing import Any
 from flask_babel import gettext as _
 
 from formloom.runtime.definition import FormDef
-from formloom.runtime.fields import FieldValueError, ValueContext, field_types
+from formloom.runtime.fields import FieldValueError, ValueContext, field_types, type_of
 from formloom.runtime.web.display import Cell, Display, shown_as
 
 ACTIONS = {"created": "plus-circle", "updated": "pencil", "deleted": "trash", "restored": "arrow-counterclockwise"}
@@ -39,10 +39,9 @@ def canonical(f: dict, value: Any) -> Any:
     """A value as a revision stored it (JSON) back as the value the field type formats."""
     f = shown_as(f)  # a lookup's value is its source field's
     ftype = field_types.get(f["type"])
-    if f["type"] in ("file", "image", "subform") or value is None:
+    if ftype.holds_files or ftype.holds_rows or value is None:
         return value
-    if f["type"] in ("formula", "rollup"):
-        ftype = ftype.delegate(f)
+    ftype = ftype.delegate(f)  # a formula's or rollup's value is read as its result kind's
     try:
         return ftype.to_python(f, value, ValueContext(tz="UTC"))
     except (FieldValueError, TypeError, ValueError):
@@ -79,7 +78,7 @@ def _changes(form: FormDef, changes: dict, display: Display, locale: str) -> lis
             continue
         f = form.fields[key]
         label = form.label(key, locale)
-        if f["type"] == "subform":
+        if type_of(f).holds_rows:
             out += _row_changes(form.children[key], label, pair[0] or [], pair[1] or [], display, locale)
         else:
             out.append(Change(label, display.cell(form, key, canonical(f, pair[0])),

@@ -4,11 +4,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from formloom.runtime.definition import FormDef
-from formloom.runtime.fields import field_types
+from formloom.runtime.fields import field_types, type_of
 from formloom.runtime.fields.reference import MAX_ID
 from formloom.runtime.fields.select import option_label, options
+from formloom.runtime.web.fields import widget_for
 
-HIDDEN_IN_LIST = ("subform", "file", "image")
 FILTER = "f_"  # query-string prefix of the per-field filters: ?f_stage=won
 
 
@@ -22,14 +22,14 @@ class Column:
 
 def columns(form: FormDef, sortable_keys: set[str], locale: str) -> list[Column]:
     """The title field first, then the other fields a table can show in one cell."""
-    keys = [k for k, f in form.fields.items() if f["type"] not in HIDDEN_IN_LIST and not f.get("hidden")]
+    keys = [k for k, f in form.fields.items() if widget_for(f["type"]).in_list and not f.get("hidden")]
     if form.title_field in keys:
         keys.remove(form.title_field)
         keys.insert(0, form.title_field)
     out = []
     for key in keys:
         f = form.fields[key]
-        numeric = field_types.get(f["type"]).result_kind(f) == "number" and f["type"] != "rating"
+        numeric = widget_for(f["type"]).numeric(f, field_types.get(f["type"]))
         out.append(Column(key, form.label(key, locale), key in sortable_keys, numeric))
     return out
 
@@ -64,10 +64,10 @@ def filter_fields(form: FormDef, args, locale: str) -> list[FilterChoice]:
     for key, f in form.fields.items():
         if f.get("hidden"):
             continue
-        if f["type"] in ("select", "multiselect"):
+        if type_of(f).has_options:
             opts = [(o["value"], option_label(f, o["value"], locale)) for o in options(f)]
             out.append(FilterChoice(key, form.label(key, locale), opts, args.get(FILTER + key, "")))
-        elif f["type"] == "link":
+        elif type_of(f).refers_to == "record":
             raw = args.get(FILTER + key, "").strip()
             if raw.isdecimal() and int(raw) <= MAX_ID:  # an id; anything else filters nothing
                 out.append(FilterChoice(key, form.label(key, locale), [(raw, f"#{raw}")], raw))
@@ -92,7 +92,7 @@ def condition(form: FormDef, search: str, filters: list[FilterChoice]) -> dict |
         if not choice.selected or choice.selected not in dict(choice.options):
             continue
         f = form.fields[choice.key]
-        value = int(choice.selected) if f["type"] == "link" else choice.selected
+        value = int(choice.selected) if type_of(f).refers_to == "record" else choice.selected
         op = "has_any" if field_types.get(f["type"]).result_kind(f).startswith("multi") else "eq"
         value = [value] if op == "has_any" else value
         parts.append({"field": choice.key, "op": op, "value": value})

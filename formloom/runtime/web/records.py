@@ -6,6 +6,7 @@ from flask_babel import gettext as _
 from flask_login import login_required
 
 from formloom.runtime.exceptions import ValidationFailed
+from formloom.runtime.fields import type_of
 from formloom.runtime.forms.rules import hidden_fields
 from formloom.runtime.records import query, refreshes, service
 from formloom.runtime.records.context import condition_env
@@ -62,7 +63,7 @@ def record_list(app_key, form_key):
     columns = listing.columns(form, listing.sortable(form, page.runtime.form_tables(form.key).columns), page.locale)
     display = Display(page)
     display.want(form, [r["fields"] for r in records], keys=[c.key for c in columns])
-    links = [c for c in filters if form.fields[c.key]["type"] == "link"]
+    links = [c for c in filters if type_of(form.fields[c.key]).refers_to == "record"]
     display.want(form, [{c.key: int(c.selected) for c in links}], keys=[c.key for c in links])
     display.load()
     for choice in links:  # "#12" becomes the linked record's title, where the reader may see it
@@ -97,14 +98,14 @@ def detail_fields(page: Page, record: dict, display: Display) -> list[dict]:
         if key in hidden:
             continue
         item = {"key": key, "label": form.label(key, page.locale), "type": f["type"]}
-        if f["type"] == "subform":
+        if type_of(f).holds_rows:
             child = form.children[key]
             keys = [k for k, cf in child.fields.items() if not cf.get("hidden")]
             item["columns"] = [(child.label(k, page.locale), display.cell(child, k, None).kind) for k in keys]
             item["rows"] = [[display.cell(child, k, row.get(k)) for k in keys] for row in record["fields"].get(key) or []]
             item["numeric"] = [child.type_of(k).result_kind(child.fields[k]) == "number" for k in keys]
         else:
-            item["cell"] = display.cell(form, key, record["fields"].get(key))
+            item["cell"] = display.detail(form, key, record["fields"].get(key))
         out.append(item)
     return out
 

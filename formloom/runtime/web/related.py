@@ -14,6 +14,7 @@ from flask_babel import gettext as _
 
 from formloom.runtime import access
 from formloom.runtime.definition import FormDef
+from formloom.runtime.fields import type_of
 from formloom.runtime.forms import entry_fields
 from formloom.runtime.records import query
 from formloom.runtime.web import listing
@@ -54,7 +55,7 @@ def referrers(page: Page) -> list[tuple[FormDef, str]]:
     for other in page.runtime.definition.forms.values():
         if other.parent:
             continue
-        out += [(other, key) for key, f in other.fields.items() if f["type"] == "link" and f["form"] == page.form.key]
+        out += [(other, key) for key, f in other.fields.items() if type_of(f).refers_to == "record" and f["form"] == page.form.key]
     return out
 
 

@@ -20,6 +20,7 @@ from formloom.platform.models import FlowTask, User, utcnow
 from formloom.runtime import access
 from formloom.runtime.apps import runtime_for
 from formloom.runtime.exceptions import Conflict, NotFound, PermissionDenied, ValidationFailed
+from formloom.runtime.fields import type_of
 from formloom.runtime.fields.datetime_ import to_local
 from formloom.runtime.flows import diagram, queries, service
 from formloom.runtime.flows.engine import engine_writes
@@ -225,7 +226,7 @@ def _timeline(view: queries.TaskView, form, display: Display, hidden: set[str]) 
     for entry in view.timeline:
         changes = ((entry.log.detail or {}).get("changes") or {})
         pairs = {k: [canonical(form.fields[k], v) for v in pair] for k, pair in changes.items()
-                 if k in form.fields and k not in hidden and form.fields[k]["type"] != "subform"}
+                 if k in form.fields and k not in hidden and not type_of(form.fields[k]).holds_rows}
         display.want(form, [{k: p[0] for k, p in pairs.items()}, {k: p[1] for k, p in pairs.items()}])
         shown.append((entry, pairs))
     display.load()

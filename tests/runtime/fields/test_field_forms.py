@@ -6,12 +6,13 @@ from werkzeug.datastructures import MultiDict
 from wtforms import Form
 
 from formloom.runtime.fields import field_types
+from formloom.runtime.web.fields import widget_for
 
 
 def bound(field: dict, formdata: dict | None = None, locale: str = "zh"):
     """The field's WTForms field bound in a one-field form, optionally with submitted data."""
-    ftype = field_types.get(field["type"])
-    form_class = type("OneField", (Form,), {field["key"]: ftype.form_field(field, {"locale": locale})})
+    widget = widget_for(field["type"])
+    form_class = type("OneField", (Form,), {field["key"]: widget.form_field(field, {"locale": locale})})
     form = form_class(MultiDict(formdata) if formdata is not None else None)
     return getattr(form, field["key"])
 
@@ -56,7 +57,7 @@ def test_select_choices_are_labelled_in_the_language():
 
 def test_reference_choices_come_from_the_page():
     field = {"key": "owner", "type": "user"}
-    form_class = type("F", (Form,), {"owner": field_types.get("user").form_field(
+    form_class = type("F", (Form,), {"owner": widget_for("user").form_field(
         field, {"locale": "zh", "choices": {"owner": [("7", "李雷")]}})})
     html = form_class().owner()
     assert '<option value="7">李雷</option>' in html and 'data-picker="user"' in html
