@@ -9,6 +9,7 @@ from formloom.platform.credentials import narrowed_to_token_app
 from formloom.platform.exceptions import FormloomError
 from formloom.platform.extensions import db
 from formloom.platform.i18n import current_locale_name
+from formloom.platform.inputs import is_id
 from formloom.platform.models import FlowTask, User
 from formloom.runtime import access
 from formloom.runtime.api.base import bp
@@ -160,7 +161,7 @@ def act_in_batch():
                        f'"action" must be one of: {", ".join(BATCH_ACTIONS)}')
     ids = body.get("ids")
     if (not isinstance(ids, list) or not ids or len(ids) > MAX_BATCH
-            or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids)):
+            or not all(is_id(i) for i in ids)):
         raise _invalid("ids", f"must be a list of 1 to {MAX_BATCH} task ids",
                        f'"ids" must be a list of 1 to {MAX_BATCH} task ids')
     comment = body.get("comment")

@@ -3,6 +3,7 @@ import re
 
 import sqlalchemy as sa
 
+from formloom.platform.inputs import MAX_ID
 from formloom.runtime.fields.base import (
     FieldType,
     FieldValueError,
@@ -10,8 +11,6 @@ from formloom.runtime.fields.base import (
     choices,
     form_kwargs,
 )
-
-MAX_ID = 2**31 - 1  # ids are 32-bit integers on every database
 
 
 class ReferenceFieldType(FieldType):

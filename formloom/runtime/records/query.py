@@ -13,6 +13,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
+from formloom.platform import inputs
 from formloom.platform.actor import Actor
 from formloom.platform.extensions import db
 from formloom.runtime import access, conditions
@@ -121,12 +122,18 @@ def _fits(col, value) -> bool:
         return False
     if kind is bool:
         return isinstance(value, bool)
-    if kind in (int, float, Decimal):
-        return isinstance(value, (int, float)) and not isinstance(value, bool) and (kind is not int or isinstance(value, int))
+    if kind is int:  # id, user and serial columns are 32-bit, a BigInteger 64-bit
+        wide = isinstance(col.type, sa.BigInteger)
+        return isinstance(value, int) and not isinstance(value, bool) and (
+            inputs.MIN_INT <= value <= inputs.MAX_INT if wide else -inputs.MAX_ID <= value <= inputs.MAX_ID)
+    if kind in (float, Decimal):
+        return not inputs.json_problems(value) and isinstance(value, (int, float)) and not isinstance(value, bool)
     if kind is datetime:
         return isinstance(value, datetime)
     if kind is date:
         return isinstance(value, date) and not isinstance(value, datetime)
+    if kind is str:
+        return isinstance(value, str) and inputs.text_problem(value) is None
     return isinstance(value, kind)
 
 

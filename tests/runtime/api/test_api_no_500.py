@@ -1,0 +1,88 @@
+"""Ordinary requests with odd values get a 4xx problem+json that names the problem, never a 500.
+
+Each case was a 500 before (security issue 12): integers too large for the database, ids
+beyond 32 bits in paths, bodies and cursors, deeply nested JSON, lone surrogates and NUL
+characters in text, and formulas that exceed their limits on a record.
+"""
+import base64
+import json
+
+import pytest
+
+from support_formloom import problem
+
+BASE = "/api/v1/apps/sales_mini/forms"
+HUGE = 10**20  # beyond 64 bits
+BIG = 2**31  # beyond the 32-bit id columns
+DEEP = "[" * 100_000
+
+
+def cursor(signature, values) -> str:
+    raw = json.dumps({"s": signature, "v": values}).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def flt(condition) -> str:
+    return "filter=" + json.dumps(condition)
+
+
+CASES = {
+    # ids in paths (the int converter of every route)
+    "path id > 64 bits": ("get", f"{BASE}/company/records/{HUGE}", None, 404),
+    "path id > 32 bits": ("get", f"{BASE}/company/records/{BIG}", None, 404),
+    "patch id > 32 bits": ("patch", f"{BASE}/company/records/{BIG}", {"fields": {}}, 404),
+    "delete id > 64 bits": ("delete", f"{BASE}/company/records/{HUGE}", None, 404),
+    "history id > 32 bits": ("get", f"{BASE}/company/records/{BIG}/history", None, 404),
+    "restore id > 64 bits": ("post", f"{BASE}/company/records/{HUGE}/restore", None, 404),
+    "flow id > 32 bits": ("get", f"{BASE}/company/records/{BIG}/flow", None, 404),
+    "task id > 64 bits": ("get", f"/api/v1/tasks/{HUGE}", None, 404),
+    "user id > 32 bits": ("patch", f"/api/v1/users/{BIG}", {"name": "x"}, 404),
+    "department id > 64 bits": ("delete", f"/api/v1/departments/{HUGE}", None, 404),
+    "member id > 32 bits": ("delete", f"/api/v1/apps/sales_mini/members/{BIG}", None, 404),
+    "refresh id > 64 bits": ("get", f"/api/v1/apps/sales_mini/refreshes/{HUGE}", None, 404),
+    "token id > 32 bits": ("delete", f"/api/v1/tokens/{BIG}", None, 404),
+    # filters
+    "filter number > 64 bits": ("get", f"{BASE}/deal/records?" + flt({"field": "amount", "op": "eq", "value": HUGE}), None, 422),
+    "filter number list > 64 bits": ("get", f"{BASE}/deal/records?" + flt({"field": "amount", "op": "in", "value": [1, HUGE]}), None, 422),
+    "filter $id > 32 bits": ("get", f"{BASE}/deal/records?" + flt({"field": "$id", "op": "eq", "value": BIG}), None, 422),
+    "filter link > 64 bits": ("get", f"{BASE}/deal/records?" + flt({"field": "company", "op": "eq", "value": HUGE}), None, 422),
+    "filter user > 32 bits": ("get", f"{BASE}/company/records?" + flt({"field": "owner", "op": "eq", "value": BIG}), None, 422),
+    "filter $owner > 32 bits": ("get", f"{BASE}/company/records?" + flt({"field": "$owner", "op": "in", "value": [BIG]}), None, 422),
+    "filter nested too deeply": ("get", f"{BASE}/deal/records?filter=" + DEEP, None, 422),
+    # cursors
+    "cursor number > 64 bits": ("get", f"{BASE}/deal/records?sort=amount&cursor=" + cursor(["amount", "$id"], [HUGE, 1]), None, 422),
+    "cursor id > 32 bits": ("get", f"{BASE}/deal/records?cursor=" + cursor(["-$id"], [BIG]), None, 422),
+    "cursor id > 64 bits": ("get", f"{BASE}/deal/records?cursor=" + cursor(["-$id"], [HUGE]), None, 422),
+    # JSON bodies
+    "body nested too deeply": ("post", f"{BASE}/company/records", DEEP, 422),
+    "body nested too deeply, idempotent": ("post", f"{BASE}/company/records", DEEP, 422),
+    "lone surrogate in a text value": ("post", f"{BASE}/company/records", '{"fields": {"name": "\\ud800"}}', 422),
+    "NUL in a text value": ("post", f"{BASE}/company/records", '{"fields": {"name": "a\\u0000b"}}', 422),
+    "NUL in a key": ("post", f"{BASE}/company/records", '{"fields": {"name": "a", "x\\u0000": 1}}', 422),
+    "number field > 64 bits": ("post", f"{BASE}/company/records", {"fields": {"name": "a", "revenue": HUGE}}, 422),
+    "number field beyond floats": ("post", f"{BASE}/company/records", '{"fields": {"name": "a", "revenue": 1e400}}', 422),
+    "link field > 64 bits": ("post", f"{BASE}/deal/records", {"fields": {"title": "a", "company": HUGE}}, 422),
+    "notifications read id > 64 bits": ("post", "/api/v1/notifications/read", {"ids": [HUGE]}, 422),
+    "notifications read id > 32 bits": ("post", "/api/v1/notifications/read", {"ids": [BIG]}, 422),
+    "tasks batch id > 32 bits": ("post", "/api/v1/tasks/batch", {"action": "approve", "ids": [BIG]}, 422),
+    "member user > 32 bits": ("post", "/api/v1/apps/sales_mini/members", {"user": BIG}, 422),
+    "department parent > 64 bits": ("post", "/api/v1/departments", {"name": "D", "parent": HUGE}, 422),
+    "user department > 32 bits": ("post", "/api/v1/users", {"email": "a@example.com", "name": "A", "department": BIG}, 422),
+    "reassign to > 32 bits": ("post", "/api/v1/users/1/reassign", {"to": BIG}, 422),
+    "draft nested too deeply": ("put", "/api/v1/apps/sales_mini/draft", DEEP, 422),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_odd_values_are_4xx_problems(api, make, api_as, case):
+    method, url, body, status = CASES[case]
+    if url.startswith(("/api/v1/users", "/api/v1/departments")):
+        api = api_as(make.user("Admin", admin=True, password=None))
+    headers = {"Idempotency-Key": "k1"} if "idempotent" in case else {}
+    if isinstance(body, str):
+        resp = getattr(api, method)(url, data=body, headers={**headers, "Content-Type": "application/json"})
+    else:
+        resp = getattr(api, method)(url, json=body, headers=headers)
+    got = problem(resp, status)
+    if status == 422:
+        assert got["errors"] and all("pointer" in e or "field" in e for e in got["errors"]), got
