@@ -86,3 +86,50 @@ def test_odd_values_are_4xx_problems(api, make, api_as, case):
     got = problem(resp, status)
     if status == 422:
         assert got["errors"] and all("pointer" in e or "field" in e for e in got["errors"]), got
+
+
+def with_formulas(echo: str, nul: bool = False) -> dict:
+    from support_formloom import DATA
+
+    definition = json.loads((DATA / "sales-mini.json").read_text("utf-8"))
+    definition["forms"][0]["fields"] += [
+        {"key": "blurb", "type": "textarea", "label": "Blurb", "max_length": 5000},
+        {"key": "echo", "type": "formula", "label": "Echo", "expr": echo}]
+    if nul:  # a definition made by a service (not the API, which refuses NUL): text with a NUL
+        definition["forms"][0]["fields"].append(
+            {"key": "nul", "type": "formula", "label": "Nul", "expr": 'CONCATENATE(name, "\x00")'})
+    return definition
+
+
+GROWS = 'SUBSTITUTE(blurb, "a", blurb)'  # 1,000 characters become 1,000,000
+
+
+def test_a_formula_beyond_its_limits_on_a_record_is_422(any_db, app, make, owner, api_as):
+    make.install(with_formulas(GROWS), owner=owner)
+    api = api_as(owner)
+    body = problem(api.post(f"{BASE}/company/records", json={"fields": {"name": "A", "blurb": "a" * 1000}}), 422)
+    assert body["errors"][0]["field"] == "echo" and "limits" in body["errors"][0]["message"]
+    made = api.post(f"{BASE}/company/records", json={"fields": {"name": "A", "blurb": "ab"}})
+    assert made.status_code == 201 and made.get_json()["fields"]["echo"] == "abb"
+    body = problem(api.patch(f"{BASE}/company/records/{made.get_json()['id']}",
+                             json={"fields": {"blurb": "a" * 1000}}), 422)
+    assert body["errors"][0]["field"] == "echo"
+
+
+def test_a_formula_that_yields_nul_is_422(any_db, app, make, owner, api_as):
+    make.install(with_formulas("blurb", nul=True), owner=owner)
+    body = problem(api_as(owner).post(f"{BASE}/company/records", json={"fields": {"name": "A"}}), 422)
+    assert body["errors"] == [{"field": "nul", "message": "its formula's result must not contain the NUL character"}]
+
+
+def test_a_publish_whose_formula_fails_on_existing_records_is_refused(any_db, app, make, owner, api_as):
+    make.install(with_formulas("blurb"), owner=owner)
+    api = api_as(owner)
+    record = api.post(f"{BASE}/company/records", json={"fields": {"name": "A", "blurb": "a" * 1000}}).get_json()
+    assert api.put("/api/v1/apps/sales_mini/draft", json=with_formulas(GROWS)).get_json()["valid"]
+    body = problem(api.post("/api/v1/apps/sales_mini/publish", json={}), 422)
+    fields = with_formulas(GROWS)["forms"][0]["fields"]
+    assert body["errors"][0]["pointer"] == f"/forms/0/fields/{len(fields) - 1}/expr"
+    assert body["errors"][0]["record_id"] == record["id"]
+    assert api.get("/api/v1/apps/sales_mini/definition").get_json() == with_formulas("blurb")
+    assert api.get(f"{BASE}/company/records/{record['id']}").get_json()["fields"]["echo"] == "a" * 1000
