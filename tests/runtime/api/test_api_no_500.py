@@ -61,6 +61,8 @@ CASES = {
     "NUL in a key": ("post", f"{BASE}/company/records", '{"fields": {"name": "a", "x\\u0000": 1}}', 422),
     "number field > 64 bits": ("post", f"{BASE}/company/records", {"fields": {"name": "a", "revenue": HUGE}}, 422),
     "number field beyond floats": ("post", f"{BASE}/company/records", '{"fields": {"name": "a", "revenue": 1e400}}', 422),
+    "bulk user ids > 32 bits": ("post", f"{BASE}/company/records/bulk", {"records": [{"fields": {"name": "a", "owner": [BIG]}}]}, 422),
+    "bulk user id in superscript digits": ("post", f"{BASE}/company/records/bulk", {"records": [{"fields": {"name": "a", "owner": "²"}}]}, 422),
     "link field > 64 bits": ("post", f"{BASE}/deal/records", {"fields": {"title": "a", "company": HUGE}}, 422),
     "notifications read id > 64 bits": ("post", "/api/v1/notifications/read", {"ids": [HUGE]}, 422),
     "notifications read id > 32 bits": ("post", "/api/v1/notifications/read", {"ids": [BIG]}, 422),
