@@ -6,6 +6,7 @@ characters in text, and formulas that exceed their limits on a record.
 """
 import base64
 import json
+from urllib.parse import quote
 
 import pytest
 
@@ -23,7 +24,7 @@ def cursor(signature, values) -> str:
 
 
 def flt(condition) -> str:
-    return "filter=" + json.dumps(condition)
+    return "filter=" + quote(json.dumps(condition))
 
 
 CASES = {
@@ -135,3 +136,25 @@ def test_a_publish_whose_formula_fails_on_existing_records_is_refused(any_db, ap
     assert body["errors"][0]["record_id"] == record["id"]
     assert api.get("/api/v1/apps/sales_mini/definition").get_json() == with_formulas("blurb")
     assert api.get(f"{BASE}/company/records/{record['id']}").get_json()["fields"]["echo"] == "a" * 1000
+
+
+def test_filters_on_a_small_integer_column_take_any_number(any_db, app, make, owner, api_as):
+    """A rating is a SMALLINT: PostgreSQL casts a bind to it, so 2**40 or 2.5 must be bound wider."""
+    from support_formloom import DATA
+
+    definition = json.loads((DATA / "sales-mini.json").read_text("utf-8"))
+    definition["forms"][0]["fields"].append({"key": "stars", "type": "rating", "label": "Stars"})
+    make.install(definition, owner=owner)
+    api = api_as(owner)
+    made = api.post(f"{BASE}/company/records", json={"fields": {"name": "A", "stars": 3}}).get_json()
+
+    def found(condition) -> list[int]:
+        resp = api.get(f"{BASE}/company/records?" + flt(condition))
+        assert resp.status_code == 200, resp.get_data(as_text=True)
+        return [r["id"] for r in resp.get_json()["items"]]
+
+    assert found({"field": "stars", "op": "eq", "value": 2**40}) == []
+    assert found({"field": "stars", "op": "lt", "value": 2**40}) == [made["id"]]
+    assert found({"field": "stars", "op": "gt", "value": 2.5}) == [made["id"]]
+    assert found({"field": "stars", "op": "in", "value": [3, 2**62]}) == [made["id"]]
+    assert found({"field": "stars", "op": "between", "value": [2.5, 1e300]}) == [made["id"]]
