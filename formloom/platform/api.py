@@ -18,7 +18,7 @@ from formloom.platform.actor import Actor
 from formloom.platform.auth import current_actor
 from formloom.platform.exceptions import Conflict, FormloomError, PermissionDenied, ValidationFailed
 from formloom.platform.extensions import db
-from formloom.platform.inputs import parse_json
+from formloom.platform.inputs import as_id, parse_json
 from formloom.platform.models import IdempotencyKey
 from formloom.platform.ratelimit import guard_secret, signed_in
 
@@ -81,7 +81,7 @@ def if_match() -> int | None:
     if value is None or value.strip() == "*":  # "*": any version will do
         return None
     text = value.strip().removeprefix("W/").strip('"')
-    if not text.isdigit():
+    if as_id(text) is None:
         raise ValidationFailed('If-Match must be the record\'s version, e.g. If-Match: "3"',
                                [{"field": "If-Match", "message": "is not a version"}])
     return int(text)

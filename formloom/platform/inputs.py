@@ -28,6 +28,18 @@ def is_id(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_ID
 
 
+def as_id(value: Any) -> int | None:
+    """An id from a path, query or form value ("12" or 12), or None when it cannot be one.
+
+    isdecimal, not isdigit: int() refuses "²"; and no id column holds more than MAX_ID."""
+    if isinstance(value, str):
+        value = value.strip()
+        if not value.isdecimal() or len(value) > len(str(MAX_ID)):
+            return None
+        value = int(value)
+    return value if is_id(value) else None
+
+
 def text_problem(text: str) -> str | None:
     """Why no database can store `text`, or None."""
     if "\x00" in text:

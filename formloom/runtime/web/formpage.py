@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import url_for
 
+from formloom.platform.inputs import as_id
 from formloom.runtime.definition import FormDef
 from formloom.runtime.forms.builder import attr, entry_fields, mark_required, rule_required
 from formloom.runtime.forms.rules import client_rules
@@ -67,7 +68,7 @@ class Slot:
 
 def _ids(data: Any) -> list[int]:
     items = data if isinstance(data, list) else [data]
-    return [int(v) for v in items if isinstance(v, (str, int)) and str(v).isdigit()]
+    return [n for n in map(as_id, items) if n is not None]
 
 
 class Layout:

@@ -72,6 +72,9 @@ CASES = {
     "department parent > 64 bits": ("post", "/api/v1/departments", {"name": "D", "parent": HUGE}, 422),
     "user department > 32 bits": ("post", "/api/v1/users", {"email": "a@example.com", "name": "A", "department": BIG}, 422),
     "reassign to > 32 bits": ("post", "/api/v1/users/1/reassign", {"to": BIG}, 422),
+    "tasks cursor > 64 bits": ("get", f"/api/v1/tasks?cursor={HUGE}", None, 422),
+    "users department > 64 bits": ("get", f"/api/v1/users?department={HUGE}", None, 422),
+    "users role in superscript digits": ("get", "/api/v1/users?role=%C2%B2", None, 422),
     "draft nested too deeply": ("put", "/api/v1/apps/sales_mini/draft", DEEP, 422),
 }
 
@@ -136,6 +139,14 @@ def test_a_publish_whose_formula_fails_on_existing_records_is_refused(any_db, ap
     assert body["errors"][0]["record_id"] == record["id"]
     assert api.get("/api/v1/apps/sales_mini/definition").get_json() == with_formulas("blurb")
     assert api.get(f"{BASE}/company/records/{record['id']}").get_json()["fields"]["echo"] == "a" * 1000
+
+
+def test_a_version_beyond_the_column_in_if_match_is_422(api):
+    made = api.post(f"{BASE}/company/records", json={"fields": {"name": "A"}}).get_json()
+    for version in (str(HUGE), str(BIG), "²"):
+        resp = api.patch(f"{BASE}/company/records/{made['id']}", json={"fields": {"name": "B"}},
+                         headers={"If-Match": f'"{version}"'})
+        assert problem(resp, 422)["errors"][0]["field"] == "If-Match"
 
 
 def test_filters_on_a_small_integer_column_take_any_number(any_db, app, make, owner, api_as):

@@ -25,6 +25,18 @@ def test_odd_values_in_pages_are_4xx(any_db, app, make, owner):
         assert "2147483647" in resp.get_data(as_text=True)
     resp = web.post(f"/notifications/{HUGE}/open")
     assert resp.status_code == 404
+    # Ids and cursors in query strings and form fields: ignored, as an id nothing has.
+    for path in (f"/inbox?before={HUGE}", "/inbox?before=%C2%B2", f"/notifications?before={HUGE}",
+                 f"{company}/linkage?_task={HUGE}"):
+        assert web.get(path).status_code == 200, path
+    for path in (f"/admin/audit?before={HUGE}", f"/org/users?department={HUGE}&role=2147483648&page={HUGE}",
+                 "/org/users?department=%C2%B2"):
+        assert org.get(path).status_code == 200, path
+    assert web.post("/inbox/approve", data={"task": [HUGE, "²"]}).status_code in (302, 303)
+    made = web.post(f"{company}/new", data={"name": "Acme"})
+    assert made.status_code in (302, 303)
+    edit = made.headers["Location"].split("?")[0] + "/edit"
+    assert web.post(edit, data={"name": "Acme 2", "_version": HUGE}).status_code in (302, 303, 409, 422)
     # NUL characters in form fields and query parameters (PostgreSQL cannot store them).
     resp = org.post("/org/departments/new", data={"name": "Sales\x00"})
     assert resp.status_code == 422 and "NUL" in resp.get_data(as_text=True)
