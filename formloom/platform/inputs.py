@@ -127,9 +127,11 @@ class IdConverter(IntegerConverter):
 
 
 def refuse_nul() -> None:
-    """No form field or query parameter may carry a NUL character (PostgreSQL cannot store one)."""
-    for source, name in ((request.args, "query parameter"), (request.form, "form field")):
-        for key, value in source.items(multi=True):
+    """No header, query parameter or form field may carry a NUL character (PostgreSQL cannot
+    store one)."""
+    for pairs, name in ((request.headers.items(), "header"), (request.args.items(multi=True), "query parameter"),
+                        (request.form.items(multi=True), "form field")):
+        for key, value in pairs:
             if "\x00" in key or "\x00" in value:
                 raise ValidationFailed(f'The {name} "{key.replace(chr(0), "")}" must not contain the NUL character',
                                        [{"field": key.replace("\x00", ""), "message": "must not contain the NUL character"}])

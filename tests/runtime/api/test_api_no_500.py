@@ -169,3 +169,20 @@ def test_filters_on_a_small_integer_column_take_any_number(any_db, app, make, ow
     assert found({"field": "stars", "op": "gt", "value": 2.5}) == [made["id"]]
     assert found({"field": "stars", "op": "in", "value": [3, 2**62]}) == [made["id"]]
     assert found({"field": "stars", "op": "between", "value": [2.5, 1e300]}) == [made["id"]]
+
+
+def test_nul_in_csv_imports_uploads_and_headers(api, make, api_as):
+    import io
+
+    admin = api_as(make.user("Admin", admin=True, password=None))
+    body = problem(admin.post("/api/v1/users/import", data=b"email,name\na@example.com,A\x00B\n",
+                              headers={"Content-Type": "text/csv"}), 422)
+    assert "NUL" in body["detail"] and "line 2" in body["detail"] and body["errors"][0]["field"] == "file"
+    for content_type in ("text/pl\x00ain", "text/" + "x" * 500):
+        resp = api.client.post("/api/v1/apps/sales_mini/files", headers=api._headers(None),
+                               data={"file": (io.BytesIO(b"x"), "a\x00b.txt", content_type)})
+        assert resp.status_code == 201, resp.get_data(as_text=True)
+        assert "\x00" not in resp.get_json()["content_type"] and resp.get_json()["name"] == "ab.txt"
+    body = problem(api.post(f"{BASE}/company/records", json={"fields": {"name": "q"}},
+                            headers={"Idempotency-Key": "a\x00b"}), 422)
+    assert body["errors"] == [{"field": "Idempotency-Key", "message": "must not contain the NUL character"}]
