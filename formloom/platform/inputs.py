@@ -12,6 +12,7 @@ import json
 import math
 from typing import Any
 
+import sqlalchemy as sa
 from flask import Flask, request
 from werkzeug.exceptions import NotFound
 from werkzeug.routing import IntegerConverter
@@ -38,6 +39,13 @@ def as_id(value: Any) -> int | None:
             return None
         value = int(value)
     return value if is_id(value) else None
+
+
+def int_limit(column_type: sa.types.TypeEngine) -> int:
+    """What an integer column holds: -limit <= value < limit (SMALLINT, INTEGER, BIGINT)."""
+    if isinstance(column_type, sa.SmallInteger):
+        return 2**15
+    return 2**63 if isinstance(column_type, sa.BigInteger) else 2**31
 
 
 def text_problem(text: str) -> str | None:

@@ -15,7 +15,6 @@ from sqlalchemy import (
     BigInteger,
     Float,
     Integer,
-    SmallInteger,
     String,
     Text,
     and_,
@@ -34,6 +33,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
 
+from formloom.platform.inputs import int_limit
 from formloom.runtime.conditions.model import MULTI_KINDS, Operand
 
 Predicate = Callable[[Mapping[str, Any]], bool]
@@ -170,7 +170,7 @@ def _bind_type(column: Any, values: list[Any]) -> Any:
     ctype = column.type
     if not isinstance(ctype, Integer):
         return ctype
-    limit = 2**15 if isinstance(ctype, SmallInteger) else 2**63 if isinstance(ctype, BigInteger) else 2**31
+    limit = int_limit(ctype)
     numbers = [v for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
     if all(isinstance(v, int) and -limit <= v < limit for v in numbers):
         return ctype

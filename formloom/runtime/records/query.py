@@ -122,10 +122,9 @@ def _fits(col, value) -> bool:
         return False
     if kind is bool:
         return isinstance(value, bool)
-    if kind is int:  # id, user and serial columns are 32-bit, a BigInteger 64-bit
-        wide = isinstance(col.type, sa.BigInteger)
-        return isinstance(value, int) and not isinstance(value, bool) and (
-            inputs.MIN_INT <= value <= inputs.MAX_INT if wide else -inputs.MAX_ID <= value <= inputs.MAX_ID)
+    if kind is int:  # ids are INTEGER, a rating SMALLINT: a bind is cast to the column's type
+        limit = inputs.int_limit(col.type)
+        return isinstance(value, int) and not isinstance(value, bool) and -limit <= value < limit
     if kind in (float, Decimal):
         return not inputs.json_problems(value) and isinstance(value, (int, float)) and not isinstance(value, bool)
     if kind is datetime:

@@ -169,6 +169,9 @@ def test_filters_on_a_small_integer_column_take_any_number(any_db, app, make, ow
     assert found({"field": "stars", "op": "gt", "value": 2.5}) == [made["id"]]
     assert found({"field": "stars", "op": "in", "value": [3, 2**62]}) == [made["id"]]
     assert found({"field": "stars", "op": "between", "value": [2.5, 1e300]}) == [made["id"]]
+    for value in (2**15, 2**40, 2.5):
+        resp = api.get(f"{BASE}/company/records?sort=stars&cursor=" + cursor(["stars", "$id"], [value, 1]))
+        assert problem(resp, 422)["errors"] == [{"field": "cursor", "message": "is not valid"}]
 
 
 def test_nul_in_csv_imports_uploads_and_headers(api, make, api_as):
