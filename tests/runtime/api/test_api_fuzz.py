@@ -106,3 +106,43 @@ def test_the_record_api_never_answers_5xx(api):
             assert resp.get_json()["detail"]
 
     fuzz()
+
+
+page_texts = st.one_of(texts.filter(lambda t: "\x00" not in t), integers.map(str), integers.map(lambda n: f"#{n}"))
+
+
+@st.composite
+def page_requests(draw):
+    form = draw(st.sampled_from(FORMS))
+    base = f"/a/sales_mini/f/{form}"
+    kind = draw(st.sampled_from(["list", "lookup", "new", "record"]))
+    if kind in ("list", "lookup"):
+        names = ["q", "sort", "cursor", "deleted", "f_stage", "f_tier", "f_company", "f_owner"]
+        params = draw(st.dictionaries(st.sampled_from(names), st.one_of(page_texts, sorts, cursors), max_size=4))
+        return "get", base + ("/lookup" if kind == "lookup" else ""), params
+    if kind == "record":
+        return "get", f"{base}/r/{draw(path_ids)}", {}
+    values = draw(st.dictionaries(st.sampled_from(FIELDS[:17]), page_texts, max_size=5))
+    return "post", f"{base}/new", values
+
+
+def test_the_list_and_form_pages_never_answer_5xx(any_db, app, make):
+    from support_formloom import browser
+
+    owner = make.user("Olga")
+    make.install("sales-mini", owner=owner)
+    web = browser(app, owner)
+
+    @settings(max_examples=80, derandomize=True, deadline=None, database=None,
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @given(page_requests())
+    def fuzz(request):
+        method, url, params = request
+        encoded = {k: v.encode("utf-8", "surrogatepass").decode("utf-8", "replace") for k, v in params.items()}
+        if method == "get":
+            resp = web.get(url, query_string=encoded)
+        else:
+            resp = web.post(url, data=encoded)
+        assert resp.status_code < 500, (method, url, params, resp.get_data(as_text=True)[:500])
+
+    fuzz()
