@@ -14,6 +14,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import Flask, request
+from flask_babel import gettext as _
 from werkzeug.exceptions import NotFound
 from werkzeug.routing import IntegerConverter
 
@@ -123,6 +124,10 @@ def parse_json(text: str | bytes, name: str | None = None) -> Any:
     return value
 
 
+def _for_people() -> bool:
+    return not request.path.startswith("/api/")  # the API speaks English, pages the reader's language
+
+
 class IdConverter(IntegerConverter):
     """`<int:...>`: an id in a path. One no id column can hold is 404, saying so, instead
     of reaching the database (where PostgreSQL refuses it)."""
@@ -130,7 +135,9 @@ class IdConverter(IntegerConverter):
     def to_python(self, value: str) -> int:
         number = super().to_python(value)
         if number > MAX_ID:
-            raise NotFound(f"No such id {value[:30]}: ids are whole numbers from 1 to {MAX_ID}")
+            shown = value[:30]
+            raise NotFound(_("No such id %(id)s: ids are whole numbers from 1 to %(max)s", id=shown, max=MAX_ID)
+                           if _for_people() else f"No such id {shown}: ids are whole numbers from 1 to {MAX_ID}")
         return number
 
 
@@ -141,8 +148,10 @@ def refuse_nul() -> None:
                         (request.form.items(multi=True), "form field")):
         for key, value in pairs:
             if "\x00" in key or "\x00" in value:
-                raise ValidationFailed(f'The {name} "{key.replace(chr(0), "")}" must not contain the NUL character',
-                                       [{"field": key.replace("\x00", ""), "message": "must not contain the NUL character"}])
+                key = key.replace("\x00", "")
+                detail = (_("“%(name)s” must not contain the NUL character", name=key) if _for_people()
+                          else f'The {name} "{key}" must not contain the NUL character')
+                raise ValidationFailed(detail, [{"field": key, "message": "must not contain the NUL character"}])
 
 
 def init_app(app: Flask) -> None:
