@@ -3,8 +3,9 @@
 JSON bodies and JSON parameters are parsed here, refusing what no database or handler can
 take: nesting beyond MAX_DEPTH, text with NUL characters or lone surrogates, integers
 beyond 64 bits and numbers beyond floats. Ids in paths go through `IdConverter` (the
-`int` converter of every route), which refuses ids no 32-bit id column can hold. Form
-fields and query parameters with a NUL character are refused before any view runs.
+`int` converter of every route), which refuses ids no 32-bit id column can hold; `as_id`
+reads ids from query strings and forms. Headers, query parameters and form fields with a NUL
+character are refused before any view runs.
 """
 from __future__ import annotations
 
