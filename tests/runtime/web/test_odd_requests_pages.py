@@ -59,3 +59,18 @@ def test_the_error_page_renders_after_a_failed_statement(any_db, app_with):
     resp = browser(flask_app, user).get("/broken")
     assert resp.status_code == 500
     assert "Something went wrong" in resp.get_data(as_text=True)
+
+
+def test_a_formula_beyond_its_limits_is_said_on_the_form(any_db, app, make):
+    import json
+
+    from support_formloom import DATA
+
+    definition = json.loads((DATA / "sales-mini.json").read_text("utf-8"))
+    definition["forms"][0]["fields"] += [
+        {"key": "blurb", "type": "textarea", "label": "Blurb", "max_length": 5000},
+        {"key": "echo", "type": "formula", "label": "Echo", "expr": 'SUBSTITUTE(blurb, "a", blurb)'}]
+    owner = make.user("Olga")
+    make.install(definition, owner=owner)
+    resp = browser(app, owner).post("/a/sales_mini/f/company/new", data={"name": "A", "blurb": "a" * 1000})
+    assert resp.status_code == 422 and "exceeds its limits" in resp.get_data(as_text=True)
