@@ -34,8 +34,11 @@ EXACT = {
     "must be a date and time like 2026-01-31T09:30:00+08:00": _l("must be a date and time like 2026-01-31 09:30"),
     "must be a list of options": _l("must be a list of options"),
     "is numbered by the system": _l("is numbered by the system"),
+    "its formula's result must not contain the NUL character": _l("its formula's result must not contain the NUL character"),
 }
 PATTERNS = [
+    (re.compile(r"its formula exceeds its limits on these values: .*"),
+     _l("its formula exceeds its limits on these values (too much work, or too long a text)")),
     (re.compile(r"must be at least (?P<n>-?[\d.]+) characters"), _l("must be at least %(n)s characters")),
     (re.compile(r"must be at most (?P<n>-?[\d.]+) characters"), _l("must be at most %(n)s characters")),
     (re.compile(r"must be at least (?P<n>-?[\d.]+)"), _l("must be at least %(n)s")),
