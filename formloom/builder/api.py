@@ -7,6 +7,7 @@ from formloom.builder import apps
 from formloom.builder.templates import install_template
 from formloom.platform.api import actor, api_blueprint, json_body
 from formloom.platform.credentials import narrowed_to_token_app
+from formloom.platform.inputs import is_id
 from formloom.runtime.exceptions import ValidationFailed
 
 bp = api_blueprint("builder_api")
@@ -86,7 +87,7 @@ def add_member(app_key):
     checks = (("user", int, "a user id"), ("department", int, "a department id"), ("role", str, "a role key"))
     for key, kind, what in checks:
         value = body.get(key)
-        if value is not None and (not isinstance(value, kind) or isinstance(value, bool)):
+        if value is not None and (not is_id(value) if kind is int else not isinstance(value, kind)):
             raise ValidationFailed(f'"{key}" must be {what}', [{"field": key, "message": f"must be {what}"}])
     for key in ("admin", "include_children"):
         if key in body and not isinstance(body[key], bool):

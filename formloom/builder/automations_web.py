@@ -20,6 +20,7 @@ from markupsafe import Markup, escape
 from formloom.builder import web
 from formloom.builder.web import bp
 from formloom.platform.exceptions import ValidationFailed
+from formloom.platform.inputs import as_id
 from formloom.platform.models import AutomationRun, utcnow
 from formloom.runtime.automations import history
 from formloom.runtime.automations.model import Automation
@@ -203,7 +204,7 @@ def automation_runs(app_key, key):
     """One automation's runs, newest first, `before` a run id, optionally of one status."""
     page = admin_page(app_key)
     status = request.args.get("status") or None
-    before = request.args.get("before", type=int)
+    before = as_id(request.args.get("before", ""))
     _runtime, auto, rows, after = history.runs(page.actor, app_key, key, status=status, before=before)
     tz = app_timezone(page.runtime)
     trigger, steps = history.describe(page.runtime, auto, page.locale)

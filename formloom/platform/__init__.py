@@ -10,6 +10,7 @@ def init_app(app: Flask) -> None:
         cli,
         errors,
         i18n,
+        inputs,
         jobs,
         jobs_web,
         notifications_api,
@@ -25,6 +26,7 @@ def init_app(app: Flask) -> None:
     from formloom.platform.extensions import csrf, db, limiter, migrate
     from formloom.platform.webhooks import api as webhooks_api
 
+    inputs.init_app(app)  # first: routes added later use its id converter
     db.init_app(app)
     reqcache.init()
     migrate.init_app(app, db, directory=str(cli.MIGRATIONS_DIR))

@@ -18,6 +18,7 @@ from formloom.platform.actor import Actor
 from formloom.platform.auth import current_actor
 from formloom.platform.exceptions import Conflict, FormloomError, PermissionDenied, ValidationFailed
 from formloom.platform.extensions import db
+from formloom.platform.inputs import as_id, parse_json
 from formloom.platform.models import IdempotencyKey
 from formloom.platform.ratelimit import guard_secret, signed_in
 
@@ -68,11 +69,7 @@ def json_body(required: bool = True) -> dict:
     """The request's JSON object. Raises ValidationFailed saying what is wrong with it."""
     if not request.data and not required:
         return {}
-    try:
-        body = json.loads(request.get_data(as_text=True) or "null")
-    except ValueError as exc:
-        raise ValidationFailed(f"The body is not valid JSON: {exc}",
-                               [{"pointer": "", "message": f"is not valid JSON ({exc})"}]) from None
+    body = parse_json(request.get_data() or b"null")
     if not isinstance(body, dict):
         raise ValidationFailed("The body must be a JSON object", [{"pointer": "", "message": "must be an object"}])
     return body
@@ -84,7 +81,7 @@ def if_match() -> int | None:
     if value is None or value.strip() == "*":  # "*": any version will do
         return None
     text = value.strip().removeprefix("W/").strip('"')
-    if not text.isdigit():
+    if as_id(text) is None:
         raise ValidationFailed('If-Match must be the record\'s version, e.g. If-Match: "3"',
                                [{"field": "If-Match", "message": "is not a version"}])
     return int(text)
@@ -108,7 +105,7 @@ def idempotency() -> tuple[str, str] | None:
     body = request.get_data()
     try:  # the same JSON with other spacing or key order is the same request
         body = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
-    except ValueError:
+    except (ValueError, RecursionError):  # json_body says what is wrong with it
         pass
     fingerprint = hashlib.sha256(f"{request.method} {request.path}\n".encode() + body).hexdigest()
     return key, fingerprint

@@ -12,6 +12,7 @@ from flask_babel import get_timezone
 from formloom.platform import audit
 from formloom.platform.api import actor, api_blueprint
 from formloom.platform.exceptions import PermissionDenied, ValidationFailed
+from formloom.platform.inputs import is_id
 from formloom.platform.models import AuditEvent
 
 bp = api_blueprint("audit_api")
@@ -48,7 +49,7 @@ def decode_cursor(cursor: str) -> int:
         value = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))["before"]
     except (ValueError, TypeError, KeyError):
         value = None
-    if isinstance(value, bool) or not isinstance(value, int):
+    if not is_id(value):
         raise ValidationFailed("The cursor is not valid; start again from the first page",
                                [{"field": "cursor", "message": "is not valid"}])
     return value

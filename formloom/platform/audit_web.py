@@ -18,6 +18,7 @@ from formloom.platform import audit
 from formloom.platform.auth import current_actor
 from formloom.platform.exceptions import PermissionDenied, ValidationFailed
 from formloom.platform.extensions import db
+from formloom.platform.inputs import as_id
 from formloom.platform.models import App, AuditEvent, User
 
 bp = Blueprint("audit", __name__)
@@ -82,8 +83,7 @@ def _page_link(**changes) -> str:
 
 
 def _before() -> int | None:
-    value = request.args.get("before", "")
-    return int(value) if value.isdigit() else None
+    return as_id(request.args.get("before", ""))
 
 
 def _filter_error(error: dict) -> str:

@@ -45,7 +45,18 @@ def record_denied(exc: PermissionDenied) -> None:
         current_app.logger.exception("Could not write the audit line for a denied request")
 
 
+def _end_transaction() -> None:
+    """Roll back the request's work before answering: after a failed statement PostgreSQL
+    refuses every other one in the transaction, and the error page itself reads the database
+    (the signed-in person, their unread count)."""
+    try:
+        db.session.rollback()
+    except SQLAlchemyError:  # the connection is gone; the answer need not read anything
+        current_app.logger.exception("Could not roll back before answering an error")
+
+
 def handle_domain(exc: FormloomError):
+    _end_transaction()
     if isinstance(exc, PermissionDenied):
         record_denied(exc)
     if wants_json():
@@ -54,6 +65,9 @@ def handle_domain(exc: FormloomError):
 
 
 def handle_http(exc: HTTPException):
+    _end_transaction()
+    if exc.response is not None:  # made in full already, e.g. the sign-in page's 429 (on_breach)
+        return exc.response
     if wants_json():
         return problem(exc.code or 500, exc.name, exc.description or "")
     if exc.code in PAGES:
@@ -63,6 +77,7 @@ def handle_http(exc: HTTPException):
 
 def handle_unexpected(exc: Exception):
     current_app.logger.exception("Unhandled error")
+    _end_transaction()
     if wants_json():
         return problem(500, "Internal server error", "Something went wrong on our side; it has been logged.")
     return _page(500, _("Something went wrong"), _("Something went wrong on our side; it has been logged."))

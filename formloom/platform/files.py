@@ -86,7 +86,8 @@ def store_upload(app_id: int, stream, name: str, content_type: str, user_id: int
                 out.write(chunk)
         os.replace(tmp, target)
         row = StoredFile(id=file_id, app_id=app_id, name=safe_name, size=size, sha256=digest.hexdigest(),
-                         content_type=content_type or "application/octet-stream", created_by_id=user_id)
+                         content_type=(content_type or "").replace("\x00", "")[:120] or "application/octet-stream",
+                         created_by_id=user_id)
         with write_transaction():
             if quota:
                 # One upload at a time per user decides (PostgreSQL; SQLite has one writer anyway).

@@ -13,6 +13,7 @@ from formloom.platform.audit_api import decode_cursor, encode_cursor
 from formloom.platform.credentials import narrowed_to_token_app
 from formloom.platform.exceptions import ValidationFailed
 from formloom.platform.extensions import csrf
+from formloom.platform.inputs import MAX_ID, is_id
 from formloom.platform.models import Notification
 from formloom.platform.notifications_web import app_names, find, mark_read, unread_count
 
@@ -62,9 +63,14 @@ def _ids(body: dict) -> list[int] | None:
     if body.get("all") is True:
         return None
     ids = body.get("ids")
-    if not isinstance(ids, list) or not ids or any(isinstance(i, bool) or not isinstance(i, int) for i in ids):
+    if not isinstance(ids, list) or not ids:
         raise ValidationFailed('Send {"ids": [notification ids]} or {"all": true}',
-                               [{"pointer": "/ids", "message": "must be a non-empty list of whole numbers"}])
+                               [{"pointer": "/ids", "message": "must be a non-empty list of notification ids"}])
+    wrong = [i for i, value in enumerate(ids) if not is_id(value)]
+    if wrong:
+        raise ValidationFailed('Send {"ids": [notification ids]} or {"all": true}',
+                               [{"pointer": f"/ids/{i}", "message": f"must be an id (a whole number from 1 to {MAX_ID})"}
+                                for i in wrong[:20]])
     return ids
 
 

@@ -28,6 +28,7 @@ from formloom.platform import mail
 from formloom.platform.auth import current_actor
 from formloom.platform.exceptions import NotFound
 from formloom.platform.extensions import db, write_transaction
+from formloom.platform.inputs import as_id
 from formloom.platform.models import App, Notification, NotificationPreference, utcnow
 
 bp = Blueprint("notifications", __name__)
@@ -132,8 +133,7 @@ def bell_context() -> dict:
 # --- the pages ---------------------------------------------------------------------------
 
 def _before() -> int | None:
-    value = request.args.get("before", "")
-    return int(value) if value.isdigit() else None
+    return as_id(request.args.get("before", ""))
 
 
 @bp.get("/notifications")

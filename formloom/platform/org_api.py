@@ -9,6 +9,7 @@ from formloom.platform import org, org_import
 from formloom.platform.api import actor, api_blueprint, json_body
 from formloom.platform.exceptions import NotFound, PermissionDenied, ValidationFailed
 from formloom.platform.extensions import csrf, db
+from formloom.platform.inputs import MAX_ID, as_id, is_id
 from formloom.platform.models import Role, User
 from formloom.runtime.records.reassign import reassign_owner
 
@@ -40,8 +41,9 @@ def _str(body: dict, key: str, required: bool = True, max_len: int = 200) -> str
 
 def _id(body: dict, key: str, what: str) -> int | None:
     value = body.get(key)
-    if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-        raise ValidationFailed(f'"{key}" must be the id of a {what}', [{"field": key, "message": "must be an id"}])
+    if value is not None and not is_id(value):
+        raise ValidationFailed(f'"{key}" must be the id of a {what}',
+                               [{"field": key, "message": f"must be an id (a whole number from 1 to {MAX_ID})"}])
     return value
 
 
@@ -172,9 +174,9 @@ def _int_arg(name: str) -> int | None:
     value = request.args.get(name, "")
     if not value:
         return None
-    if not value.isdigit():
-        raise ValidationFailed(f"?{name}= must be an id", [{"field": name, "message": "must be an id"}])
-    return int(value)
+    if as_id(value) is None:
+        raise ValidationFailed(f"?{name}= must be an id", [{"field": name, "message": f"must be an id (1 to {MAX_ID})"}])
+    return as_id(value)
 
 
 @bp.get("/users")

@@ -56,6 +56,9 @@ def read_csv(data: bytes | str, columns: tuple[tuple[str, ...], tuple[str, ...]]
             data = data.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             _file_error(f"is not UTF-8 text (byte {exc.start + 1}); save it as \"CSV UTF-8\" and try again")
+    if "\x00" in data:  # PostgreSQL cannot store it; the line says where
+        _file_error(f"has a NUL character on line {data.count(chr(10), 0, data.index(chr(0))) + 1}; "
+                    "save it as \"CSV UTF-8\" and try again")
     reader = csv.reader(io.StringIO(data.removeprefix("\ufeff"), newline=""))
     header = [h.strip().lower() for h in next(reader, [])]
     required, optional = columns

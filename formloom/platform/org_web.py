@@ -38,6 +38,7 @@ from formloom.platform.auth import current_actor
 from formloom.platform.exceptions import FormloomError, PermissionDenied
 from formloom.platform.extensions import db
 from formloom.platform.i18n import url_for_safe
+from formloom.platform.inputs import as_id
 from formloom.platform.models import Department, Role, User
 from formloom.platform.ratelimit import guard_secret
 from formloom.runtime.records import reassign
@@ -213,7 +214,7 @@ def _role_choices() -> list[tuple[str, str]]:
 
 
 def _int(value) -> int | None:
-    return int(value) if value and str(value).isdigit() else None
+    return as_id(value) if value else None
 
 
 def _get(model, ident):

@@ -9,6 +9,7 @@ from formloom.platform.credentials import narrowed_to_token_app
 from formloom.platform.exceptions import FormloomError
 from formloom.platform.extensions import db
 from formloom.platform.i18n import current_locale_name
+from formloom.platform.inputs import as_id, is_id
 from formloom.platform.models import FlowTask, User
 from formloom.runtime import access
 from formloom.runtime.api.base import bp
@@ -94,7 +95,7 @@ def list_tasks():
     if not limit.isdigit() or not 1 <= int(limit) <= 200:
         raise _invalid("limit", "is out of range", "limit must be a whole number from 1 to 200")
     cursor = request.args.get("cursor")
-    if cursor is not None and not cursor.isdigit():
+    if cursor is not None and as_id(cursor) is None:
         raise _invalid("cursor", "is not a cursor this list gave", "cursor must be a next_cursor of this list")
     items, nxt = queries.inbox(actor(), box or status, before=int(cursor) if cursor else None, limit=int(limit),
                                locale=current_locale_name())
@@ -160,7 +161,7 @@ def act_in_batch():
                        f'"action" must be one of: {", ".join(BATCH_ACTIONS)}')
     ids = body.get("ids")
     if (not isinstance(ids, list) or not ids or len(ids) > MAX_BATCH
-            or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids)):
+            or not all(is_id(i) for i in ids)):
         raise _invalid("ids", f"must be a list of 1 to {MAX_BATCH} task ids",
                        f'"ids" must be a list of 1 to {MAX_BATCH} task ids')
     comment = body.get("comment")

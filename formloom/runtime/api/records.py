@@ -1,8 +1,6 @@
 """Record routes: schema, list, create, bulk create, read, change, delete, restore, history."""
 from __future__ import annotations
 
-import json
-
 from flask import jsonify, request
 
 from formloom.platform import audit
@@ -17,6 +15,7 @@ from formloom.platform.api import (
 )
 from formloom.platform.extensions import db
 from formloom.platform.files import send_stored, store_upload
+from formloom.platform.inputs import parse_json
 from formloom.platform.models import StoredFile
 from formloom.runtime import access
 from formloom.runtime.api.base import bp
@@ -67,11 +66,7 @@ def list_records(app_key, form_key):
     rt = _runtime(app_key, form_key)
     condition = None
     if request.args.get("filter"):
-        try:
-            condition = json.loads(request.args["filter"])
-        except ValueError as exc:
-            raise ValidationFailed(f"filter is not valid JSON: {exc}",
-                                   [{"field": "filter", "message": "is not valid JSON"}]) from None
+        condition = parse_json(request.args["filter"], "filter")
     limit = request.args.get("limit", "50")
     if not limit.isdigit() or not 1 <= int(limit) <= query.MAX_LIMIT:
         raise ValidationFailed(f"limit must be a whole number from 1 to {query.MAX_LIMIT}",

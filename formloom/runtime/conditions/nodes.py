@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from sqlalchemy import (
+    BigInteger,
+    Float,
     Integer,
     String,
     Text,
@@ -31,6 +33,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
 
+from formloom.platform.inputs import int_limit
 from formloom.runtime.conditions.model import MULTI_KINDS, Operand
 
 Predicate = Callable[[Mapping[str, Any]], bool]
@@ -161,14 +164,27 @@ def _column(operand: Operand) -> Any:
     return operand.column
 
 
+def _bind_type(column: Any, values: list[Any]) -> Any:
+    """The column's type, or a wider one for numbers an integer column cannot hold: PostgreSQL
+    casts a bind to the column's type (`:p::SMALLINT`), and 2**40 or 2.5 do not fit one."""
+    ctype = column.type
+    if not isinstance(ctype, Integer):
+        return ctype
+    limit = int_limit(ctype)
+    numbers = [v for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
+    if all(isinstance(v, int) and -limit <= v < limit for v in numbers):
+        return ctype
+    return BigInteger() if all(isinstance(v, int) for v in numbers) else Float()
+
+
 def _bound(column: Any, value: Any) -> Any:
     # Binds are typed by the column, never by the value: SQLAlchemy would type the list of
     # `float_col IN (0, 0.5)` from its first item, and PostgreSQL then casts 0.5 to INTEGER.
-    return bindparam(None, value, type_=column.type)
+    return bindparam(None, value, type_=_bind_type(column, [value]))
 
 
 def _bound_list(column: Any, values: tuple[Any, ...]) -> Any:
-    return bindparam(None, list(values), type_=column.type, expanding=True)
+    return bindparam(None, list(values), type_=_bind_type(column, list(values)), expanding=True)
 
 
 def _items(value: Any) -> frozenset:

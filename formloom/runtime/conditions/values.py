@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from dateutil.relativedelta import relativedelta
 
+from formloom.platform.inputs import MAX_ID, MAX_INT, MIN_INT
 from formloom.runtime.conditions.model import Env
 
 # Years outside this range are refused: a day's end (D+1) and zone shifts must not overflow.
@@ -120,11 +121,13 @@ def _to_datetime(raw: Any, tz: str) -> datetime | Day | None:
 
 
 def _is_number(raw: Any) -> bool:
-    return isinstance(raw, int | float) and not isinstance(raw, bool) and math.isfinite(raw)
+    return (isinstance(raw, int | float) and not isinstance(raw, bool) and math.isfinite(raw)
+            and (not isinstance(raw, int) or MIN_INT <= raw <= MAX_INT))
 
 
 def _is_id(raw: Any) -> bool:
-    return isinstance(raw, int) and not isinstance(raw, bool)
+    # 0 and negative numbers are ids of nothing, but fit the 32-bit id columns
+    return isinstance(raw, int) and not isinstance(raw, bool) and -MAX_ID <= raw <= MAX_ID
 
 
 _COERCE: dict[str, Callable[[Any, str], Any]] = {
@@ -173,7 +176,7 @@ _LITERAL_TYPE_OK: dict[str, Callable[[Any], bool]] = {
     "text": lambda raw: isinstance(raw, str),
     "number": lambda raw: isinstance(raw, int | float) and not isinstance(raw, bool),
     "boolean": lambda raw: isinstance(raw, bool),
-    "ref": _is_id,
+    "ref": lambda raw: isinstance(raw, int) and not isinstance(raw, bool),
     "date": lambda raw: isinstance(raw, str),
     "datetime": lambda raw: isinstance(raw, str),
 }
@@ -197,6 +200,10 @@ def literal_error(kind: str, raw: Any) -> str | None:
         return _text_error(raw)
     if kind == "number" and not math.isfinite(raw):
         return "numbers must be finite"
+    if kind == "number" and not _is_number(raw):
+        return f"number {raw} is beyond 64 bits"
+    if kind == "ref" and not _is_id(raw):
+        return f"no record or person has id {raw} (ids are whole numbers up to {MAX_ID})"
     if kind in ("date", "datetime") and coerce(kind, raw, "UTC") is None:
         return f'invalid date "{raw}" (expected YYYY-MM-DD or an ISO date-time, years {MIN_YEAR}-{MAX_YEAR})'
     return None

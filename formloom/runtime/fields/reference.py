@@ -3,13 +3,12 @@ import re
 
 import sqlalchemy as sa
 
+from formloom.platform.inputs import MAX_ID
 from formloom.runtime.fields.base import (
     FieldType,
     FieldValueError,
     ValueContext,
 )
-
-MAX_ID = 2**31 - 1  # ids are 32-bit integers on every database
 
 
 class ReferenceFieldType(FieldType):

@@ -35,8 +35,11 @@ EXACT = {
     "must be a list of options": _l("must be a list of options"),
     "is numbered by the system": _l("is numbered by the system"),
     "may be set only to yourself": _l("may be set only to yourself"),
+    "its formula's result must not contain the NUL character": _l("its formula's result must not contain the NUL character"),
 }
 PATTERNS = [
+    (re.compile(r"its formula exceeds its limits on these values: .*"),
+     _l("its formula exceeds its limits on these values (too much work, or too long a text)")),
     (re.compile(r"must be at least (?P<n>-?[\d.]+) characters"), _l("must be at least %(n)s characters")),
     (re.compile(r"must be at most (?P<n>-?[\d.]+) characters"), _l("must be at most %(n)s characters")),
     (re.compile(r"must be at least (?P<n>-?[\d.]+)"), _l("must be at least %(n)s")),

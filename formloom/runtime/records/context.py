@@ -14,6 +14,7 @@ from flask import current_app
 from formloom.platform import files, org, orgtree, reqcache
 from formloom.platform.actor import Actor
 from formloom.platform.extensions import db
+from formloom.platform.inputs import is_id
 from formloom.platform.models import StoredFile
 from formloom.runtime import access, conditions
 from formloom.runtime.fields import ValueContext, field_types
@@ -121,9 +122,9 @@ def _ids(value) -> list:
     for item in items:
         if isinstance(item, dict):
             item = item.get("id")
-        if isinstance(item, str) and item.strip().isdigit():
+        if isinstance(item, str) and item.strip().isdecimal() and len(item.strip()) <= 18:
             item = int(item.strip())
-        if isinstance(item, int) and not isinstance(item, bool) and item > 0:
+        if is_id(item):  # what the field refuses is left for it to say so
             out.append(item)
     return out
 

@@ -13,6 +13,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
+from formloom.platform import inputs
 from formloom.platform.actor import Actor
 from formloom.platform.extensions import db
 from formloom.runtime import access, conditions
@@ -121,12 +122,17 @@ def _fits(col, value) -> bool:
         return False
     if kind is bool:
         return isinstance(value, bool)
-    if kind in (int, float, Decimal):
-        return isinstance(value, (int, float)) and not isinstance(value, bool) and (kind is not int or isinstance(value, int))
+    if kind is int:  # ids are INTEGER, a rating SMALLINT: a bind is cast to the column's type
+        limit = inputs.int_limit(col.type)
+        return isinstance(value, int) and not isinstance(value, bool) and -limit <= value < limit
+    if kind in (float, Decimal):
+        return not inputs.json_problems(value) and isinstance(value, (int, float)) and not isinstance(value, bool)
     if kind is datetime:
         return isinstance(value, datetime)
     if kind is date:
         return isinstance(value, date) and not isinstance(value, datetime)
+    if kind is str:
+        return isinstance(value, str) and inputs.text_problem(value) is None
     return isinstance(value, kind)
 
 

@@ -8,8 +8,10 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from formloom.platform.inputs import text_problem
 from formloom.runtime import conditions, formulas
 from formloom.runtime.definition import FormDef
+from formloom.runtime.exceptions import ValidationFailed
 from formloom.runtime.fields import FieldValueError, ValueContext, field_types, type_of
 from formloom.runtime.schema.validate import operand_resolver
 
@@ -91,11 +93,19 @@ def with_defaults(form: FormDef, values: dict, ctx: ValueContext, actor_id: int 
     return out
 
 
-def compute_formulas(form: FormDef, values: dict, ctx: ValueContext, system: dict | None = None) -> None:
-    """Evaluate the form's formulas in dependency order, rows first, into `values`."""
+class FormulaFailed(ValidationFailed):
+    """A formula exceeded its limits on these values, or made text no database stores.
+
+    `errors` name the formula field (with `row` and `column` inside a subform)."""
+
+
+def compute_formulas(form: FormDef, values: dict, ctx: ValueContext, system: dict | None = None,
+                     prefix: dict | None = None) -> None:
+    """Evaluate the form's formulas in dependency order, rows first, into `values`.
+    Raises FormulaFailed."""
     for key, child in form.children.items():
-        for row in values.get(key) or []:
-            compute_formulas(child, row, ctx)
+        for i, row in enumerate(values.get(key) or []):
+            compute_formulas(child, row, ctx, prefix={"field": key, "row": i})
     if not form.formulas:
         return
     env = {**(system or {}), **values}
@@ -104,8 +114,19 @@ def compute_formulas(form: FormDef, values: dict, ctx: ValueContext, system: dic
         env[key] = field_types.get(f["type"]).format(f, values.get(key)) or None
     for key, parsed in form.formulas:
         f = form.fields[key]
-        result = formulas.evaluate(parsed, env, today=ctx.today, now=ctx.now)
-        values[key] = env[key] = field_types.get("formula").coerce_result(f, result)
+        try:
+            result = formulas.evaluate(parsed, env, today=ctx.today, now=ctx.now)
+        except formulas.FormulaLimitError as exc:
+            raise _failed(key, prefix, f"its formula exceeds its limits on these values: {exc}") from None
+        result = field_types.get("formula").coerce_result(f, result)
+        if isinstance(result, str) and (why := text_problem(result)):
+            raise _failed(key, prefix, f"its formula's result {why}")
+        values[key] = env[key] = result
+
+
+def _failed(key: str, prefix: dict | None, message: str) -> FormulaFailed:
+    where = {**prefix, "column": key} if prefix else {"field": key}
+    return FormulaFailed(f'Formula "{key}": {message}', [{**where, "message": message}])
 
 
 def rule_predicates(form: FormDef, env: conditions.Env) -> list[tuple[dict, object]]:

@@ -16,7 +16,7 @@ from alembic.operations import Operations
 
 from formloom.platform.extensions import db
 from formloom.runtime.definition import AppDef, FormDef
-from formloom.runtime.exceptions import MigrationRefused
+from formloom.runtime.exceptions import DefinitionError, MigrationRefused
 from formloom.runtime.fields import FieldValueError, ValueContext, field_types, type_of
 from formloom.runtime.fields.select import options
 from formloom.runtime.storage import store
@@ -327,7 +327,7 @@ def _write_converted(ft: FormTables, key: str, updates: dict) -> None:
 
 def recompute_form(rt, form_key: str, ctx: ValueContext) -> int:
     """Recompute every formula of every record of a form (after a formula changed)."""
-    from formloom.runtime.records.values import compute_formulas
+    from formloom.runtime.records.values import FormulaFailed, compute_formulas
 
     ft = rt.form_tables(form_key)
     form = ft.form
@@ -339,7 +339,10 @@ def recompute_form(rt, form_key: str, ctx: ValueContext) -> int:
         scalar_updates = []
         for rid, rec in store.load_records(ft, batch, include_deleted=True).items():
             values = copy.deepcopy(rec["fields"])  # rows are recomputed in place
-            compute_formulas(form, values, ctx, store.flat_values(rec))
+            try:
+                compute_formulas(form, values, ctx, store.flat_values(rec))
+            except FormulaFailed as exc:
+                raise _refused_formula(rt, form_key, rid, exc) from None
             changed = {k: values[k] for k in formula_keys if values[k] != rec["fields"].get(k)}
             if changed:
                 scalar_updates.append({"rid": rid, **{f"v_{k}": v for k, v in store.column_values(ft, changed).items()}})
@@ -348,6 +351,26 @@ def recompute_form(rt, form_key: str, ctx: ValueContext) -> int:
                 store.write_related(ft, rid, rows)
         _write_columns(ft, scalar_updates)
     return len(ids)
+
+
+def _refused_formula(rt, form_key: str, record_id: int, exc) -> DefinitionError:
+    """A formula that fails on an existing record: the definition is refused, pointing at it."""
+    error = exc.errors[0]
+    forms = rt.source.get("forms", [])
+    i = next((n for n, f in enumerate(forms) if f.get("key") == form_key), None)
+    pointer = f"/forms/{i}" if i is not None else ""
+    path = [error["field"], error["column"]] if "column" in error else [error["field"]]
+    fields = forms[i].get("fields", []) if i is not None else []
+    for key in path:
+        j = next((n for n, f in enumerate(fields) if f.get("key") == key), None)
+        if j is None:
+            break
+        pointer += f"/fields/{j}"
+        fields = fields[j].get("fields", [])
+    message = f'record {record_id}: {error["message"]}'
+    return DefinitionError(f'Formula "{".".join([form_key, *path])}" fails on an existing record; nothing was '
+                           f"changed. {message[0].upper()}{message[1:]}",
+                           [{"pointer": pointer + "/expr", "message": message, "record_id": record_id}])
 
 
 def _write_columns(ft: FormTables, updates: list[dict]) -> None:

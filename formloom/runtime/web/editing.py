@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from flask_login import login_required
 
 from formloom.platform.extensions import db
+from formloom.platform.inputs import as_id
 from formloom.platform.models import Department, User
 from formloom.runtime import access
 from formloom.runtime.exceptions import Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -122,7 +123,7 @@ def store_uploads(page: Page, wt, current: dict | None, rows_sent: dict, out) ->
 
 def _version() -> int | None:
     raw = request.form.get("_version", "")
-    return int(raw) if raw.isdigit() else None
+    return as_id(raw)
 
 
 def _save(page: Page, record: dict | None, wt, data: dict, rows_sent: dict, out: Outcome):
@@ -300,7 +301,7 @@ def linkage_fill(app_key, form_key):
     or `lines.unit_price` for a subform column) and the values it reads as query arguments:
     the value saving would fill in, as `{"value": ...}`."""
     page = load(app_key, form_key)
-    task = request.args.get("_task", type=int)
+    task = as_id(request.args.get("_task"))
     if task is not None:  # the task page of an approver who may change some fields at this step
         open_to = _task_fields(page, task)
         links = [k for k in linkage.linkages(page.runtime, form_key) if (k.subform or k.key) in open_to]

@@ -145,8 +145,10 @@ def _csv_text(value) -> str:
 def _csv_stream(header: list[str], rows: Iterator[list]) -> Iterator[str]:
     """The CSV, a few hundred rows per chunk, starting with the BOM Excel needs for UTF-8."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(header)
+    # Every cell quoted: where ";" separates a spreadsheet's list, an unquoted "safe;=1+1"
+    # would be two cells, the second a formula; the header is text like any value.
+    writer = csv.writer(buffer, quoting=csv.QUOTE_ALL)
+    writer.writerow([_csv_text(text) for text in header])
     yield "\ufeff" + buffer.getvalue()
     while True:
         chunk = list(itertools.islice(rows, BATCH))
@@ -185,8 +187,8 @@ def _xlsx(title: str, header: list[str], rows: Iterator[list]) -> tuple[bytes, i
     ws.freeze_panes = "A2"
     bold = Font(bold=True)
     cells = []
-    for text in header:
-        cell = WriteOnlyCell(ws, text)
+    for text in header:  # a label is text as a value is: "=..." must not become a formula
+        cell = _xlsx_cell(ws, text)
         cell.font = bold
         cells.append(cell)
     ws.append(cells)

@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import url_for
 
+from formloom.platform.inputs import as_id
 from formloom.runtime.definition import FormDef
 from formloom.runtime.fields import type_of
 from formloom.runtime.forms.builder import attr, entry_fields, mark_required, rule_required
@@ -68,7 +69,7 @@ class Slot:
 
 def _ids(data: Any) -> list[int]:
     items = data if isinstance(data, list) else [data]
-    return [int(v) for v in items if isinstance(v, (str, int)) and str(v).isdigit()]
+    return [n for n in map(as_id, items) if n is not None]
 
 
 class Layout:

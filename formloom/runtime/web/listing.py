@@ -83,7 +83,7 @@ def condition(form: FormDef, search: str, filters: list[FilterChoice]) -> dict |
         title = form.fields.get(form.title_field or "")
         if title and field_types.get(title["type"]).result_kind(title) == "text":
             anyof.append({"field": form.title_field, "op": "contains", "value": search})
-        if search.lstrip("#").isdigit():
+        if search.lstrip("#").isdecimal() and int(search.lstrip("#")) <= MAX_ID:  # an id some record may have
             anyof.append({"field": "$id", "op": "eq", "value": int(search.lstrip("#"))})
         # A search no field can match finds nothing (ids start at 1); it must not show all.
         anyof = anyof or [{"field": "$id", "op": "eq", "value": 0}]

@@ -16,6 +16,7 @@ from flask_login import current_user, login_required
 from formloom.platform.auth import current_actor
 from formloom.platform.extensions import db
 from formloom.platform.i18n import current_locale_name
+from formloom.platform.inputs import as_id
 from formloom.platform.models import FlowTask, User, utcnow
 from formloom.runtime import access
 from formloom.runtime.apps import runtime_for
@@ -115,8 +116,7 @@ def _row(item: queries.Item, box: str, now) -> Row:
 
 
 def _before() -> int | None:
-    value = request.args.get("before", "")
-    return int(value) if value.isdigit() else None
+    return as_id(request.args.get("before", ""))
 
 
 @bp.get("/inbox")
@@ -140,7 +140,7 @@ def inbox():
 def inbox_approve():
     """Approve the ticked tasks, each on its own; say how many went through and why others did not."""
     actor = current_actor()
-    ids = [int(v) for v in request.form.getlist("task") if v.isdigit()]
+    ids = [n for n in map(as_id, request.form.getlist("task")) if n is not None]
     if not ids:
         flash(_("Tick the tasks to approve first."), "warning")
         return redirect(url_for("web.inbox"))
@@ -328,7 +328,7 @@ def _target(action: str):
     if action == "return":
         return request.form.get("return_to") or service.SUBMITTER_STEP
     raw = request.form.get("transfer_to" if action == "transfer" else "signer", "")
-    return int(raw) if raw.isdigit() else None
+    return as_id(raw)
 
 
 def _refused(page: Page, inputs: Inputs, action: str, exc) -> None:

@@ -284,3 +284,28 @@ def test_print_is_granted_on_the_grants_rows_only(app, world, html):
     assert [td.text for td in lines.select("td")] == ["1", "Pen", "3", "2", "Ink", "—"]
     assert page.one("tr", data_field="referrer").text == "Referred by Acme theirs"
     assert page.one("tr", data_field="phone").text == f"Phone {SECRET['phone']}-finance"
+
+
+def test_labels_are_neutralised_as_values_and_cells_with_semicolons_are_quoted(any_db, app, world):
+    """A label starting with =, +, -, @, tab or CR must not run as a formula in either file;
+    "safe;=1+1" must stay one quoted cell where spreadsheets split lists on ";"."""
+    definition = copy.deepcopy(DEFINITION)
+    definition.update(key="crm_labels", name="Labels")
+    fields = definition["forms"][0]["fields"]
+    labels = ["=1+1", "+SUM(1)", "-2+3", "@A1", "\tTab", "\rCR"]
+    for f, label in zip(fields[:6], labels, strict=True):
+        f.update(label=label, label_en=label)
+    admin = Actor.from_user(world.users["org_admin"])
+    create_app(admin, definition)
+    service.create(admin, get_runtime("crm_labels"), "customer",
+                   {"name": "Acme", "notes": "safe;=1+1", "sales_owner": world.users["rep"].id})
+    web = login(app, world.users["org_admin"])
+    resp = web.get("/a/crm_labels/f/customer/export?format=csv")
+    head = header(resp)
+    assert ["'" + label for label in labels] == head[1:7]
+    assert '"safe;=1+1"' in resp.data.decode("utf-8-sig")
+    assert read_csv(resp)[0]["Notes"] == "safe;=1+1"
+    resp = web.get("/a/crm_labels/f/customer/export?format=xlsx")
+    sheet = load_workbook(io.BytesIO(resp.data)).active
+    assert all(c.data_type != "f" for row in sheet.iter_rows() for c in row)
+    assert header(resp)[1:7] == [label.replace("\r", "\n") for label in labels]  # XML reads CR as LF
