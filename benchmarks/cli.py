@@ -8,11 +8,21 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from benchmarks import automations, bulk, creates, events, flows, listing, relations, report
+from benchmarks import (
+    automations,
+    bulk,
+    creates,
+    events,
+    flows,
+    listing,
+    over_http,
+    relations,
+    report,
+)
 from benchmarks.env import bench_env, pg_server_url
 
 BENCHMARKS = {module.NAME: module for module in (creates, bulk, listing, events, automations, flows,
-                                                        relations)}
+                                                        relations, over_http)}
 DATABASES = {"sqlite": ["sqlite"], "postgres": ["postgres"], "both": ["sqlite", "postgres"]}
 
 

@@ -25,6 +25,7 @@ from flask_babel import ngettext
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from itsdangerous import BadData, URLSafeTimedSerializer
+from sqlalchemy.orm import contains_eager
 from werkzeug.security import check_password_hash, generate_password_hash
 from wtforms import BooleanField, EmailField, HiddenField, PasswordField
 from wtforms.validators import DataRequired, Email, Length
@@ -99,8 +100,12 @@ def load_user_from_token(req):
     if not credentials.is_api_request() or not header.lower().startswith("bearer "):
         return None
     token = header[7:].strip()
-    row = db.session.execute(sa.select(ApiToken).where(
-        ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None))).scalar_one_or_none()
+    # One query: the token, its user and the user's roles (Actor.from_user reads them).
+    row = db.session.execute(
+        sa.select(ApiToken).join(ApiToken.user)
+        .options(contains_eager(ApiToken.user).joinedload(User.roles))
+        .where(ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None))
+    ).unique().scalar_one_or_none()
     if row is None or not row.user.active:
         g.bad_token = True
         return None

@@ -26,7 +26,7 @@ def run_benchmarks(db: str, out: Path) -> subprocess.CompletedProcess:
 def test_every_benchmark_reports_numbers(any_db, tmp_path):
     done = run_benchmarks(any_db, tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
-    names = ("creates", "bulk", "list", "events", "automations", "flows", "relations")
+    names = ("creates", "bulk", "list", "events", "automations", "flows", "relations", "http")
     results = {name: json.loads((tmp_path / f"{name}-{any_db}.json").read_text()) for name in names}
     assert {(r["benchmark"], r["db"]) for r in results.values()} == {(n, any_db) for n in results}
 
@@ -66,7 +66,20 @@ def test_every_benchmark_reports_numbers(any_db, tmp_path):
         assert load["records"] == 100 and load["rows_per_second"] > 0
     assert relations["bulk_with_relations"]["slower_than_baseline"] > 0 and relations["rollups_checked"] == 50
 
-    for title in ("flows: 10 pending of 1,000 tasks", "automations: runs from record events", "creates: deal records", "bulk: service.bulk_create", "list: amount > 250,000", "events: record events",
+    over_http = results["http"]["results"]
+    phases = over_http["phases"]
+    assert list(phases) == ["create_sequential", "create_4_clients", "bulk", "list", "read", "update"]
+    for name, phase in phases.items():
+        assert phase["requests"] > 0 and phase["per_second"] > 0, name
+        assert phase["p99_ms"] >= phase["p95_ms"] >= phase["p50_ms"] > 0, name
+        assert phase["server_cpu_ms_per_request"] >= 0, name
+    # Every create and every bulk row is stored, and the backlog they made was worked through.
+    requests = results["http"]["params"]["requests"]
+    assert over_http["stored"] == requests["create_sequential"] + requests["create_4_clients"] + requests["bulk"]
+    assert over_http["backlog_after_bulk"]["events_left"] == over_http["backlog_after_bulk"]["jobs_left"] == 0
+    assert over_http["web_rss_mb"] and all(mb > 0 for mb in over_http["web_rss_mb"])
+
+    for title in ("http: formloom serve", "flows: 10 pending of 1,000 tasks", "automations: runs from record events", "creates: deal records", "bulk: service.bulk_create", "list: amount > 250,000", "events: record events",
                   "relations: lookups and rollups kept current"):
         assert title in done.stdout
 

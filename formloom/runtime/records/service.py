@@ -50,9 +50,7 @@ def _load(fa: access.FormAccess, record_id: int, include_deleted: bool = False, 
     """The whole record, if the actor may see it (NotFound) and may `action` it (PermissionDenied)."""
     form_key = fa.form.key
     ft = fa.runtime.form_tables(form_key)
-    visible = db.session.execute(sa.select(ft.table.c.id).where(ft.table.c.id == record_id,
-                                                                fa.scope(ft.table))).first()
-    found = store.load_records(ft, [record_id], include_deleted=include_deleted) if visible else {}
+    found = store.load_records(ft, [record_id], include_deleted=include_deleted, where=fa.scope(ft.table))
     if record_id not in found:
         raise NotFound(f"No record {record_id} in {form_key}")
     record = found[record_id]

@@ -147,14 +147,17 @@ def update_record(ft: FormTables, rid: int, fields: dict, system: dict, expected
     return True
 
 
-def load_records(ft: FormTables, ids: list[int], include_deleted: bool = False) -> dict[int, dict]:
-    """Records by id (canonical values, system values apart), in the order of `ids`."""
+def load_records(ft: FormTables, ids: list[int], include_deleted: bool = False, where=None) -> dict[int, dict]:
+    """Records by id (canonical values, system values apart), in the order of `ids`; with
+    `where` (SQL on the form's table), only those it holds for."""
     if not ids:
         return {}
     t = ft.table
     rows = {}
     for batch in chunks(list(ids)):
         stmt = sa.select(t).where(t.c.id.in_(batch))
+        if where is not None:
+            stmt = stmt.where(where)
         if not include_deleted:
             stmt = stmt.where(t.c.deleted_at.is_(None))
         for row in db.session.execute(stmt).mappings():
