@@ -194,8 +194,11 @@ def _segments(cols: list, descs: list[bool], after: list | None) -> list[tuple]:
 
 
 def list_records(actor: Actor, runtime, form_key: str, *, condition=None, sort: str | None = None,
-                 limit: int = 50, cursor: str | None = None, deleted: bool = False) -> tuple[list[dict], str | None]:
-    """A page of records the actor may see, and the cursor of the next page (or None)."""
+                 limit: int = 50, cursor: str | None = None, deleted: bool = False,
+                 within=None) -> tuple[list[dict], str | None]:
+    """A page of records the actor may see, and the cursor of the next page (or None).
+
+    `within`: SQL the rows must also meet (a view's own filter, compiled by the caller)."""
     ft = runtime.form_tables(form_key)
     t = ft.table
     fa = access.form_access(actor, runtime, form_key)
@@ -210,6 +213,7 @@ def list_records(actor: Actor, runtime, form_key: str, *, condition=None, sort: 
         fa.scope(t, "delete" if deleted else "view"),
         t.c.deleted_at.is_not(None) if deleted else t.c.deleted_at.is_(None),
         filter_clause(actor, runtime, form_key, condition, hidden=hidden),
+        sa.true() if within is None else within,
     )
     after = _decode(cursor, keys, cols) if cursor else None
     rows: list = []
