@@ -86,6 +86,18 @@ class OpenView:
         return query.filter_clause(self.actor, self.runtime, self.view.form, self.view.filter, hidden=self.hidden)
 
 
+def open_views(actor: Actor, runtime) -> list[View]:
+    """The views this reader may open, in the definition's order."""
+    out = []
+    for key, view in runtime.definition.views.items():
+        try:
+            OpenView(actor, runtime, key)
+        except NotFound:
+            continue
+        out.append(view)
+    return out
+
+
 def view_records(actor: Actor, runtime, view_key: str, *, condition=None, sort: str | None = None,
                  limit: int = 50, cursor: str | None = None) -> tuple[OpenView, list[dict], str | None]:
     """A page of the view's records: the form's record list within the view's filter,

@@ -13,6 +13,7 @@ from datetime import date, timedelta
 from urllib.parse import quote
 
 import pytest
+from openapi_spec_validator import validate
 
 from formloom.app_templates import load_definition
 from formloom.platform.extensions import db, write_transaction
@@ -28,6 +29,8 @@ STAGES = ["new", "qualified", "proposal", "negotiation", "won", "lost"]
 
 def definition() -> dict:
     d = load_definition("sales_mini")
+    # Ordered by a field hidden from reps: not a view they may open.
+    d["views"].append({"key": "likely", "form": "deal", "sort": ["-probability"], "columns": ["title", "amount"]})
     d["roles"] = [{"key": "rep", "name": "Rep"}]
     d["permissions"] = [
         {"form": "company", "to": {"role": "rep"}, "preset": "view_all"},
@@ -262,3 +265,18 @@ def test_a_moment_is_bucketed_in_the_app_time_zone(any_db, app, make, api_as):
     assert [(g["value"], g["count"]) for g in resp.get_json()["groups"]] == [("2026", 3), ("2027", 1)]
     counts = Counter(g["value"] for g in resp.get_json()["groups"])
     assert max(counts.values()) == 1
+
+
+def test_a_view_reading_a_hidden_field_is_no_view_for_that_reader_and_openapi_agrees(world):
+    owner, rep = world["owner"], world["rep"]
+    assert len(walk(owner, "/views/likely/records")) == 90
+    problem(rep.get(url("/views/likely/records")), 404)
+    problem(rep.get(url("/views/likely/groups", group_by="stage")), 404)
+    for who, views in ((owner, {"pipeline", "my_deals", "closing", "likely"}), (rep, {"pipeline", "my_deals", "closing"})):
+        doc = who.get("/api/v1/openapi.json").get_json()
+        validate(doc)
+        listed = {p.split("/")[6] for p in doc["paths"] if p.startswith(APP + "/views/")}
+        assert listed == views
+        assert {"get"} == set(doc["paths"][f"{APP}/views/pipeline/groups"])
+        ref = doc["paths"][f"{APP}/views/my_deals/records"]["get"]["responses"]["200"]["content"]["application/json"]
+        assert ref["schema"]["properties"]["items"]["items"] == {"$ref": "#/components/schemas/SalesMiniDeal"}
