@@ -81,6 +81,19 @@ class OpenView:
     def totals(self) -> dict[str, str]:
         return {k: v for k, v in self.view.totals.items() if k not in self.hidden}
 
+    def reader_raw(self) -> dict:
+        """The view's definition as this reader reads it: fields hidden from them left out."""
+        import copy
+
+        from formloom.runtime.views import view_types
+        from formloom.runtime.views.removed import drop
+
+        raw = copy.deepcopy(self.view.raw)
+        if self.hidden:
+            for path in view_types.get(self.view.type).droppable(raw):
+                drop(raw, path, set(self.hidden))
+        return raw
+
     def within(self):
         """The view's own filter as SQL."""
         return query.filter_clause(self.actor, self.runtime, self.view.form, self.view.filter, hidden=self.hidden)

@@ -36,13 +36,13 @@ def adapt(old, new) -> tuple:
             continue
         dropped: list[str] = []
         for path in view_types.get(kind).droppable(view):
-            dropped += _drop(view, path, removed)
+            dropped += drop(view, path, removed)
         for key in dict.fromkeys(dropped):
             steps.append({"op": "view_drop_field", "view": view.get("key"), "form": view["form"], "field": key})
     return out, steps
 
 
-def _drop(view: dict, path: tuple[str, ...], removed: set[str]) -> list[str]:
+def drop(view: dict, path: tuple[str, ...], removed: set[str]) -> list[str]:
     parent = view
     for part in path[:-1]:
         parent = parent.get(part)

@@ -280,3 +280,13 @@ def test_a_view_reading_a_hidden_field_is_no_view_for_that_reader_and_openapi_ag
         assert {"get"} == set(doc["paths"][f"{APP}/views/pipeline/groups"])
         ref = doc["paths"][f"{APP}/views/my_deals/records"]["get"]["responses"]["200"]["content"]["application/json"]
         assert ref["schema"]["properties"]["items"]["items"] == {"$ref": "#/components/schemas/SalesMiniDeal"}
+
+
+def test_the_definition_a_rep_reads_lists_the_views_they_may_open_without_hidden_fields(world):
+    rep = world["rep"]
+    views = {v["key"]: v for v in get(rep, "/definition")["views"]}
+    assert set(views) == {"pipeline", "my_deals", "closing"}
+    assert views["my_deals"]["columns"] == ["title", "company", "stage", "amount", "close_date"]
+    assert views["my_deals"]["totals"] == {"amount": "sum"}
+    assert views["pipeline"]["totals"] == {"amount": "sum"}  # weighted is computed from a hidden field
+    assert "probability" not in json.dumps(views) and "weighted" not in json.dumps(views)
