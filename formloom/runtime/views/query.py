@@ -231,6 +231,17 @@ def _group_value(ov: OpenView, how: str, value):
     return value
 
 
+def _rows_of(ov: OpenView, condition):
+    """The reader's rows of the view (and of the request's filter), as WHERE clauses."""
+    t = ov.runtime.form_tables(ov.view.form).table
+    return (ov.fa.scope(t), t.c.deleted_at.is_(None), ov.within(),
+            query.filter_clause(ov.actor, ov.runtime, ov.view.form, condition, hidden=ov.hidden))
+
+
+def _totals_of(form, wanted: dict[str, str], values) -> dict:
+    return {k: _total_json(form, k, agg, values[i]) for i, (k, agg) in enumerate(wanted.items())}
+
+
 def view_groups(actor: Actor, runtime, view_key: str, *, condition=None, group_by: str | None = None,
                 bucket: str | None = None, totals: str | None = None) -> dict:
     """`{"groups": [{"value", "count", "totals"}], "group_by": {...}}` for the reader's rows
@@ -239,7 +250,6 @@ def view_groups(actor: Actor, runtime, view_key: str, *, condition=None, group_b
     grouping = parse_grouping(ov, group_by, bucket)
     wanted = parse_totals(ov, totals)
     form, ft = ov.form, runtime.form_tables(ov.view.form)
-    t = ft.table
     how = groupable(form, grouping.field)
     col = _column(ft, grouping.field)
     if how == "date":
@@ -247,19 +257,16 @@ def view_groups(actor: Actor, runtime, view_key: str, *, condition=None, group_b
         key_expr = DateBucket(col, grouping.bucket, tz)
     else:
         key_expr = col
-    measured = {k: _column(ft, k) for k in wanted}
-    inner = sa.select(key_expr.label("g"), *[c.label(f"m{i}") for i, c in enumerate(measured.values())]).where(
-        ov.fa.scope(t), t.c.deleted_at.is_(None), ov.within(),
-        query.filter_clause(actor, runtime, ov.view.form, condition, hidden=ov.hidden)).subquery()
+    measured = [_column(ft, k) for k in wanted]
+    inner = sa.select(key_expr.label("g"), *[c.label(f"m{i}") for i, c in enumerate(measured)]).where(
+        *_rows_of(ov, condition)).subquery()
     aggs = [_aggregate(inner.c[f"m{i}"], agg).label(f"a{i}") for i, agg in enumerate(wanted.values())]
     stmt = sa.select(inner.c.g, sa.func.count().label("n"), *aggs).group_by(inner.c.g).order_by(
         inner.c.g.is_(None), inner.c.g).limit(MAX_GROUPS + 1)
     rows = db.session.execute(stmt).all()
     more = len(rows) > MAX_GROUPS
-    groups = []
-    for row in rows[:MAX_GROUPS]:
-        groups.append({"value": _group_value(ov, how, row[0]), "count": int(row[1]),
-                       "totals": {k: _total_json(form, k, agg, row[2 + i]) for i, (k, agg) in enumerate(wanted.items())}})
+    groups = [{"value": _group_value(ov, how, row[0]), "count": int(row[1]), "totals": _totals_of(form, wanted, row[2:])}
+              for row in rows[:MAX_GROUPS]]
     if how == "options":
         groups = _in_option_order(form.fields[grouping.field], groups, wanted,
                                   blank=not ov.view.options.get("hide_empty"))
@@ -267,6 +274,18 @@ def view_groups(actor: Actor, runtime, view_key: str, *, condition=None, group_b
     if more:
         body["more"] = True
     return body
+
+
+def view_totals(ov: OpenView, *, condition=None, totals: dict[str, str] | None = None) -> dict:
+    """`{"count", "totals"}` over all the reader's rows of the view: a table's totals row."""
+    wanted = ov.totals if totals is None else totals
+    ft = ov.runtime.form_tables(ov.view.form)
+    measured = [_column(ft, k) for k in wanted]
+    inner = sa.select(ft.table.c.id, *[c.label(f"m{i}") for i, c in enumerate(measured)]).where(
+        *_rows_of(ov, condition)).subquery()
+    aggs = [_aggregate(inner.c[f"m{i}"], agg) for i, agg in enumerate(wanted.values())]
+    row = db.session.execute(sa.select(sa.func.count(), *aggs).select_from(inner)).one()
+    return {"count": int(row[0]), "totals": _totals_of(ov.form, wanted, row[1:])}
 
 
 def _in_option_order(f: dict, groups: list[dict], wanted: dict, blank: bool) -> list[dict]:
