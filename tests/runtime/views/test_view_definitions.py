@@ -8,6 +8,7 @@ import pytest
 
 from formloom.builder import apps
 from formloom.runtime.apps import get_runtime
+from formloom.runtime.exceptions import DefinitionError
 from formloom.runtime.schema import compile_app, validate_definition
 from formloom.runtime.views import view_types
 
@@ -139,3 +140,11 @@ def test_removing_a_field_a_view_cannot_do_without_is_refused_at_the_view(publis
     saved = apps.save_draft(actor, "sales_mini", draft)
     found = {e["pointer"]: e["message"] for e in saved["errors"]}
     assert '"close_date" is not a field' in found["/views/2/options/start"]
+
+
+def test_a_version_published_before_a_check_still_loads_without_the_view_it_fails():
+    d = with_views({"key": "ok", "form": "deal"}, {"key": "old", "form": "deal", "type": "kanban", "group_by": "title"})
+    with pytest.raises(DefinitionError):
+        compile_app(d)
+    app = compile_app(d, stored=True)
+    assert list(app.views) == ["ok"] and list(app.forms) == ["company", "deal", "quote"]
