@@ -35,8 +35,7 @@ def _kanban(actor, runtime) -> int:
     for g in groups:
         if g["value"] is None:
             continue
-        items, _cursor = query.view_records(actor, runtime, "pipeline", limit=CARDS,
-                                            condition={"field": "stage", "op": "eq", "value": g["value"]})[1:]
+        items, _cursor = query.view_records(actor, runtime, "pipeline", limit=CARDS, group=g["value"])[1:]
         cards += len(items)
     return cards
 

@@ -284,7 +284,12 @@ def _view_paths(app_key: str, view, name: str) -> dict:
                 filt, {"name": "sort", "in": "query", "schema": {"type": "string"},
                        "description": "Replaces the view's sort", "example": "-$created_at"},
                 {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500}},
-                {"name": "cursor", "in": "query", "schema": {"type": "string"}}],
+                {"name": "cursor", "in": "query", "schema": {"type": "string"}},
+                {"name": "group", "in": "query", "schema": {"type": "string"}, "example": "won",
+                 "description": "Only one group (a value /groups gives, as JSON or plain text; null: none), "
+                                "of the view's grouping or of group_by and bucket: a kanban column"},
+                {"name": "group_by", "in": "query", "schema": {"type": "string"}},
+                {"name": "bucket", "in": "query", "schema": {"enum": ["day", "week", "month", "quarter", "year"]}}],
             "responses": {"200": _json({"type": "object", "required": ["items", "next_cursor"], "properties": {
                 "items": {"type": "array", "items": _ref(name)}, "next_cursor": {"type": ["string", "null"]}}}, "A page"),
                 **_errors("422")}}},

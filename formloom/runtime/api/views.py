@@ -1,6 +1,8 @@
 """View routes: a view's records and its groups (DESIGN.md section 11)."""
 from __future__ import annotations
 
+import json
+
 from flask import jsonify, request
 
 from formloom.platform.api import actor
@@ -23,14 +25,28 @@ def _runtime(app_key: str):
 @bp.get(PREFIX + "/records")
 def view_records(app_key, view_key):
     """The form's records with the view's filter (a request `filter` is ANDed) and sort (a
-    request `sort` wins): the same page, cursor and fields as the form's record list."""
+    request `sort` wins): the same page, cursor and fields as the form's record list;
+    `group` (with `group_by`, `bucket` as for `/groups`) pages one group, a kanban column."""
     rt = _runtime(app_key)
     ov, records, cursor = query.view_records(actor(), rt, view_key, condition=filter_arg(),
                                              sort=request.args.get("sort"), limit=limit_arg(),
-                                             cursor=request.args.get("cursor"))
+                                             cursor=request.args.get("cursor"), group=_group_arg(),
+                                             group_by=request.args.get("group_by"), bucket=request.args.get("bucket"))
     items = [record_json(ov.form, r) for r in records]
     mark_updating(rt, ov.view.form, items)
     return jsonify({"items": items, "next_cursor": cursor})
+
+
+def _group_arg():
+    """`group`: one group's value as `/groups` gives it, as JSON (`"won"`, `12`, `null`) or as
+    plain text (`won`); absent: every group."""
+    if "group" not in request.args:
+        return query.NO_GROUP
+    text = request.args["group"]
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
 
 
 @bp.get(PREFIX + "/groups")

@@ -111,15 +111,48 @@ def open_views(actor: Actor, runtime) -> list[View]:
     return out
 
 
+NO_GROUP = object()  # view_records without `group`: every group
+
+
 def view_records(actor: Actor, runtime, view_key: str, *, condition=None, sort: str | None = None,
-                 limit: int = 50, cursor: str | None = None) -> tuple[OpenView, list[dict], str | None]:
+                 limit: int = 50, cursor: str | None = None, group=NO_GROUP, group_by: str | None = None,
+                 bucket: str | None = None) -> tuple[OpenView, list[dict], str | None]:
     """A page of the view's records: the form's record list within the view's filter,
-    in the request's sort or else the view's."""
+    in the request's sort or else the view's. `group`: only the records of one group (a
+    value `view_groups` gave, None for the empty group) of the view's grouping or of
+    `group_by`/`bucket`: a kanban column pages on its own."""
     ov = OpenView(actor, runtime, view_key)
+    within = ov.within()
+    if group is not NO_GROUP:
+        within = sa.and_(within, group_clause(ov, parse_grouping(ov, group_by, bucket), group))
     records, next_cursor = query.list_records(actor, runtime, ov.view.form, condition=condition,
                                               sort=sort or ov.view.sort_text, limit=limit, cursor=cursor,
-                                              within=ov.within())
+                                              within=within)
     return ov, records, next_cursor
+
+
+def _key_expr(ov: OpenView, grouping: Grouping):
+    ft = ov.runtime.form_tables(ov.view.form)
+    col = _column(ft, grouping.field)
+    if groupable(ov.form, grouping.field) == "date":
+        tz = app_timezone(ov.runtime) if value_kind(ov.form, grouping.field) == "datetime" else None
+        return col, DateBucket(col, grouping.bucket, tz)
+    return col, col
+
+
+def group_clause(ov: OpenView, grouping: Grouping, value):
+    """SQL for the records of one group: `value` as `view_groups` gives it (None: no value)."""
+    col, key_expr = _key_expr(ov, grouping)
+    if value is None:
+        return col.is_(None)
+    how = groupable(ov.form, grouping.field)
+    if how == "reference" and isinstance(value, str) and value.isdecimal() and len(value) < 12:
+        value = int(value)
+    fits = isinstance(value, int) and not isinstance(value, bool) if how == "reference" else isinstance(value, str)
+    if not fits:
+        raise ValidationFailed(f'"{value}" is not a group of "{grouping.field}"',
+                               [{"field": "group", "message": "is not a value of this grouping"}])
+    return key_expr == value
 
 
 # -- groups ---------------------------------------------------------------------------
@@ -251,12 +284,7 @@ def view_groups(actor: Actor, runtime, view_key: str, *, condition=None, group_b
     wanted = parse_totals(ov, totals)
     form, ft = ov.form, runtime.form_tables(ov.view.form)
     how = groupable(form, grouping.field)
-    col = _column(ft, grouping.field)
-    if how == "date":
-        tz = app_timezone(runtime) if value_kind(form, grouping.field) == "datetime" else None
-        key_expr = DateBucket(col, grouping.bucket, tz)
-    else:
-        key_expr = col
+    _col, key_expr = _key_expr(ov, grouping)
     measured = [_column(ft, k) for k in wanted]
     inner = sa.select(key_expr.label("g"), *[c.label(f"m{i}") for i, c in enumerate(measured)]).where(
         *_rows_of(ov, condition)).subquery()

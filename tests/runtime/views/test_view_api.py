@@ -290,3 +290,28 @@ def test_the_definition_a_rep_reads_lists_the_views_they_may_open_without_hidden
     assert views["my_deals"]["totals"] == {"amount": "sum"}
     assert views["pipeline"]["totals"] == {"amount": "sum"}  # weighted is computed from a hidden field
     assert "probability" not in json.dumps(views) and "weighted" not in json.dumps(views)
+
+
+def test_each_group_pages_on_its_own_with_the_count_its_group_says(world):
+    owner, rep = world["owner"], world["rep"]
+    for who in (owner, rep):
+        for g in get(who, "/views/pipeline/groups")["groups"]:
+            items = walk(who, "/views/pipeline/records", group=g["value"])
+            assert len(items) == g["count"]
+            assert all(r["fields"]["stage"] == g["value"] for r in items)
+            amounts = [r["fields"]["amount"] for r in items]  # the view's sort: -amount, blanks last
+            assert amounts == sorted((a for a in amounts if a is not None), reverse=True) + [None] * amounts.count(None)
+    # A value as JSON or as plain text; a date bucket; a user.
+    won = sum(1 for r in walk(owner, "/forms/deal/records") if r["fields"]["stage"] == "won")
+    assert won >= 4
+    assert len(walk(owner, "/views/pipeline/records", group="won")) == won
+    assert len(walk(owner, "/views/pipeline/records", group='"won"')) == won
+    for g in get(owner, "/views/my_deals/groups", group_by="close_date", bucket="quarter")["groups"]:
+        items = walk(owner, "/views/my_deals/records", group=g["value"], group_by="close_date", bucket="quarter")
+        assert len(items) == g["count"]
+    for g in get(owner, "/views/pipeline/groups", group_by="$owner")["groups"]:
+        assert len(walk(owner, "/views/pipeline/records", group=g["value"], group_by="$owner")) == g["count"]
+    problem(owner.get(url("/views/pipeline/records", group=12)), 422)  # a stage is text
+    problem(owner.get(url("/views/pipeline/records", group="x", group_by="$owner")), 422)
+    problem(owner.get(url("/views/closing/records", group="won")), 422)  # no grouping to page by
+    problem(rep.get(url("/views/pipeline/records", group=10, group_by="probability")), 422)
