@@ -96,6 +96,11 @@ class View:
             return self.raw["name_en"]
         return self.raw.get("name") or self.key
 
+    def placed_by(self) -> set[str]:
+        """Fields the view reads records by ranges of (a calendar's dates): storage indexes them."""
+        keys = {self.options[o] for o in ("start", "end") if isinstance(self.options.get(o), str)}
+        return {k for k in keys if not k.startswith("$")}
+
     def fields_named(self) -> set[str]:
         """Every field or system value the view names anywhere."""
         named = set(self.columns) | set(self.options.get("widths") or {}) | {s.lstrip("-+") for s in self.sort} | set(self.totals)

@@ -148,3 +148,27 @@ def test_a_version_published_before_a_check_still_loads_without_the_view_it_fail
         compile_app(d)
     app = compile_app(d, stored=True)
     assert list(app.views) == ["ok"] and list(app.forms) == ["company", "deal", "quote"]
+
+
+def _indexed_columns(table: str) -> set[str]:
+    import sqlalchemy as sa
+
+    from formloom.platform.extensions import db
+
+    return {c for ix in sa.inspect(db.engine).get_indexes(table) for c in ix["column_names"]}
+
+
+def test_a_calendar_s_dates_are_indexed_also_when_a_publish_adds_the_calendar(published):
+    actor = published
+    rt = get_runtime("sales_mini")
+    deal = rt.form_tables("deal")
+    assert deal.columns["close_date"].name in _indexed_columns(deal.table.name)
+    company = rt.form_tables("company")
+    assert company.columns["since"].name not in _indexed_columns(company.table.name)
+    draft = copy.deepcopy(rt.source)
+    draft["views"].append({"key": "anniversaries", "form": "company", "type": "calendar", "options": {"start": "since"}})
+    saved = apps.save_draft(actor, "sales_mini", draft)
+    assert saved["valid"], saved["errors"]
+    apps.publish(actor, "sales_mini")
+    company = get_runtime("sales_mini").form_tables("company")
+    assert company.columns["since"].name in _indexed_columns(company.table.name)
