@@ -10,6 +10,7 @@ is refused as "no such field", as the form's record list does.
 """
 from __future__ import annotations
 
+import copy
 from datetime import datetime
 from decimal import Decimal
 
@@ -17,13 +18,14 @@ import sqlalchemy as sa
 
 from formloom.platform.actor import Actor
 from formloom.platform.extensions import db
-from formloom.runtime import access
+from formloom.runtime import access, conditions
 from formloom.runtime.exceptions import NotFound, ValidationFailed
 from formloom.runtime.fields import field_types
 from formloom.runtime.fields.select import options
 from formloom.runtime.records import query
 from formloom.runtime.records.context import app_timezone
 from formloom.runtime.storage import store
+from formloom.runtime.views import view_types
 from formloom.runtime.views.base import (
     AGGREGATES,
     BUCKETS,
@@ -35,28 +37,21 @@ from formloom.runtime.views.base import (
     value_kind,
 )
 from formloom.runtime.views.buckets import DateBucket
+from formloom.runtime.views.removed import drop
 
 MAX_GROUPS = 1000
 
 
 def _reads(view: View) -> set[str]:
-    """The fields the view's rows and order depend on (not what it merely shows)."""
-    from formloom.runtime import conditions
-
+    """The fields the view's rows and order depend on (not what it merely shows): its sort,
+    its filter, its grouping and the settings its kind cannot do without (a calendar's start)."""
     named = {s.lstrip("-+") for s in view.sort}
     named |= conditions.fields_used(view.filter) if view.filter else set()
     if view.group_by:
         named.add(view.group_by.field)
-    for name in view_types_essential(view):
-        named.add(name)
-    return named
-
-
-def view_types_essential(view: View) -> list[str]:
-    from formloom.runtime.views import view_types
-
     kind = view_types.get(view.type)
-    return [view.options[o] for o in kind.essential_options if isinstance(view.options.get(o), str)]
+    named |= {view.options[o] for o in kind.essential_options if isinstance(view.options.get(o), str)}
+    return named
 
 
 class OpenView:
@@ -83,11 +78,6 @@ class OpenView:
 
     def reader_raw(self) -> dict:
         """The view's definition as this reader reads it: fields hidden from them left out."""
-        import copy
-
-        from formloom.runtime.views import view_types
-        from formloom.runtime.views.removed import drop
-
         raw = copy.deepcopy(self.view.raw)
         if self.hidden:
             for path in view_types.get(self.view.type).droppable(raw):
