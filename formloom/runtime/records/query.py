@@ -228,12 +228,14 @@ def list_records(actor: Actor, runtime, form_key: str, *, condition=None, sort: 
     return [fa.redact(records[r[0]]) for r in page if r[0] in records], next_cursor
 
 
-def count_records(actor: Actor, runtime, form_key: str, condition=None, cap: int = 10_000) -> tuple[int, bool]:
+def count_records(actor: Actor, runtime, form_key: str, condition=None, cap: int = 10_000,
+                  within=None) -> tuple[int, bool]:
     """How many records match, counting at most `cap` (a full count is a full scan)."""
     ft = runtime.form_tables(form_key)
     t = ft.table
     fa = access.form_access(actor, runtime, form_key)
     inner = sa.select(t.c.id).where(fa.scope(t), t.c.deleted_at.is_(None),
-                                    filter_clause(actor, runtime, form_key, condition, hidden=fa.hidden())).limit(cap + 1)
+                                    filter_clause(actor, runtime, form_key, condition, hidden=fa.hidden()),
+                                    sa.true() if within is None else within).limit(cap + 1)
     n = db.session.execute(sa.select(sa.func.count()).select_from(inner.subquery())).scalar()
     return min(n, cap), n > cap

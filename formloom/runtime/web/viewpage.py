@@ -12,6 +12,7 @@ from flask_babel import lazy_gettext
 from flask_login import login_required
 
 from formloom.runtime.exceptions import NotFound, ValidationFailed
+from formloom.runtime.records import query as records_query
 from formloom.runtime.views import query
 from formloom.runtime.views.base import SYSTEM_KINDS, groupable
 from formloom.runtime.web import listing
@@ -21,6 +22,7 @@ from formloom.runtime.web.display import Display, count_label
 from formloom.runtime.web.fields import widget_for
 
 PAGE_SIZE = 25
+COUNT_CAP = 10_000
 AGG_LABELS = {"sum": lazy_gettext("Sum"), "avg": lazy_gettext("Average"), "min": lazy_gettext("Least"),
               "max": lazy_gettext("Greatest"), "count": lazy_gettext("Filled"), "empty": lazy_gettext("Empty")}
 
@@ -120,14 +122,18 @@ def view_page(app_key, view_key):
             groups = [{"label": labels.get(g["value"], str(g["value"])), "count": f"{g['count']:,}",
                        "empty": g["count"] == 0, "totals": _totals(display, form, ov.totals, g["totals"])}
                       for g in body["groups"]]
-    summary = query.view_totals(ov)
-    total_row = _totals(display, form, ov.totals, summary["totals"])
+    if ov.totals:  # sums need every row: exact
+        summary = query.view_totals(ov)
+        total, total_row = count_label(summary["count"], False), _totals(display, form, ov.totals, summary["totals"])
+    else:  # a count alone stops at a cap, as the record list's does
+        total, total_row = count_label(*records_query.count_records(
+            page.actor, runtime, form.key, cap=COUNT_CAP, within=ov.within())), []
     group_fields = [(k, form.label(k, page.locale)) for k in form.fields
                     if k not in ov.hidden and groupable(form, k)]
     return render_template(
         "web/view.html", page=page, view=view, view_label=view.label(page.locale), columns=columns, rows=rows,
         sort=sort or ov2.view.sort_text, groups=groups, grouping=grouping, group_error=group_error,
-        group_fields=group_fields, total=count_label(summary["count"], False), total_row=total_row,
+        group_fields=group_fields, total=total, total_row=total_row,
         buckets=[("day", _("Day")), ("week", _("Week")), ("month", _("Month")), ("quarter", _("Quarter")),
                  ("year", _("Year"))],
         view_url=lambda **kw: url_for("web.view_page", app_key=app_key, view_key=view_key, **_args(**kw)),

@@ -88,3 +88,16 @@ def test_a_rep_sees_their_rows_and_not_a_view_on_a_hidden_field_in_chinese(clien
     assert nav == ["销售漏斗", "我的商机", "预计成交日"]
     assert client.get(f"{APP}/v/likely").status_code == 404
     assert client.get(f"{APP}/v/nope").status_code == 404
+
+
+def test_a_view_without_totals_counts_up_to_a_cap(client, auth, make, owner, world, html, monkeypatch):
+    rt, _rep = world
+    acme = service.create(make.actor(owner), rt, "company", {"name": "Acme"})["id"]
+    for title in ("A", "B", "C"):
+        deal(make, owner, rt, acme, title, "new", 1, None)
+    from formloom.runtime.web import viewpage
+
+    monkeypatch.setattr(viewpage, "COUNT_CAP", 2)
+    auth.login(owner.email)
+    assert "2+ records" in html(client.get(f"{APP}/v/likely")).text  # no totals: a capped count
+    assert "3 records" in html(client.get(f"{APP}/v/my_deals")).text  # totals: exact
