@@ -4,6 +4,7 @@ and totals, and a totals row. The reader's own sort and grouping live in the URL
 Every number comes from `runtime/views/query.py`, within the reader's rows."""
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from flask import abort, flash, render_template, request, url_for
@@ -77,6 +78,16 @@ def _group_labels(display: Display, form, field: str, bucketed: bool, values: li
     return labels
 
 
+def _group_arg():
+    """`?group=`: one group's value (JSON, or plain text), as the view API takes it."""
+    if not request.args.get("group"):
+        return query.NO_GROUP
+    try:
+        return json.loads(request.args["group"])
+    except ValueError:
+        return request.args["group"]
+
+
 @bp.route("/a/<app_key>/v/<view_key>")
 @login_required
 def view_page(app_key, view_key):
@@ -92,10 +103,13 @@ def view_page(app_key, view_key):
         abort(404)
     form = page.form
     sort = request.args.get("sort") or None
+    group = _group_arg()
     try:
-        ov2, records, next_cursor = query.view_records(page.actor, runtime, view_key, sort=sort, limit=PAGE_SIZE,
-                                                       cursor=request.args.get("cursor") or None)
+        ov2, records, next_cursor = query.view_records(
+            page.actor, runtime, view_key, sort=sort, limit=PAGE_SIZE, cursor=request.args.get("cursor") or None,
+            group=group, group_by=request.args.get("group_by") or None, bucket=request.args.get("bucket") or None)
     except ValidationFailed:
+        group = query.NO_GROUP
         flash(_("That sort order or page link is no longer valid; showing the first page."), "warning")
         sort = None
         ov2, records, next_cursor = query.view_records(page.actor, runtime, view_key, limit=PAGE_SIZE)
@@ -120,7 +134,8 @@ def view_page(app_key, view_key):
             labels = _group_labels(display, form, grouping["field"], "bucket" in grouping,
                                    [g["value"] for g in body["groups"]])
             groups = [{"label": labels.get(g["value"], str(g["value"])), "count": f"{g['count']:,}",
-                       "empty": g["count"] == 0, "totals": _totals(display, form, ov.totals, g["totals"])}
+                       "empty": g["count"] == 0, "totals": _totals(display, form, ov.totals, g["totals"]),
+                       "group": json.dumps(g["value"]), "active": group is not query.NO_GROUP and g["value"] == group}
                       for g in body["groups"]]
     if ov.totals:  # sums need every row: exact
         summary = query.view_totals(ov)
@@ -132,7 +147,7 @@ def view_page(app_key, view_key):
                     if k not in ov.hidden and groupable(form, k)]
     return render_template(
         "web/view.html", page=page, view=view, view_label=view.label(page.locale), columns=columns, rows=rows,
-        sort=sort or ov2.view.sort_text, groups=groups, grouping=grouping, group_error=group_error,
+        sort=sort or ov2.view.sort_text, groups=groups, one_group=group is not query.NO_GROUP, grouping=grouping, group_error=group_error,
         group_fields=group_fields, total=total, total_row=total_row,
         buckets=[("day", _("Day")), ("week", _("Week")), ("month", _("Month")), ("quarter", _("Quarter")),
                  ("year", _("Year"))],

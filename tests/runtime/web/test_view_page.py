@@ -60,6 +60,12 @@ def test_a_table_view_shows_its_columns_groups_and_totals(client, auth, make, ow
               page.one("table", **{"data-view-groups": ""}).one("tbody").select("tr")}
     assert groups["won"][0] == "2" and groups["won"][1] == "1250.50"
     assert groups["new"][0] == "1" and groups["proposal"][0] == "0" and groups["(empty)"][0] == "0"
+    # One group's records: its row links to them.
+    links = [a.attrs["href"] for a in page.one("table", **{"data-view-groups": ""}).select("a")]
+    assert any("group=%22won%22" in h for h in links) and len(links) == 2  # groups with records only
+    won = html(client.get(f"{APP}/v/my_deals?group_by=stage&group=won"))
+    assert [a.text for a in won.one("table", **{"data-view-records": ""}).select("a", cls="fl-cell-title")] == ["Beta", "Gamma"]
+    assert won.one(**{"data-all-groups": ""}).text.strip() == "All groups"
     # By month of the close date.
     page = html(client.get(f"{APP}/v/my_deals?group_by=close_date&bucket=month"))
     groups = [tr.one("th").text for tr in page.one("table", **{"data-view-groups": ""}).one("tbody").select("tr")]
