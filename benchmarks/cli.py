@@ -18,11 +18,12 @@ from benchmarks import (
     over_http,
     relations,
     report,
+    views,
 )
 from benchmarks.env import bench_env, pg_server_url
 
 BENCHMARKS = {module.NAME: module for module in (creates, bulk, listing, events, automations, flows,
-                                                        relations, over_http)}
+                                                        relations, views, over_http)}
 DATABASES = {"sqlite": ["sqlite"], "postgres": ["postgres"], "both": ["sqlite", "postgres"]}
 
 

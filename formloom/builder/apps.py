@@ -31,10 +31,12 @@ from formloom.runtime.schema import compile_app, validate_definition
 from formloom.runtime.storage.migrate import (
     apply_data_steps,
     compute_plan,
+    describe,
     reconcile_schema,
     refuse_duplicates,
 )
 from formloom.runtime.storage.tables import plan_storage_map
+from formloom.runtime.views import removed as removed_fields
 
 
 def get_app(actor: Actor, app_key: str, admin: bool = False) -> App:
@@ -77,7 +79,8 @@ def save_draft(actor: Actor, app_key: str, definition: dict) -> dict:
         raise PermissionDenied("This API token is read-only")
     published = runtime_for(app.id, app.published_version).source if app.published_version else None
     definition = secrets.keep_secrets(definition, app.draft, published)  # a masked URL stays as stored
-    errors = validate_definition(definition)
+    # Views drop the fields the draft removes at publish: not an error of the draft.
+    errors = validate_definition(removed_fields.adapt(published, definition)[0])
     seen = {e["pointer"] for e in errors}
     errors += [e for e in webhook_errors(definition) if e["pointer"] not in seen]
     if isinstance(definition, dict) and definition.get("key") not in (None, app.key):
@@ -94,15 +97,18 @@ def publish(actor: Actor, app_key: str, dry_run: bool = False, accept_loss: bool
     definition = app.draft
     if not isinstance(definition, dict):
         raise DefinitionError("There is no draft to publish")
+    old_rt = runtime_for(app.id, app.published_version) if app.published_version else None
+    # Views drop the fields this draft removes (the plan lists each) instead of breaking.
+    definition, view_steps = removed_fields.adapt(old_rt.source if old_rt else None, definition)
     new_def = compile_app(definition)
     _check_grant_roles(definition)
     _check_webhooks(definition)
     if new_def.key != app.key:
         raise DefinitionError("The app key cannot change", [{"pointer": "/key", "message": f'must stay "{app.key}"'}])
-    old_rt = runtime_for(app.id, app.published_version) if app.published_version else None
     storage = plan_storage_map(app.id, new_def, old_rt.storage if old_rt else None)
     plan = compute_plan(old_rt.definition if old_rt else None, new_def,
                         old_rt.storage if old_rt else None, storage)
+    plan += [{**step, "summary": describe(step)} for step in view_steps]
     number = app.published_version + 1
     new_rt = build_runtime(app.id, app.key, definition["name"], number, definition, storage)
     if dry_run:
@@ -119,6 +125,8 @@ def publish(actor: Actor, app_key: str, dry_run: bool = False, accept_loss: bool
                                       published_by_id=actor.user_id))
             app.published_version = number
             app.name = definition["name"]
+            if view_steps:  # the draft goes on from what was published
+                app.draft = definition
             db.session.add(OutboxEvent(app_id=app.id, type="app.published", actor_id=actor.user_id,
                                        payload={"version": number, "steps": len(plan)}))
             _ensure_roles(actor, definition)

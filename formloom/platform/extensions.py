@@ -11,6 +11,8 @@ from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine
 
+from formloom.platform import sqlfunctions
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -40,6 +42,7 @@ def _sqlite_connect(dbapi_connection, _record):
     cur.execute("PRAGMA busy_timeout=15000")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.close()
+    sqlfunctions.register(dbapi_connection)
 
 
 @event.listens_for(Engine, "begin")

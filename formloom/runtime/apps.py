@@ -53,7 +53,7 @@ _lock = threading.Lock()
 
 
 def build_runtime(app_id: int, key: str, name: str, number: int, definition: dict, storage: dict) -> AppRuntime:
-    appdef = compile_app(definition)
+    appdef = compile_app(definition, stored=True)  # checked in full when it was published
     metadata, tables = build_app_tables(appdef, storage)
     return AppRuntime(app_id, key, name, number, appdef, storage, metadata, tables, copy.deepcopy(definition))
 

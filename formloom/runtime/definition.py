@@ -79,6 +79,7 @@ class AppDef:
     automations: dict[str, Any] = dc_field(default_factory=dict)  # key -> automations.model.Automation
     flows: dict[str, Any] = dc_field(default_factory=dict)  # key -> flows.model.Flow
     dependencies: Any = None  # schema.dependencies.Dependencies: what each field is computed from
+    views: dict[str, Any] = dc_field(default_factory=dict)  # key -> views.View
 
     def flow_for(self, form_key: str):
         """The form's enabled approval flow, or None."""

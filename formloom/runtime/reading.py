@@ -3,8 +3,10 @@
 The same shape as the definition, holding what using the app needs: the app's and its
 forms' labels; the forms the member may view or add to, each with only the fields their
 schema lists (`FormAccess.unlisted` leaves out the rest, as `/schema` and the OpenAPI
-document do) and the rules that read none of the others; the views and dashboards of those
-forms that read none of the fields left out. Grants, flows, automations (webhook URLs,
+document do) and the rules that read none of the others; the views they may open (as the
+view API decides: none whose filter, sort or grouping reads a field hidden from them) with
+hidden fields left out of their columns and totals; the dashboards of those forms that read
+none of the fields left out. Grants, flows, automations (webhook URLs,
 notification texts) and roles are for app admins only.
 """
 from __future__ import annotations
@@ -36,9 +38,13 @@ def reader_definition(actor: Actor, runtime) -> dict:
             kept["rules"] = copy.deepcopy(rules)
         forms.append(kept)
     out["forms"] = forms
-    for kind in ("views", "dashboards"):
-        if kind in raw:
-            out[kind] = [copy.deepcopy(part) for part in raw[kind] if _may_open(part, left_out)]
+    if "views" in raw:
+        # The views the API lets them open, without the fields hidden from them.
+        from formloom.runtime.views.query import OpenView, open_views
+
+        out["views"] = [OpenView(actor, runtime, v.key).reader_raw() for v in open_views(actor, runtime)]
+    if "dashboards" in raw:
+        out["dashboards"] = [copy.deepcopy(part) for part in raw["dashboards"] if _may_open(part, left_out)]
     return out
 
 

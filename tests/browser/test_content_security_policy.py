@@ -56,7 +56,7 @@ def _seed(server) -> dict:
 
 def _pages(ids: dict) -> list[str]:
     return [
-        "/", "/a/sales_mini", "/a/sales_mini/f/company", "/a/sales_mini/f/deal",
+        "/", "/a/sales_mini", "/a/sales_mini/f/company", "/a/sales_mini/f/deal", "/a/sales_mini/v/my_deals?group_by=stage",
         f"/a/sales_mini/f/deal/r/{ids['deal']}", f"/a/sales_mini/f/deal/r/{ids['deal']}/edit",
         f"/a/sales_mini/f/deal/r/{ids['deal']}/print", "/a/sales_mini/f/quote/new", "/a/shop/f/quote/new",
         f"/a/deals/f/quote/r/{ids['quote']}", "/inbox", f"/tasks/{ids['task']}",

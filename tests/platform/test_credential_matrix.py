@@ -35,7 +35,7 @@ MEMBER = {
     "web.flow_comment": "open", "web.flow_submit": "open", "web.flow_urge": "open", "web.flow_withdraw": "open",
     "web.record_delete": "open", "web.record_edit": "open", "web.record_print": "open",
     "web.record_restore": "open", "web.record_updating": "open", "web.download": "open",
-    "web.inbox": "open", "web.inbox_approve": "open", "web.task_page": "open",
+    "web.view_page": "open", "web.inbox": "open", "web.inbox_approve": "open", "web.task_page": "open",
     "builder.automations": "app_admin", "builder.automation_runs": "app_admin",
     "builder.automation_run_now": "app_admin", "builder.automation_retry": "app_admin",
     "builder.members": "app_admin", "builder.member_add": "app_admin", "builder.member_admin": "app_admin",
@@ -62,7 +62,7 @@ MEMBER = {
         "upload_file", "download_file", "list_records", "create_record", "get_record", "update_record",
         "delete_record", "comment_record", "record_flow", "record_history", "restore_record", "submit_record",
         "urge_record", "withdraw_record", "bulk_create", "form_schema", "openapi", "list_tasks", "get_task",
-        "act_on_task", "act_in_batch", "task_counts")},
+        "act_on_task", "act_in_batch", "task_counts", "view_records", "view_groups")},
     "api.rebuild_form": "app_admin", "api.list_refreshes": "app_admin", "api.get_refresh": "app_admin",
     **{f"automations_api.{name}": "app_admin" for name in ("list_automations", "run_now", "list_runs", "retry")},
     **{f"webhooks_api.{name}": "app_admin" for name in (
@@ -99,6 +99,7 @@ def definition(key: str, approver_id: int) -> dict:
             {"type": "approval", "key": "boss", "name": "Boss", "assignees": {"users": [approver_id]}}]}],
         "automations": [{"key": "weekly", "name": "Weekly", "trigger": {"on": "schedule", "cron": "0 9 * * 1"},
                          "actions": [{"type": "notify", "to": [{"app_admins": True}], "title": "Review"}]}],
+        "views": [{"key": "by_owner", "form": "deal", "type": "kanban", "group_by": "$owner"}],
         "permissions": [{"form": "deal", "to": {"members": True}, "preset": "manage_own",
                          "actions": ["view", "add", "edit", "delete", "export", "print"]}]}
 
@@ -127,6 +128,7 @@ def world(app, make, client):
         task = boss_api.get("/api/v1/tasks").get_json()["items"][0]
         values[key] = {"app_key": key, "form_key": "deal", "record_id": rec.get_json()["id"],
                        "file_id": upload.get_json()["id"], "webhook_id": hook.id, "key": "weekly",
+                       "view_key": "by_owner",
                        "task_id": task["id"]}
     add_member(boss_actor, "alpha", mia.id)
     with write_transaction():

@@ -16,6 +16,7 @@ from formloom.runtime.api.base import bp
 from formloom.runtime.apps import get_runtime
 from formloom.runtime.exceptions import NotFound
 from formloom.runtime.records.projections import fields_schema
+from formloom.runtime.views import query as views_query
 
 PROBLEM = {"description": "A problem (RFC 9457)",
            "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
@@ -62,6 +63,15 @@ def _components() -> dict:
                 "error": {"type": ["string", "null"]}, "job": {"type": ["string", "null"]},
                 "created_at": {"type": "string", "format": "date-time"},
                 "finished_at": {"type": ["string", "null"], "format": "date-time"}}},
+            "Groups": {"type": "object", "required": ["groups"], "properties": {
+                "groups": {"type": "array", "items": {"type": "object", "required": ["value", "count", "totals"], "properties": {
+                    "value": {"description": "the group's key: an option, a user/department/record id, a date bucket "
+                              "(2026-03-05, the week's Monday, 2026-03, 2026-Q1, 2026), or null for records with none"},
+                    "count": {"type": "integer"},
+                    "totals": {"type": "object", "description": "field: its total (sum, avg, min, max, count or empty)"}}}},
+                "group_by": {"type": "object", "properties": {"field": {"type": "string"},
+                                                              "bucket": {"enum": ["day", "week", "month", "quarter", "year"]}}},
+                "more": {"type": "boolean", "description": "more than 1,000 groups: the first 1,000 are listed"}}},
             "Revision": {"type": "object", "properties": {
                 "version": {"type": "integer"}, "action": {"type": "string"},
                 "at": {"type": "string", "format": "date-time"}, "actor": {"type": ["integer", "null"]},
@@ -260,6 +270,41 @@ def _record_flow_paths(app_key: str, form, op: str, tag: list[str]) -> dict:
     }
 
 
+def _view_paths(app_key: str, view, name: str) -> dict:
+    """A view's records and groups (the caller may open the view)."""
+    base = f"/api/v1/apps/{app_key}/views/{view.key}"
+    tag = [f"{app_key}.views"]
+    op = f"{_camel(app_key)}{_camel(view.key)}"
+    filt = {"name": "filter", "in": "query", "schema": {"type": "string"},
+            "description": "Condition JSON, ANDed with the view's filter"}
+    return {
+        f"{base}/records": {"get": {
+            "tags": tag, "operationId": f"viewRecords{op}",
+            "summary": f"The records of view {view.key} ({view.type} of {view.form})", "parameters": [
+                filt, {"name": "sort", "in": "query", "schema": {"type": "string"},
+                       "description": "Replaces the view's sort", "example": "-$created_at"},
+                {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500}},
+                {"name": "cursor", "in": "query", "schema": {"type": "string"}},
+                {"name": "group", "in": "query", "schema": {"type": "string"}, "example": "won",
+                 "description": "Only one group (a value /groups gives, as JSON or plain text; null: none), "
+                                "of the view's grouping or of group_by and bucket: a kanban column"},
+                {"name": "group_by", "in": "query", "schema": {"type": "string"}},
+                {"name": "bucket", "in": "query", "schema": {"enum": ["day", "week", "month", "quarter", "year"]}}],
+            "responses": {"200": _json({"type": "object", "required": ["items", "next_cursor"], "properties": {
+                "items": {"type": "array", "items": _ref(name)}, "next_cursor": {"type": ["string", "null"]}}}, "A page"),
+                **_errors("422")}}},
+        f"{base}/groups": {"get": {
+            "tags": tag, "operationId": f"viewGroups{op}",
+            "summary": f"Counts and totals per group of view {view.key}", "parameters": [
+                filt, {"name": "group_by", "in": "query", "schema": {"type": "string"},
+                       "description": "Another grouping than the view's: a select, user, department, link or date field"},
+                {"name": "bucket", "in": "query", "schema": {"enum": ["day", "week", "month", "quarter", "year"]}},
+                {"name": "totals", "in": "query", "schema": {"type": "string"}, "example": "amount:sum,probability:avg",
+                 "description": "Replaces the view's totals: field:sum|avg|min|max|count|empty, comma separated"}],
+            "responses": {"200": _json(_ref("Groups"), "The groups"), **_errors("422")}}},
+    }
+
+
 def _relation_paths(app_key: str, rt) -> dict:
     """Rebuilding a form's lookups, rollups and formulas, and the refreshes (app administrators)."""
     from formloom.runtime.records.refreshes import derived_fields
@@ -310,6 +355,8 @@ def build_document(app_keys: list[str]) -> dict:
             doc["paths"].update(_form_paths(app_key, form, name))
             if any(flow.form == form.key for flow in rt.definition.flows.values()):
                 doc["paths"].update(_record_flow_paths(app_key, form, name, [f"{app_key}.{form.key}"]))
+        for view in views_query.open_views(actor(), rt):
+            doc["paths"].update(_view_paths(app_key, view, f"{_camel(app_key)}{_camel(view.form)}"))
         if access.app_role(actor(), rt.app_id, rt) == "admin":
             doc["paths"].update(_relation_paths(app_key, rt))
     return doc

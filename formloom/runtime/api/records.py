@@ -61,26 +61,34 @@ def form_schema(app_key, form_key):
     return jsonify(record_schema(rt.form(form_key), fa.unlisted(), fa.locked()))
 
 
-@bp.get(PREFIX + "/records")
-def list_records(app_key, form_key):
-    rt = _runtime(app_key, form_key)
-    condition = None
-    if request.args.get("filter"):
-        condition = parse_json(request.args["filter"], "filter")
+def filter_arg():
+    """The request's `filter` (a condition as JSON), or None."""
+    if not request.args.get("filter"):
+        return None
+    return parse_json(request.args["filter"], "filter")
+
+
+def limit_arg() -> int:
     limit = request.args.get("limit", "50")
     if not limit.isdigit() or not 1 <= int(limit) <= query.MAX_LIMIT:
         raise ValidationFailed(f"limit must be a whole number from 1 to {query.MAX_LIMIT}",
                                [{"field": "limit", "message": "is out of range"}])
+    return int(limit)
+
+
+@bp.get(PREFIX + "/records")
+def list_records(app_key, form_key):
+    rt = _runtime(app_key, form_key)
     records, cursor = query.list_records(
-        actor(), rt, form_key, condition=condition, sort=request.args.get("sort"), limit=int(limit),
+        actor(), rt, form_key, condition=filter_arg(), sort=request.args.get("sort"), limit=limit_arg(),
         cursor=request.args.get("cursor"), deleted=request.args.get("deleted") in ("1", "true"))
     form = rt.form(form_key)
     items = [record_json(form, r) for r in records]
-    _mark_updating(rt, form_key, items)
+    mark_updating(rt, form_key, items)
     return jsonify({"items": items, "next_cursor": cursor})
 
 
-def _mark_updating(rt, form_key: str, items: list[dict]) -> None:
+def mark_updating(rt, form_key: str, items: list[dict]) -> None:
     """`"updating": true` on records whose lookups and rollups a background refresh has not reached yet."""
     if not refreshes.derived_fields(rt, form_key):
         return
@@ -140,7 +148,7 @@ def get_record(app_key, form_key, record_id):
     rt = _runtime(app_key, form_key)
     record = service.get(actor(), rt, form_key, record_id, include_deleted=True)
     body = record_json(rt.form(form_key), record)
-    _mark_updating(rt, form_key, [body])
+    mark_updating(rt, form_key, [body])
     return with_etag(body)
 
 

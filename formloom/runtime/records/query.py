@@ -200,8 +200,11 @@ def _segments(cols: list, descs: list[bool], after: list | None) -> list[tuple]:
 
 
 def list_records(actor: Actor, runtime, form_key: str, *, condition=None, sort: str | None = None,
-                 limit: int = 50, cursor: str | None = None, deleted: bool = False) -> tuple[list[dict], str | None]:
-    """A page of records the actor may see, and the cursor of the next page (or None)."""
+                 limit: int = 50, cursor: str | None = None, deleted: bool = False,
+                 within=None) -> tuple[list[dict], str | None]:
+    """A page of records the actor may see, and the cursor of the next page (or None).
+
+    `within`: SQL the rows must also meet (a view's own filter, compiled by the caller)."""
     ft = runtime.form_tables(form_key)
     t = ft.table
     fa = access.form_access(actor, runtime, form_key)
@@ -216,6 +219,7 @@ def list_records(actor: Actor, runtime, form_key: str, *, condition=None, sort: 
         fa.scope(t, "delete" if deleted else "view"),
         t.c.deleted_at.is_not(None) if deleted else t.c.deleted_at.is_(None),
         filter_clause(actor, runtime, form_key, condition, hidden=hidden),
+        sa.true() if within is None else within,
     )
     after = _decode(cursor, keys, cols) if cursor else None
     rows: list = []
@@ -230,12 +234,14 @@ def list_records(actor: Actor, runtime, form_key: str, *, condition=None, sort: 
     return [fa.redact(records[r[0]]) for r in page if r[0] in records], next_cursor
 
 
-def count_records(actor: Actor, runtime, form_key: str, condition=None, cap: int = 10_000) -> tuple[int, bool]:
+def count_records(actor: Actor, runtime, form_key: str, condition=None, cap: int = 10_000,
+                  within=None) -> tuple[int, bool]:
     """How many records match, counting at most `cap` (a full count is a full scan)."""
     ft = runtime.form_tables(form_key)
     t = ft.table
     fa = access.form_access(actor, runtime, form_key)
     inner = sa.select(t.c.id).where(fa.scope(t), t.c.deleted_at.is_(None),
-                                    filter_clause(actor, runtime, form_key, condition, hidden=fa.hidden())).limit(cap + 1)
+                                    filter_clause(actor, runtime, form_key, condition, hidden=fa.hidden()),
+                                    sa.true() if within is None else within).limit(cap + 1)
     n = db.session.execute(sa.select(sa.func.count()).select_from(inner.subquery())).scalar()
     return min(n, cap), n > cap

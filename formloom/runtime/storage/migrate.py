@@ -54,6 +54,7 @@ SUMMARIES = {
     "relate": 'Compute "{field}" of "{form}" for every record from the records it relates to',
     "require": 'Require field "{field}" of "{form}" from now on; existing empty values stay until edited',
     "hide_field": 'Hide field "{field}" of "{form}"; its data is kept and returns if the field is added again',
+    "view_drop_field": 'View "{view}" no longer shows or uses "{field}", removed from "{form}"',
 }
 
 

@@ -152,14 +152,17 @@ def system_columns(parent_table: str | None) -> list[sa.Column]:
     ]
 
 
-def build_tables(form: FormDef, fmap: dict, metadata: sa.MetaData, parent_table: str | None = None) -> FormTables:
-    """Declare the tables of `form` in `metadata` from its storage map entry."""
+def build_tables(form: FormDef, fmap: dict, metadata: sa.MetaData, parent_table: str | None = None,
+                 placed: frozenset[str] = frozenset()) -> FormTables:
+    """Declare the tables of `form` in `metadata` from its storage map entry. `placed`: fields
+    a view places records by (a calendar's dates), indexed for its range reads."""
     table_name = fmap["table"]
     cols, columns, values, children, retired = system_columns(parent_table), {}, {}, {}, {}
     for key, entry in fmap["fields"].items():
         f = form.fields[key]
         if "column" in entry:
-            col = sa.Column(entry["column"], field_types.get(f["type"]).sa_type(f), index=_indexed(f))
+            indexed = _indexed(f) or (key in placed and field_types.get(f["type"]).can_be_indexed and not f.get("unique"))
+            col = sa.Column(entry["column"], field_types.get(f["type"]).sa_type(f), index=indexed)
             cols.append(col)
             columns[key] = col
     for key, entry in fmap.get("retired", {}).items():
@@ -229,5 +232,9 @@ def _retired_type(sig: str):
 
 def build_app_tables(app: AppDef, storage: dict) -> tuple[sa.MetaData, dict[str, FormTables]]:
     metadata = sa.MetaData()
-    tables = {key: build_tables(form, storage[key], metadata) for key, form in app.forms.items()}
+    placed: dict[str, set[str]] = {}
+    for view in (app.views or {}).values():
+        placed.setdefault(view.form, set()).update(view.placed_by())
+    tables = {key: build_tables(form, storage[key], metadata, placed=frozenset(placed.get(key, ())))
+              for key, form in app.forms.items()}
     return metadata, tables

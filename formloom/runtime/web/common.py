@@ -42,6 +42,12 @@ class Page:
         return [f for f in self.runtime.definition.forms.values()
                 if self.can("view", f.key) or self.can("add", f.key)]
 
+    def views(self) -> list:
+        """The app's views the actor may open (runtime/views/query.py decides), in order."""
+        from formloom.runtime.views.query import open_views
+
+        return open_views(self.actor, self.runtime)
+
     def can(self, action: str, form_key: str | None = None) -> bool:
         """Whether the actor may `action` in this page's form (or another of the app)."""
         if form_key is None or (self.form is not None and form_key == self.form.key):

@@ -1,0 +1,161 @@
+"""A view's page: the table of a view (its columns, filter and sort), its groups with counts
+and totals, and a totals row. The reader's own sort and grouping live in the URL
+(`?sort=-amount&group_by=stage&bucket=month`), so a link shares them; the view is unchanged.
+Every number comes from `runtime/views/query.py`, within the reader's rows."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from flask import abort, flash, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
+from flask_login import login_required
+
+from formloom.runtime.exceptions import NotFound, ValidationFailed
+from formloom.runtime.records import query as records_query
+from formloom.runtime.views import query
+from formloom.runtime.views.base import SYSTEM_KINDS, groupable
+from formloom.runtime.web import listing
+from formloom.runtime.web.blueprint import bp
+from formloom.runtime.web.common import load
+from formloom.runtime.web.display import Display, count_label
+from formloom.runtime.web.fields import widget_for
+
+PAGE_SIZE = 25
+COUNT_CAP = 10_000
+AGG_LABELS = {"sum": lazy_gettext("Sum"), "avg": lazy_gettext("Average"), "min": lazy_gettext("Least"),
+              "max": lazy_gettext("Greatest"), "count": lazy_gettext("Filled"), "empty": lazy_gettext("Empty")}
+
+
+@dataclass
+class Total:
+    key: str
+    label: str
+    text: str
+
+
+def _args(**changes) -> dict:
+    args = {k: v for k, v in request.args.items() if v}
+    if set(changes) - {"cursor"}:
+        args.pop("cursor", None)
+    args.update(changes)
+    return {k: v for k, v in args.items() if v}
+
+
+def _totals(display: Display, form, wanted: dict[str, str], values: dict) -> list[Total]:
+    out = []
+    for key, agg in wanted.items():
+        value = values.get(key)
+        if value is None:
+            text = "—"
+        elif agg in ("count", "empty"):
+            text = f"{value:,}"
+        else:
+            shown = round(value, 2) if agg == "avg" and isinstance(value, float) else value
+            if key in form.fields and isinstance(shown, (int, float)):
+                f = form.fields[key]
+                shown = widget_for(f["type"]).cell(display, f, form.type_of(key), shown).text or str(shown)
+            text = str(shown)
+        out.append(Total(key, f"{AGG_LABELS[agg]} · {form.label(key, display.locale)}", text))
+    return out
+
+
+def _group_labels(display: Display, form, field: str, bucketed: bool, values: list) -> dict:
+    """How each group's value reads: an option's label, a user's or record's name, a bucket."""
+    labels = {None: _("(empty)")}
+    present = [v for v in values if v is not None]
+    if bucketed:
+        labels.update({v: str(v) for v in present})
+    elif field in SYSTEM_KINDS:
+        display.want_users(present)
+        display.load()
+        labels.update({v: display.user_name(v) for v in present})
+    else:
+        display.want(form, [{field: v} for v in present], keys=[field])
+        display.load()
+        labels.update({v: display.cell(form, field, v).text or str(v) for v in present})
+    return labels
+
+
+def _group_arg():
+    """`?group=`: one group's value (JSON, or plain text), as the view API takes it."""
+    if not request.args.get("group"):
+        return query.NO_GROUP
+    try:
+        return json.loads(request.args["group"])
+    except ValueError:
+        return request.args["group"]
+
+
+@bp.route("/a/<app_key>/v/<view_key>")
+@login_required
+def view_page(app_key, view_key):
+    """A view as a table: its columns in its order, sortable, grouped with counts and totals."""
+    runtime = load(app_key).runtime
+    view = runtime.definition.views.get(view_key)
+    if view is None:
+        abort(404)
+    page = load(app_key, view.form)
+    try:
+        ov = query.OpenView(page.actor, runtime, view_key)
+    except NotFound:
+        abort(404)
+    form = page.form
+    sort = request.args.get("sort") or None
+    group = _group_arg()
+    try:
+        ov2, records, next_cursor = query.view_records(
+            page.actor, runtime, view_key, sort=sort, limit=PAGE_SIZE, cursor=request.args.get("cursor") or None,
+            group=group, group_by=request.args.get("group_by") or None, bucket=request.args.get("bucket") or None)
+    except ValidationFailed:
+        group = query.NO_GROUP
+        flash(_("That sort order or page link is no longer valid; showing the first page."), "warning")
+        sort = None
+        ov2, records, next_cursor = query.view_records(page.actor, runtime, view_key, limit=PAGE_SIZE)
+    sortable = listing.sortable(form, runtime.form_tables(form.key).columns)
+    keys = [k for k in ov.columns if k in form.fields] or [c.key for c in listing.columns(form, sortable, page.locale)]
+    columns = [listing.Column(k, form.label(k, page.locale), k in sortable,
+                              widget_for(form.fields[k]["type"]).numeric(form.fields[k], form.type_of(k))) for k in keys]
+    display = Display(page)
+    display.want(form, [r["fields"] for r in records], keys=keys)
+    display.load()
+    rows = [{"id": r["id"], "title": display.title(form, r), "url": page.url("web.record_detail", record_id=r["id"]),
+             "cells": [display.cell(form, k, r["fields"].get(k)) for k in keys]} for r in records]
+    groups, grouping, group_error = [], None, None
+    if request.args.get("group_by") or view.group_by:
+        try:
+            body = query.view_groups(page.actor, runtime, view_key, group_by=request.args.get("group_by") or None,
+                                     bucket=request.args.get("bucket") or None)
+        except ValidationFailed as exc:
+            group_error = str(exc)
+        else:
+            grouping = body["group_by"]
+            labels = _group_labels(display, form, grouping["field"], "bucket" in grouping,
+                                   [g["value"] for g in body["groups"]])
+            groups = [{"label": labels.get(g["value"], str(g["value"])), "count": f"{g['count']:,}",
+                       "empty": g["count"] == 0, "totals": _totals(display, form, ov.totals, g["totals"]),
+                       "group": json.dumps(g["value"]), "active": group is not query.NO_GROUP and g["value"] == group}
+                      for g in body["groups"]]
+    if ov.totals:  # sums need every row: exact
+        summary = query.view_totals(ov)
+        total, total_row = count_label(summary["count"], False), _totals(display, form, ov.totals, summary["totals"])
+    else:  # a count alone stops at a cap, as the record list's does
+        total, total_row = count_label(*records_query.count_records(
+            page.actor, runtime, form.key, cap=COUNT_CAP, within=ov.within())), []
+    group_fields = [(k, form.label(k, page.locale)) for k in form.fields
+                    if k not in ov.hidden and groupable(form, k)]
+    return render_template(
+        "web/view.html", page=page, view=view, view_label=view.label(page.locale), columns=columns, rows=rows,
+        sort=sort or ov2.view.sort_text, groups=groups, one_group=group is not query.NO_GROUP, grouping=grouping, group_error=group_error,
+        group_fields=group_fields, total=total, total_row=total_row,
+        buckets=[("day", _("Day")), ("week", _("Week")), ("month", _("Month")), ("quarter", _("Quarter")),
+                 ("year", _("Year"))],
+        view_url=lambda **kw: url_for("web.view_page", app_key=app_key, view_key=view_key, **_args(**kw)),
+        sort_link=lambda key: listing.sort_link(sort or ov2.view.sort_text, key),
+        next_url=url_for("web.view_page", app_key=app_key, view_key=view_key, **_args(cursor=next_cursor))
+        if next_cursor else None,
+        first_url=url_for("web.view_page", app_key=app_key, view_key=view_key, **_args(cursor=None))
+        if request.args.get("cursor") else None,
+        has_title=form.title_field in keys and keys[0] == form.title_field)
+
