@@ -102,9 +102,33 @@ def submit_after_commit(rows: list[dict]) -> None:
 def _after_commit(session: Session) -> None:
     # No SQL here (the session is between transactions): the pending list carries what
     # the runner needs.
+    # A runner that cannot take them now (Redis down) must not turn a committed change into an
+    # error: the job rows exist, and the reconciler hands them over once Redis is back.
     pending = session.info.pop(_PENDING, None)
     if pending and has_app_context():
-        runner().submit(pending)
+        try:
+            runner().submit(pending)
+        except Exception as exc:  # noqa: BLE001 - logged (once per outage) and left to the reconciler
+            handover_failed(exc, len(pending))
+        else:
+            handover_ok()
+
+
+_outage = {"since": None}
+
+
+def handover_failed(exc: Exception, count: int) -> None:
+    """Say once per outage that jobs could not be handed to the runner."""
+    if _outage["since"] is None:
+        _outage["since"] = utcnow()
+        log.warning("could not hand %s job(s) to the runner (%s: %s); they stay queued in the database and "
+                    "the reconciler hands them over when it can", count, type(exc).__name__, exc)
+
+
+def handover_ok() -> None:
+    if _outage["since"] is not None:
+        log.warning("the runner takes jobs again (unreachable since %s)", _outage["since"].isoformat())
+        _outage["since"] = None
 
 
 def _after_rollback(session: Session, _previous) -> None:
@@ -263,7 +287,8 @@ class RQRunner:
         from redis import Redis
 
         self.app = app
-        self.redis = Redis.from_url(app.config["REDIS_URL"])
+        # Short timeouts: a request waits at most this long for a Redis that is gone.
+        self.redis = Redis.from_url(app.config["REDIS_URL"], socket_connect_timeout=2, socket_timeout=5)
 
     def queue(self, name: str):
         from rq import Queue
