@@ -3,12 +3,15 @@ from __future__ import annotations
 
 import logging
 import socket
+import threading
+from datetime import timedelta
 
+import pytest
 import sqlalchemy as sa
 
-from formloom.platform import jobs
-from formloom.platform.extensions import db
-from formloom.platform.models import Job, User
+from formloom.platform import jobs, outbox
+from formloom.platform.extensions import db, write_transaction
+from formloom.platform.models import Job, User, utcnow
 
 from support_formloom import Api, Factory
 
@@ -36,3 +39,113 @@ def test_a_request_answers_what_it_committed_when_redis_is_down(app_with, caplog
     assert waiting == ["queued"] * 3  # the reconciler hands them over once Redis is back
     said = [r for r in caplog.records if "could not hand" in r.getMessage()]
     assert len(said) == 1  # logged once for the outage, not once per request
+
+
+# -- one hand-over per job, leases and heartbeats -----------------------------------------------
+
+@pytest.fixture
+def rq_app(app_with, redis_server):
+    import jobs_fixture_handlers  # noqa: F401  (the handlers)
+
+    return app_with(REDIS_URL=redis_server["url"], FORMLOOM_JOB_LEASE_SECONDS=3600.0)
+
+
+def _waiting(redis_url: str, kind: str = "test.mark") -> int:
+    """How many entries of Redis's default queue are jobs of `kind` (the tick's own jobs aside)."""
+    from redis import Redis
+
+    ids = [i.decode() for i in Redis.from_url(redis_url).lrange("rq:queue:default", 0, -1)]
+    kinds = dict(db.session.execute(sa.select(Job.id, Job.kind).where(Job.id.in_(ids))).all())
+    db.session.rollback()
+    return sum(1 for i in ids if kinds.get(i) == kind)
+
+
+@pytest.mark.redis
+def test_a_waiting_job_is_in_redis_once_however_often_the_tick_runs(rq_app, redis_server, tmp_path):
+    with write_transaction():
+        ids = [jobs.enqueue("test.mark", {"n": n, "file": str(tmp_path / "out")}) for n in range(5)]
+        later = jobs.enqueue("test.mark", {"n": 9, "file": str(tmp_path / "out")},
+                             run_at=utcnow() + timedelta(hours=1))
+    assert _waiting(redis_server["url"]) == 5  # the later one goes when it is due
+    for _ in range(3):
+        outbox.tick(reconcile=True)
+    assert _waiting(redis_server["url"]) == 5
+    with write_transaction():
+        db.session.execute(sa.update(Job).where(Job.id == later).values(run_at=utcnow()))
+    outbox.tick()
+    outbox.tick()
+    assert _waiting(redis_server["url"]) == 6
+    assert db.session.execute(sa.select(sa.func.count()).where(Job.id.in_(ids), Job.handed_at.is_not(None))).scalar() == 5
+
+
+@pytest.mark.redis
+def test_what_redis_lost_is_handed_over_again_once_its_lease_expired(rq_app, redis_server, tmp_path):
+    from redis import Redis
+
+    with write_transaction():
+        for n in range(4):
+            jobs.enqueue("test.mark", {"n": n, "file": str(tmp_path / "out")})
+    Redis.from_url(redis_server["url"]).flushdb()  # Redis restarted empty
+    assert outbox.tick(reconcile=True)["resubmitted"] == 0  # the lease runs: nothing yet
+    rq_app.config["FORMLOOM_JOB_LEASE_SECONDS"] = 0.000001
+    assert outbox.tick(reconcile=True)["resubmitted"] == 4
+    assert _waiting(redis_server["url"]) == 4
+    assert outbox.tick(reconcile=True)["resubmitted"] == 0  # Redis holds them: a new lease, not a copy
+    assert _waiting(redis_server["url"]) == 4
+
+
+@jobs.handler("test.wait_for_heartbeat")
+def _wait_for_heartbeat(payload: dict):
+    """Runs until its heartbeat was renewed at least once (the test asserts meanwhile)."""
+    job_id = jobs.current_job_id()
+    first = db.session.execute(sa.select(Job.heartbeat_at).where(Job.id == job_id)).scalar()
+    db.session.rollback()
+    for _ in range(2000):
+        beat = db.session.execute(sa.select(Job.heartbeat_at).where(Job.id == job_id)).scalar()
+        db.session.rollback()
+        if beat > first:
+            payload_seen.append(beat)
+            return {"renewed": True}
+        threading.Event().wait(0.01)
+    return {"renewed": False}
+
+
+payload_seen: list = []
+
+
+def test_a_running_job_renews_its_lease_and_a_silent_one_is_revived(app_with):
+    app = app_with(FORMLOOM_JOB_LEASE_SECONDS=0.3)
+    payload_seen.clear()
+    with write_transaction():
+        job_id = jobs.enqueue("test.wait_for_heartbeat", {}, run_at=utcnow() + timedelta(hours=1))
+    with write_transaction():
+        db.session.execute(sa.update(Job).where(Job.id == job_id).values(run_at=utcnow()))
+    assert jobs.run_job(job_id) == "done"
+    db.session.expire_all()
+    assert db.session.get(Job, job_id).result == {"renewed": True}
+    # a job whose heartbeat stopped (its worker was killed) is queued again once the lease ran out
+    with write_transaction():
+        db.session.execute(sa.update(Job).where(Job.id == job_id).values(
+            status="running", heartbeat_at=utcnow() - timedelta(seconds=1)))
+    with app.app_context():
+        assert jobs.reconcile()["revived"] == 1
+
+
+def test_every_interval_is_read_from_the_environment(monkeypatch, tmp_path):
+    from formloom.config import load_config
+
+    for name, value in (("FORMLOOM_TICK_SECONDS", "0.5"), ("FORMLOOM_JOB_LEASE_SECONDS", "45"),
+                        ("FORMLOOM_RECONCILE_SECONDS", "20"), ("FORMLOOM_JOB_BACKOFF_SECONDS", "3"),
+                        ("FORMLOOM_JOB_BACKOFF_MAX_SECONDS", "600")):
+        monkeypatch.setenv(name, value)
+    config = load_config(tmp_path)
+    assert (config["FORMLOOM_TICK_SECONDS"], config["FORMLOOM_JOB_LEASE_SECONDS"], config["FORMLOOM_RECONCILE_SECONDS"],
+            config["FORMLOOM_JOB_BACKOFF_SECONDS"], config["FORMLOOM_JOB_BACKOFF_MAX_SECONDS"]) == (0.5, 45, 20, 3, 600)
+    monkeypatch.setenv("FORMLOOM_TICK_SECONDS", "soon")
+    with pytest.raises(ValueError, match="FORMLOOM_TICK_SECONDS"):
+        load_config(tmp_path)
+
+
+def test_retry_backoff_follows_the_settings(app_with):
+    app_with(FORMLOOM_JOB_BACKOFF_SECONDS=3.0, FORMLOOM_JOB_BACKOFF_MAX_SECONDS=10.0)
+    assert [jobs.backoff(n).total_seconds() for n in (1, 2, 3, 4)] == [3, 6, 10, 10]
