@@ -149,3 +149,49 @@ def test_every_interval_is_read_from_the_environment(monkeypatch, tmp_path):
 def test_retry_backoff_follows_the_settings(app_with):
     app_with(FORMLOOM_JOB_BACKOFF_SECONDS=3.0, FORMLOOM_JOB_BACKOFF_MAX_SECONDS=10.0)
     assert [jobs.backoff(n).total_seconds() for n in (1, 2, 3, 4)] == [3, 6, 10, 10]
+
+
+# -- a worker outlives Redis -----------------------------------------------------------------------
+
+def _wait_for(condition, seconds: float = 60.0) -> bool:
+    """Poll another process's progress (returns as soon as it holds; the bound only stops a hang)."""
+    import time
+
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return bool(condition())
+
+
+@pytest.mark.redis
+def test_a_worker_outlives_redis_going_away_and_goes_on(rq_app, redis_server, tmp_path):
+    import subprocess
+    import sys
+
+    from support_rq import worker_env
+
+    out, log = tmp_path / "effects.txt", tmp_path / "worker.log"
+    with log.open("w") as sink:
+        worker = subprocess.Popen([sys.executable, "-c", "from formloom.platform.cli import main; main()", "worker"],
+                                  env=worker_env(rq_app, redis_server["url"], FORMLOOM_TICK_SECONDS="0.2"),
+                                  stdout=sink, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        with write_transaction():
+            jobs.enqueue("test.mark", {"n": 1, "file": str(out)})
+        assert _wait_for(lambda: out.exists() and out.read_text().split() == ["1"])
+        redis_server["proc"].terminate()
+        redis_server["proc"].wait(5)
+        assert _wait_for(lambda: "Redis is unreachable" in log.read_text()), log.read_text()[-3000:]
+        redis_server["proc"] = redis_server["start"]()  # back, and empty
+        with write_transaction():
+            jobs.enqueue("test.mark", {"n": 2, "file": str(out)})
+        assert _wait_for(lambda: out.read_text().split() == ["1", "2"]), log.read_text()[-3000:]
+        assert worker.poll() is None  # still running: nobody had to start it again
+        text = log.read_text()
+        assert text.count("Redis is unreachable") == 1 and "Redis is back" in text
+    finally:
+        import os
+        import signal
+
+        os.killpg(worker.pid, signal.SIGKILL)
+        worker.wait(10)
