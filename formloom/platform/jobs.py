@@ -140,7 +140,7 @@ def submit_after_commit(rows: list[dict]) -> None:
     """Hand these new jobs to the runner once the current transaction commits (due ones only:
     the tick hands over the others when they are due)."""
     db.session.info.setdefault(_PENDING, []).extend((r["id"], r["queue"], r["run_at"]) for r in rows
-                                                    if r.get("handed_at") or not _rq())
+                                                    if r["status"] == "queued" and (r.get("handed_at") or not _rq()))
 
 
 def _after_commit(session: Session) -> None:
@@ -182,17 +182,38 @@ def _after_rollback(session: Session, _previous) -> None:
 # -- running one job ---------------------------------------------------------------------
 def run_job(job_id: str) -> str:
     """Claim and run one job if it is due and nobody else has; the status it ends in."""
+    return run_batch([job_id]).get(job_id, "skipped")
+
+
+def run_batch(ids: list[str]) -> dict[str, str]:
+    """Claim the due ones of these jobs in one statement and run them in turn; the status each
+    claimed job ended in. Finished jobs are marked done together at the end (a process that dies
+    meanwhile leaves them running: they run again after their lease, as any job may)."""
     now = utcnow()
     with write_transaction():
-        claimed = db.session.execute(
-            sa.update(Job).where(Job.id == job_id, Job.status == "queued", Job.run_at <= now)
+        claimed = {r.id: r for r in db.session.execute(
+            sa.update(Job).where(Job.id.in_(ids), Job.status == "queued", Job.run_at <= now)
             .values(status="running", attempts=Job.attempts + 1, started_at=now, heartbeat_at=now)
-        ).rowcount
-    if not claimed:
-        return "skipped"
-    job = db.session.get(Job, job_id)
-    kind, payload, attempts, max_attempts = job.kind, dict(job.payload), job.attempts, job.max_attempts
-    db.session.rollback()
+            .returning(Job.id, Job.kind, Job.payload, Job.attempts, Job.max_attempts))}
+    outcome: dict[str, str] = {}
+    done: list[dict] = []
+    try:
+        for job_id in ids:  # in the order asked
+            if job_id in claimed:
+                outcome[job_id] = _run_claimed(claimed[job_id], done)
+    finally:
+        if done:
+            with write_transaction():
+                table = Job.__table__
+                db.session.execute(sa.update(table).where(table.c.id == sa.bindparam("job_id"),
+                                                          table.c.status == "running")
+                                   .values(status="done", finished_at=sa.bindparam("at"),
+                                           result=sa.bindparam("value"), error=None), done)
+    return outcome
+
+
+def _run_claimed(job, done: list[dict]) -> str:
+    job_id, kind, payload = job.id, job.kind, dict(job.payload)
     fn = HANDLERS.get(kind)
     heartbeat.add(job_id)
     _current.job_id = job_id
@@ -205,14 +226,12 @@ def run_job(job_id: str) -> str:
         return _hold(job_id, str(exc))
     except Exception as exc:  # noqa: BLE001 - a job's failure is recorded, never lost
         db.session.rollback()
-        return _failed(job_id, exc, attempts, max_attempts)
+        return _failed(job_id, exc, job.attempts, job.max_attempts)
     finally:
         heartbeat.discard(job_id)
         _current.job_id = None
-    with write_transaction():
-        db.session.execute(sa.update(Job).where(Job.id == job_id, Job.status == "running").values(
-            status="done", finished_at=utcnow(), result=result if isinstance(result, (dict, list)) else None,
-            error=None))
+    db.session.rollback()  # whatever the handler left open
+    done.append({"job_id": job_id, "at": utcnow(), "value": result if isinstance(result, (dict, list)) else None})
     return "done"
 
 
@@ -241,15 +260,20 @@ def _hold(job_id: str, why: str) -> str:
 
 
 def release(where) -> int:
-    """Queue held jobs again (in the caller's transaction), due now, in the order they were made;
-    how many. `where` selects among the held jobs."""
-    rows = db.session.execute(sa.select(Job.id, Job.queue).where(Job.status == "held", where)
-                              .order_by(Job.created_at, Job.id)).all()
+    """Queue held jobs again (in the caller's transaction), due now, in the order of their events
+    (then of their making), and hand them over after the commit; how many. `where` selects
+    among the held jobs."""
+    rows = db.session.execute(sa.select(Job.id, Job.payload, Job.created_at).where(Job.status == "held", where)).all()
+    rows.sort(key=lambda r: ((r.payload or {}).get("event_id") or 0, r.created_at, r.id))
     now = utcnow()
-    for n, (job_id, _queue) in enumerate(rows):
-        # run_at keeps their order: hand-over goes by run_at, oldest first
-        db.session.execute(sa.update(Job).where(Job.id == job_id, Job.status == "held").values(
-            status="queued", run_at=now + timedelta(microseconds=n), handed_at=None, error=None))
+    table = Job.__table__
+    if rows:
+        # run_at keeps their order (hand-over goes by run_at), all of them due already
+        db.session.execute(sa.update(table).where(table.c.id == sa.bindparam("job_id"), table.c.status == "held")
+                           .values(status="queued", run_at=sa.bindparam("at"), handed_at=None, error=None),
+                           [{"job_id": r.id, "at": now - timedelta(microseconds=len(rows) - n)}
+                            for n, r in enumerate(rows)])
+        _hand_over_ids([r.id for r in rows])
     return len(rows)
 
 
@@ -308,8 +332,9 @@ def _hand_over_ids(ids: list[str]) -> None:
     now = utcnow()
     if _rq():
         db.session.execute(sa.update(Job).where(Job.id.in_(ids)).values(handed_at=now))
-    rows = db.session.execute(sa.select(Job.id, Job.queue, Job.run_at).where(Job.id.in_(ids))).all()
-    db.session.info.setdefault(_PENDING, []).extend(tuple(r) for r in rows)
+    found = {r.id: tuple(r) for r in db.session.execute(
+        sa.select(Job.id, Job.queue, Job.run_at).where(Job.id.in_(ids)))}
+    db.session.info.setdefault(_PENDING, []).extend(found[i] for i in ids if i in found)  # in the order given
 
 
 def hand_over(limit: int = HANDOVER_BATCH) -> int:
@@ -413,6 +438,13 @@ class EmbeddedRunner:
             self._start()
 
     more = False
+    stopped = False
+
+    def stop(self) -> None:
+        """End the thread after its current batch (tests; a process ends it by exiting)."""
+        self.stopped = True
+        if self.thread is not None:
+            self.thread.join(30)
 
     def _start(self) -> None:
         if self.thread is None or not self.thread.is_alive():
@@ -421,7 +453,7 @@ class EmbeddedRunner:
 
     def _loop(self) -> None:
         wait = float(self.app.config.get("FORMLOOM_TICK_SECONDS") or DEFAULTS["FORMLOOM_TICK_SECONDS"])
-        while True:
+        while not self.stopped:
             try:
                 batch = [self.queue.get(timeout=wait)]
             except queue_mod.Empty:
@@ -434,11 +466,11 @@ class EmbeddedRunner:
             try:
                 with self.app.app_context():
                     try:
-                        for job_id in batch:
-                            run_job(job_id)
-                            with self.guard:
-                                self.known.discard(job_id)
-                        if self.queue.empty() and (self.more or not batch):
+                        if batch:
+                            run_batch(batch)
+                        with self.guard:
+                            self.known.difference_update(batch)
+                        if self.queue.empty() and (self.more or not batch) and not self.stopped:
                             # what did not fit, retries now due, work other processes asked for
                             self.more = False
                             hand_over(self.BATCH)

@@ -195,3 +195,81 @@ def test_a_worker_outlives_redis_going_away_and_goes_on(rq_app, redis_server, tm
 
         os.killpg(worker.pid, signal.SIGKILL)
         worker.wait(10)
+
+
+# -- the in-process runner: one thread, a bounded queue ---------------------------------------------
+
+COUNTED: list = []
+
+
+@jobs.handler("test.count")
+def _count(payload: dict):
+    COUNTED.append(payload["n"])
+
+
+def test_a_backlog_of_ten_thousand_jobs_drains_with_a_constant_number_of_threads(app_with):
+    app = app_with(FORMLOOM_EMBEDDED_QUEUE=2000, FORMLOOM_TICK_SECONDS=0.05)  # smaller than the backlog
+    COUNTED.clear()
+    before = threading.active_count()
+    most = before
+    try:
+        for start in range(0, 10000, 100):  # 100 commits, each asking for 100 jobs
+            with write_transaction():
+                rows = [jobs.job_row("test.count", {"n": n}) for n in range(start, start + 100)]
+                db.session.execute(sa.insert(Job), rows)
+                jobs.submit_after_commit(rows)
+            most = max(most, threading.active_count())
+        for _ in range(100000):
+            most = max(most, threading.active_count())
+            if len(COUNTED) >= 10000 or not jobs.runner().thread.is_alive():
+                break
+            threading.Event().wait(0.01)
+        assert sorted(COUNTED) == list(range(10000))  # each once
+        assert most <= before + 2  # the runner's thread and the heartbeat's, however long the backlog
+    finally:
+        jobs.runner().stop()
+    db.session.rollback()
+    assert db.session.execute(sa.select(sa.func.count()).where(Job.status != "done")).scalar() == 0
+    assert app.extensions["formloom_runner"].queue.maxsize == 2000
+
+
+def test_an_event_nobody_listens_to_costs_its_outbox_row_and_no_job(app_with):
+    from formloom.platform.actor import Actor
+    from formloom.platform.models import OutboxEvent
+    from formloom.runtime.records import service as records
+
+    app = app_with(FORMLOOM_JOBS_EAGER=True)
+    rt = Factory(app).install("sales-mini")  # no webhook, no automation
+    outbox.dispatch()
+    with write_transaction():
+        db.session.execute(sa.delete(Job))
+    records.create(Actor.system(), rt, "company", {"name": "Acme"})
+    assert outbox.dispatch() == 1
+    # (other tests of this process may have subscribed test.* handlers to every record event)
+    assert db.session.execute(sa.select(sa.func.count()).where(Job.kind.not_like("test.%"))).scalar() == 0
+    assert db.session.execute(sa.select(sa.func.count()).where(OutboxEvent.dispatched_at.is_(None))).scalar() == 0
+
+
+# -- webhook health in delivery order ---------------------------------------------------------------
+
+def test_a_success_resets_only_the_failures_that_started_before_it(app_with):
+    from formloom.platform.models import Webhook
+    from formloom.platform.webhooks import delivery, send
+
+    app = app_with(FORMLOOM_JOBS_EAGER=True)
+    rt = Factory(app).install("sales-mini")
+    with write_transaction():
+        hook = Webhook(app_id=rt.app_id, name="h", url="http://example.com/", secret="s", events=["record.created"])
+        db.session.add(hook)
+    t0 = utcnow()
+    failed, ok = send.Outcome(False, 500, "HTTP 500", 5), send.Outcome(True, 200, None, 5)
+    delivery._log(hook.id, 1, "record.created", 1, "failed", failed, started=t0)
+    delivery._log(hook.id, 3, "record.created", 1, "failed", failed, started=t0 + timedelta(seconds=2))
+    # a slow success that started before the second failure ends after it: the second still counts
+    delivery._log(hook.id, 2, "record.created", 1, "ok", ok, started=t0 + timedelta(seconds=1))
+    db.session.expire_all()
+    assert db.session.get(Webhook, hook.id).consecutive_failures == 1
+    for n in range(4):  # four more failures after it: five in a row, and the webhook is off
+        delivery._log(hook.id, 10 + n, "record.created", 1, "failed", failed, started=t0 + timedelta(seconds=3 + n))
+    db.session.expire_all()
+    assert (db.session.get(Webhook, hook.id).active, db.session.get(Webhook, hook.id).consecutive_failures) == (False, 5)
