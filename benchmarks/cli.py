@@ -8,11 +8,11 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from benchmarks import automations, bulk, creates, events, flows, listing, relations, report
+from benchmarks import automations, bulk, creates, events, flows, listing, relations, report, scale
 from benchmarks.env import bench_env, pg_server_url
 
 BENCHMARKS = {module.NAME: module for module in (creates, bulk, listing, events, automations, flows,
-                                                        relations)}
+                                                        relations, scale)}
 DATABASES = {"sqlite": ["sqlite"], "postgres": ["postgres"], "both": ["sqlite", "postgres"]}
 
 
