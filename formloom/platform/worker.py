@@ -79,9 +79,12 @@ def start_embedded(app: Flask) -> Ticker | None:
 
 @click.command("worker")
 @click.option("--burst", is_flag=True, help="run what is queued, then stop")
+@click.option("--fork/--no-fork", default=False, show_default=True,
+              help="run each job in a forked work horse (RQ's default: isolation, at a fork and new "
+                   "database connections per job) or in the worker itself")
 @click.option("--queues", default=",".join(jobs.QUEUES), show_default=True, help="queues to listen to, in order")
 @with_appcontext
-def worker_command(burst: bool, queues: str) -> None:
+def worker_command(burst: bool, fork: bool, queues: str) -> None:
     """Run an RQ worker and the outbox ticker, on REDIS_URL."""
     app = current_app._get_current_object()
     if not app.config.get("REDIS_URL"):
@@ -97,16 +100,14 @@ def worker_command(burst: bool, queues: str) -> None:
     if ticker:
         ticker.start()
     try:
-        work(app, names, burst)
+        work(app, names, burst, fork)
     finally:
         if ticker:
             ticker.stop()
 
 
-def _burst_worker():
-    from rq import Worker
-
-    class BurstWorker(Worker):
+def _burst_worker(base):
+    class BurstWorker(base):
         """No command channel: RQ's listener thread can hold a burst's exit up to a minute."""
 
         def subscribe(self):
@@ -118,12 +119,13 @@ def _burst_worker():
     return BurstWorker
 
 
-def work(app: Flask, names: list[str], burst: bool) -> None:
+def work(app: Flask, names: list[str], burst: bool, fork: bool = False) -> None:
     """Run RQ's worker; when Redis goes away, say so once, reconnect with backoff and go on."""
     from redis import Redis
-    from rq import Queue, Worker
+    from rq import Queue, SimpleWorker, Worker
 
-    BurstWorker = _burst_worker()  # noqa: N806 - a class
+    base = Worker if fork else SimpleWorker  # SimpleWorker: jobs run in this process, one after another
+    BurstWorker = _burst_worker(base)  # noqa: N806 - a class
     wait, down_since = 1.0, None
     while True:
         try:
@@ -132,7 +134,7 @@ def work(app: Flask, names: list[str], burst: bool) -> None:
             if down_since is not None:
                 log.warning("Redis is back after %.0f s; the worker goes on", time.monotonic() - down_since)
                 down_since, wait = None, 1.0
-            kind = BurstWorker if burst else Worker
+            kind = BurstWorker if burst else base
             kind([Queue(n, connection=redis) for n in names], connection=redis).work(burst=burst)
             return
         except Exception as exc:
