@@ -66,6 +66,14 @@ def test_every_benchmark_reports_numbers(any_db, tmp_path):
         assert load["records"] == 100 and load["rows_per_second"] > 0
     assert relations["bulk_with_relations"]["slower_than_baseline"] > 0 and relations["rollups_checked"] == 50
 
+    scale = json.loads((tmp_path / f"scale-{any_db}.json").read_text())
+    if any_db == "sqlite":
+        assert "PostgreSQL only" in scale["skipped"]
+    elif not scale.get("skipped"):  # needs redis-server on the PATH
+        r = scale["results"]
+        assert r["creates"] == 20 and r["create_errors"] == 0 and r["jobs_done"] >= 60
+        assert r["jobs_failed_or_held"] == 0 and r["redis_peak_mb"] > 0 and r["jobs_per_second"] > 0
+
     for title in ("flows: 10 pending of 1,000 tasks", "automations: runs from record events", "creates: deal records", "bulk: service.bulk_create", "list: amount > 250,000", "events: record events",
                   "relations: lookups and rollups kept current"):
         assert title in done.stdout
