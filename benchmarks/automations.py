@@ -17,7 +17,7 @@ from benchmarks import data, report
 from benchmarks.env import definition, server_version
 from benchmarks.events import _redis_url, _work
 from formloom.builder.apps import publish, save_draft
-from formloom.platform import jobs, outbox
+from formloom.platform import outbox
 from formloom.platform.extensions import db
 from formloom.platform.models import AutomationRun, Job
 from formloom.runtime.apps import get_runtime
@@ -57,7 +57,7 @@ def run(env, scale: float = 1.0, **_options) -> dict:
         from redis import Redis
 
         Redis.from_url(redis_url).flushdb()
-    jobs._runners.pop(id(env.app), None)
+    env.app.extensions.pop("formloom_runner", None)
     with env.app.app_context():
         start = time.perf_counter()
         while outbox.dispatch():  # the runs' own company updates are events too: until quiet

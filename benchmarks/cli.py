@@ -18,12 +18,13 @@ from benchmarks import (
     over_http,
     relations,
     report,
+    scale,
     views,
 )
 from benchmarks.env import bench_env, pg_server_url
 
 BENCHMARKS = {module.NAME: module for module in (creates, bulk, listing, events, automations, flows,
-                                                        relations, views, over_http)}
+                                                        relations, views, over_http, scale)}
 DATABASES = {"sqlite": ["sqlite"], "postgres": ["postgres"], "both": ["sqlite", "postgres"]}
 
 

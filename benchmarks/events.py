@@ -66,7 +66,7 @@ def run(env, scale: float = 1.0, **_options) -> dict:
         from redis import Redis
 
         Redis.from_url(redis_url).flushdb()
-    jobs._runners.pop(id(env.app), None)
+    env.app.extensions.pop("formloom_runner", None)
     with env.app.app_context():
         start = time.perf_counter()
         taken = 0

@@ -34,6 +34,20 @@ def _number(env, name: str) -> int | None:
     return int(value)
 
 
+def _seconds(env, name: str) -> float | None:
+    """An optional interval in seconds (decimals allowed); a typo stops the start."""
+    value = (env.get(name) or "").strip()
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise ValueError(f"{name} must be a number of seconds, not {value!r}") from None
+    if seconds <= 0:
+        raise ValueError(f"{name} must be more than 0 seconds, not {value!r}")
+    return seconds
+
+
 def _setting(value: int | None, default: int) -> int:
     return default if value is None else value
 
@@ -96,4 +110,10 @@ def load_config(folder: Path | None = None) -> dict:
         "FORMLOOM_SMTP_SSL": env.get("FORMLOOM_SMTP_SSL") == "1",
         "FORMLOOM_SMTP_TIMEOUT": _number(env, "FORMLOOM_SMTP_TIMEOUT") or 10,
         "FORMLOOM_MAIL_FROM": env.get("FORMLOOM_MAIL_FROM") or None,
+        # Background jobs (docs/operations.md): None keeps the default of formloom/platform/jobs.py.
+        **{name: _seconds(env, name) for name in (
+            "FORMLOOM_TICK_SECONDS", "FORMLOOM_JOB_LEASE_SECONDS", "FORMLOOM_RECONCILE_SECONDS",
+            "FORMLOOM_JOB_BACKOFF_SECONDS", "FORMLOOM_JOB_BACKOFF_MAX_SECONDS")},
+        "FORMLOOM_JOB_TIMEOUT_SECONDS": _number(env, "FORMLOOM_JOB_TIMEOUT_SECONDS"),
+        "FORMLOOM_EMBEDDED_QUEUE": _number(env, "FORMLOOM_EMBEDDED_QUEUE"),
     }

@@ -59,6 +59,7 @@ class Hook:
     disabled_reason: str | None
     created_at: datetime | None
     last: dict | None = None  # the latest delivery attempt
+    held: int = 0  # deliveries waiting for it to be switched on
 
     @property
     def event_names(self) -> list[str]:
@@ -89,7 +90,7 @@ def form_name(page: Page, key: str | None) -> str:
 def as_hook(page: Page, body: dict, last: bool = True) -> Hook:
     hook = Hook(body["id"], body["name"], body["url"], body["events"], body["form"], form_name(page, body["form"]),
                 body["active"], body["consecutive_failures"], when(body["disabled_at"]), body["disabled_reason"],
-                when(body["created_at"]))
+                when(body["created_at"]), held=body.get("held", 0))
     if last:
         latest = service.list_deliveries(page.actor, page.runtime.key, hook.id, limit=1)
         hook.last = as_delivery(latest[0]) if latest else None

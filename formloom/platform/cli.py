@@ -5,7 +5,6 @@ The builder adds demo, template and app commands (`formloom/builder/cli.py`).
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import click
@@ -105,10 +104,18 @@ def create_token_cmd(email, name, read_only, app_key):
 @click.option("--host", default="127.0.0.1")
 @click.option("--port", default=5000, type=int)
 @click.option("--workers", default=None, type=int, help="gunicorn workers (default: 2 x cores + 1, at most 8)")
-def serve(host, port, workers):
-    """Serve the app with gunicorn, a production WSGI server."""
+@click.option("--control-socket", default=None, help="a gunicorn control socket at this path (default: none)")
+def serve(host, port, workers, control_socket):
+    """Serve the app with gunicorn, a production WSGI server (from any folder)."""
+    from formloom.config import instance_path
+    from formloom.platform.serve import command
+
     workers = workers or min(8, 2 * (os.cpu_count() or 1) + 1)
-    args = [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}", "--workers", str(workers),
-            "--access-logfile", "-", "--timeout", "120", "formloom.wsgi:app"]
+    options = {"bind": [f"{host}:{port}"], "workers": workers, "accesslog": "-", "timeout": 120,
+               "control_socket_disable": control_socket is None}
+    if control_socket:
+        options["control_socket"] = str(Path(control_socket).resolve())
+    os.environ["FORMLOOM_INSTANCE"] = str(instance_path())  # the same folder, whatever the workers' cwd
     click.echo(f"Formloom on http://{host}:{port} ({workers} workers)")
+    args = command(options)
     os.execvp(args[0], args)

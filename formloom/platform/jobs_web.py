@@ -26,11 +26,11 @@ FILTERS = ("status", "kind")
 
 # The tabs: "due" and "later" split the queued jobs by whether their time has come.
 TABS = {"all": _l("All"), "due": _l("Due now"), "later": _l("Scheduled later"), "running": _l("Running"),
-        "failed": _l("Failed"), "done": _l("Done"), "cancelled": _l("Cancelled")}
-STATUS_LABELS = {"queued": _l("Queued"), "retrying": _l("Retrying"), "running": _l("Running"),
+        "held": _l("Held"), "failed": _l("Failed"), "done": _l("Done"), "cancelled": _l("Cancelled")}
+STATUS_LABELS = {"queued": _l("Queued"), "retrying": _l("Retrying"), "running": _l("Running"), "held": _l("Held"),
                  "failed": _l("Failed"), "done": _l("Done"), "cancelled": _l("Cancelled")}
-STATUS_COLORS = {"queued": "info", "retrying": "warning", "running": "primary", "failed": "danger",
-                 "done": "success", "cancelled": "secondary"}
+STATUS_COLORS = {"queued": "info", "retrying": "warning", "running": "primary", "held": "warning",
+                 "failed": "danger", "done": "success", "cancelled": "secondary"}
 
 
 def init_app(app: Flask) -> None:

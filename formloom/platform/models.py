@@ -299,7 +299,7 @@ class Job(db.Model):
     kind = db.Column(db.String(80), nullable=False, index=True)
     payload = db.Column(JSON, nullable=False)
     queue = db.Column(db.String(40), nullable=False, default="default")
-    status = db.Column(db.String(12), nullable=False, default="queued")  # queued running done failed cancelled
+    status = db.Column(db.String(12), nullable=False, default="queued")  # queued running done failed cancelled held
     attempts = db.Column(db.Integer, nullable=False, default=0)
     max_attempts = db.Column(db.Integer, nullable=False, default=5)
     run_at = db.Column(db.DateTime, nullable=False, default=utcnow)
@@ -311,6 +311,7 @@ class Job(db.Model):
     started_at = db.Column(db.DateTime)
     finished_at = db.Column(db.DateTime)
     heartbeat_at = db.Column(db.DateTime)
+    handed_at = db.Column(db.DateTime)  # given to Redis then; not again while the lease runs
 
 
 class Webhook(db.Model):
@@ -336,7 +337,8 @@ class WebhookDelivery(db.Model):
     """One attempt to deliver one event to one webhook (the response body is never kept)."""
 
     __tablename__ = "webhook_deliveries"
-    __table_args__ = (db.Index("ix_webhook_deliveries_hook", "webhook_id", "id"),)
+    __table_args__ = (db.Index("ix_webhook_deliveries_hook", "webhook_id", "id"),
+                      db.Index("ix_webhook_deliveries_health", "webhook_id", "status", "at"))
     id = db.Column(db.Integer, primary_key=True)
     webhook_id = db.Column(db.Integer, db.ForeignKey("webhooks.id", ondelete="CASCADE"), nullable=False)
     event_id = db.Column(db.Integer, nullable=False)

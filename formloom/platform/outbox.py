@@ -9,10 +9,12 @@ loses nothing; handlers get the event id and must be idempotent by it.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from flask import current_app
 
 from formloom.platform import jobs
 from formloom.platform.extensions import db, write_transaction
@@ -90,9 +92,13 @@ def _new_jobs(rows: list[dict]) -> list[dict]:
     return fresh
 
 
-def tick() -> dict:
+_last_reconcile: dict[int, float] = {}
+
+
+def tick(reconcile: bool | None = None) -> dict:
     """One round of background housekeeping: dispatch events, run the tick hooks (scheduled
-    automations), revive and resubmit due jobs."""
+    automations), hand due jobs to the runner, and every FORMLOOM_RECONCILE_SECONDS look for
+    lost jobs (`reconcile` True or False: now, or not)."""
     taken = 0
     while True:
         n = dispatch()
@@ -106,4 +112,12 @@ def tick() -> dict:
         except Exception:  # noqa: BLE001 - one failing hook must not stop the others or reconcile
             db.session.rollback()
             log.exception("tick hook %s failed", getattr(hook, "__name__", hook))
-    return {**report, **jobs.reconcile()}
+    app = current_app._get_current_object()
+    now = time.monotonic()
+    if reconcile is None:
+        every = float(jobs.setting("FORMLOOM_RECONCILE_SECONDS"))
+        reconcile = now - _last_reconcile.get(id(app), float("-inf")) >= every
+    if reconcile:
+        _last_reconcile[id(app)] = now
+        return {**report, **jobs.reconcile()}
+    return {**report, "revived": 0, "resubmitted": jobs.hand_over()}

@@ -79,6 +79,15 @@ def test_every_benchmark_reports_numbers(any_db, tmp_path):
     assert over_http["backlog_after_bulk"]["events_left"] == over_http["backlog_after_bulk"]["jobs_left"] == 0
     assert over_http["web_rss_mb"] and all(mb > 0 for mb in over_http["web_rss_mb"])
 
+    scale = json.loads((tmp_path / f"scale-{any_db}.json").read_text())
+    if any_db == "sqlite":
+        assert "PostgreSQL only" in scale["skipped"]
+    elif not scale.get("skipped"):  # needs redis-server on the PATH
+        r = scale["results"]
+        assert r["creates"] == 20 and r["create_errors"] == 0 and r["jobs_done"] >= 60
+        assert r["jobs_failed_or_held"] == 0 and r["redis_peak_mb"] > 0 and r["jobs_per_second"] > 0
+
+
     for title in ("http: formloom serve", "flows: 10 pending of 1,000 tasks", "automations: runs from record events", "creates: deal records", "bulk: service.bulk_create", "list: amount > 250,000", "events: record events",
                   "relations: lookups and rollups kept current"):
         assert title in done.stdout

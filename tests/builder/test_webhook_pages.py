@@ -160,8 +160,9 @@ def test_edit_a_webhook(olga, receiver):
     assert "Switched off by an administrator" in row(olga.get(LIST), "data-webhook", hook.id)
 
 
-def test_switch_a_webhook_that_was_switched_off_on_again(olga, receiver):
-    create(olga, receiver().url, name="ERP")
+def test_switch_a_webhook_that_was_switched_off_on_again(olga, receiver, make, owner, rt):
+    server = receiver()
+    create(olga, server.url, name="ERP")
     [hook] = hooks()
     with write_transaction():  # as the deliveries leave it after five failures
         db.session.execute(sa.update(Webhook).where(Webhook.id == hook.id).values(
@@ -169,6 +170,14 @@ def test_switch_a_webhook_that_was_switched_off_on_again(olga, receiver):
             disabled_reason="5 failed deliveries in a row; the last: HTTP 500"))
     line = row(olga.get(LIST), "data-webhook", hook.id)
     assert "Switched off" in line and "the last: HTTP 500" in line and "5 failed deliveries in a row" in line
+    for name in ("Held 1", "Held 2"):  # events while it is off: held, not dropped
+        records.create(make.actor(owner), rt, "company", {"name": name})
+    delivery.outbox.dispatch()
+    line = row(olga.get(LIST), "data-webhook", hook.id)
+    assert "2 deliveries held: sent, in order, when the webhook is switched on" in line
+    olga.environ_base["HTTP_ACCEPT_LANGUAGE"] = "zh-CN"
+    assert "2 次投递暂存中" in olga.get(LIST).get_data(as_text=True)
+    olga.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
     detail = olga.get(f"{LIST}/{hook.id}")
     assert "Switch on again" in said(detail) and "The webhook is off" in said(detail)
 
@@ -177,6 +186,10 @@ def test_switch_a_webhook_that_was_switched_off_on_again(olga, receiver):
     [hook] = hooks()
     assert (hook.active, hook.consecutive_failures, hook.disabled_at, hook.disabled_reason) == (True, 0, None, None)
     assert "Active" in row(olga.get(LIST), "data-webhook", hook.id)
+    assert "held" not in row(olga.get(LIST), "data-webhook", hook.id)  # switched on: sent
+    import json
+
+    assert [json.loads(r["body"])["record"]["fields"]["name"] for r in server.requests] == ["Held 1", "Held 2"]
 
 
 def test_a_new_secret_is_shown_once(olga, receiver):

@@ -84,3 +84,50 @@ def test_export_masks_webhook_urls_unless_told_to_reveal_them(runner, make, tmp_
     whole = json.loads(runner.invoke(args=["app", "export", "sales_mini", "--reveal-secrets"]).output)
     assert whole == definition
     assert db.session.execute(sa.select(AuditEvent.object_id).where(AuditEvent.action == "reveal")).scalar() == "sales_mini"
+
+
+def test_serve_works_from_a_folder_holding_a_formloom_directory_and_servers_share_no_socket(tmp_path):
+    """Two `formloom serve` started where a `formloom/` folder of someone else's lies."""
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+    from pathlib import Path
+
+    (tmp_path / "formloom").mkdir()
+    (tmp_path / "formloom" / "__init__.py").write_text("# not the installed package\n")
+    formloom = Path(sys.executable).parent / "formloom"
+    env = {**os.environ, "FORMLOOM_INSTANCE": str(tmp_path / "instance"), "SECRET_KEY": "test",
+           "XDG_RUNTIME_DIR": str(tmp_path)}  # where gunicorn's shared default socket would go
+    env.pop("DATABASE_URL", None)
+    env.pop("REDIS_URL", None)
+    assert subprocess.run([str(formloom), "init"], cwd=tmp_path, env=env, capture_output=True).returncode == 0
+    servers, ports = [], []
+    try:
+        for n in range(2):
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", 0))
+                ports.append(s.getsockname()[1])
+            with (tmp_path / f"server{n}.log").open("w") as log:
+                servers.append(subprocess.Popen([str(formloom), "serve", "--port", str(ports[-1]), "--workers", "1"],
+                                                cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                                start_new_session=True))
+        for n, (port, server) in enumerate(zip(ports, servers, strict=True)):
+            status = None
+            for _ in range(600):  # polls until it answers (the bound only stops a hang)
+                if server.poll() is not None:
+                    break
+                try:
+                    status = urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=5).status
+                    break
+                except OSError:
+                    time.sleep(0.05)
+            assert status == 200, (tmp_path / f"server{n}.log").read_text()[-3000:]
+        assert not (tmp_path / "gunicorn.ctl").exists()
+    finally:
+        for server in servers:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(30)

@@ -465,6 +465,9 @@ def test_a_webhook_action_posts_the_record_signed_and_its_outcome_reaches_the_ru
     head = second["headers"]
     mac = hmac.new(secret.encode(), head["X-Formloom-Timestamp"].encode() + b"." + second["body"], hashlib.sha256)
     assert head["X-Formloom-Signature"] == "sha256=" + mac.hexdigest()
+    # a delivery id receivers deduplicate by: the same on each attempt, the job's; and the event's id
+    assert first["headers"]["X-Formloom-Delivery"] == head["X-Formloom-Delivery"] == job.id
+    assert head["X-Formloom-Event-Id"] == str(run.event_id) and run.event_id
 
 
 def test_a_webhook_action_to_an_internal_address_is_refused_at_send(install, app, monkeypatch):

@@ -4,9 +4,12 @@ Permissions: the body carries the record as the event recorded it (every field),
 the app's administrator sees it. That is deliberate: only app admins can add webhooks, and
 the receiving system acts for the app, not for the user who made the change.
 
-One "webhook.fanout" job per record event makes one "webhook.deliver" job per active webhook
-that wants it. A delivery that fails is retried with the jobs' exponential backoff; after
-MAX_FAILURES failures in a row the webhook is switched off and the app's admins are told.
+The outbox dispatcher asks `delivery_rows(events)` for one "webhook.deliver" job per webhook
+and record event it wants (an event no webhook wants makes no job). A delivery that fails is
+retried with the jobs' exponential backoff. Health is counted in delivery order: after
+MAX_FAILURES failed attempts started after the newest successful one, the webhook is switched
+off and the app's admins are told. While it is off its deliveries are `held` (jobs that wait,
+neither sent nor dropped); switching it on again queues them in the order of their events.
 """
 from __future__ import annotations
 
@@ -39,9 +42,47 @@ def is_record_event(event: OutboxEvent) -> bool:
     return event.type.startswith("record.")
 
 
+def delivery_rows(events: list[OutboxEvent]) -> list[dict]:
+    """The delivery jobs for a batch of events: one per (webhook, event) it takes; `held` for a
+    webhook that is switched off."""
+    apps = {e.app_id for e in events if is_record_event(e)}
+    if not apps:
+        return []
+    hooks: dict[int, list] = {}
+    for h in db.session.execute(sa.select(Webhook.id, Webhook.app_id, Webhook.events, Webhook.form_key,
+                                          Webhook.active).where(Webhook.app_id.in_(apps)).order_by(Webhook.id)):
+        hooks.setdefault(h.app_id, []).append(h)
+    rows = []
+    for event in events:
+        if not is_record_event(event):
+            continue
+        for h in hooks.get(event.app_id, ()):
+            if event.type in (h.events or []) and h.form_key in (None, event.form_key):
+                row = jobs.job_row("webhook.deliver", {"webhook_id": h.id, "event_id": event.id}, queue="webhooks",
+                                   dedupe_key=f"webhook:{h.id}:{event.id}", max_attempts=MAX_ATTEMPTS,
+                                   app_id=event.app_id)
+                if not h.active:
+                    row.update(status="held", handed_at=None, error="the webhook is switched off")
+                rows.append(row)
+    return rows
+
+
+def held_count(hook_id: int) -> int:
+    """How many deliveries of this webhook wait for it to be switched on."""
+    return db.session.execute(sa.select(sa.func.count()).select_from(Job).where(
+        Job.status == "held", Job.kind == "webhook.deliver", Job.dedupe_key.like(f"webhook:{hook_id}:%"))).scalar()
+
+
+def release_held(hook_id: int) -> int:
+    """Queue the held deliveries of a webhook switched on again, in event order (in the caller's
+    transaction); how many."""
+    return jobs.release(sa.and_(Job.kind == "webhook.deliver", Job.dedupe_key.like(f"webhook:{hook_id}:%")))
+
+
 @jobs.handler("webhook.fanout")
 def fanout(payload: dict) -> dict:
-    """One delivery job per active webhook of the event's app that takes this event."""
+    """One delivery job per active webhook of the event's app that takes this event (jobs made
+    before deliveries were chosen at dispatch; kept so that those still run)."""
     event = db.session.get(OutboxEvent, payload["event_id"])
     if event is None:
         return {"webhooks": 0}
@@ -72,8 +113,10 @@ def deliver(payload: dict) -> dict:
     unless the URL was refused (a retry would not change that) or the webhook is now off."""
     hook = db.session.get(Webhook, payload["webhook_id"])
     event = db.session.get(OutboxEvent, payload["event_id"])
-    if hook is None or event is None or not hook.active:
+    if hook is None or event is None:
         return {"status": "skipped"}
+    if not hook.active:
+        raise jobs.Hold("the webhook is switched off; its deliveries wait until it is switched on")
     attempt = _attempt(hook.id, event.id)
     app_key = db.session.execute(sa.select(App.key).where(App.id == hook.app_id)).scalar()
     url, secret, hook_id, body = hook.url, hook.secret, hook.id, body_of(event, app_key)
@@ -84,15 +127,17 @@ def deliver(payload: dict) -> dict:
     except UnsafeURL as exc:
         _log(hook_id, event_id, event_type, attempt, "refused", send.Outcome(False, None, f"refused: {exc}", 0))
         return {"status": "refused"}
-    outcome = send.post(target, body, send.headers(secret, event_type, event_id, body))
+    started = utcnow()
+    outcome = send.post(target, body, send.headers(secret, event_type, event_id, body,
+                                                   delivery_id=jobs.current_job_id()))
     if outcome.ok:
-        _log(hook_id, event_id, event_type, attempt, "ok", outcome)
+        _log(hook_id, event_id, event_type, attempt, "ok", outcome, started=started)
         return {"status": "ok", "http_status": outcome.http_status}
     retry_in = jobs.backoff(attempt) if attempt < MAX_ATTEMPTS else None
-    still_active = _log(hook_id, event_id, event_type, attempt, "failed", outcome, retry_in)
+    still_active = _log(hook_id, event_id, event_type, attempt, "failed", outcome, retry_in, started=started)
     if still_active:
         raise jobs.Retry(outcome.error or "failed", after=retry_in)
-    return {"status": "failed", "http_status": outcome.http_status}
+    raise jobs.Hold("the webhook was switched off; this delivery waits until it is switched on")
 
 
 def _attempt(hook_id: int, event_id: int) -> int:
@@ -103,25 +148,41 @@ def _attempt(hook_id: int, event_id: int) -> int:
 
 
 def _log(hook_id: int, event_id: int, event_type: str, attempt: int, status: str, outcome: send.Outcome,
-         retry_in: timedelta | None = None) -> bool:
-    """Record the attempt and count failures in a row; whether the webhook is still active."""
+         retry_in: timedelta | None = None, started=None) -> bool:
+    """Record the attempt and count the failures in delivery order; whether the webhook is still
+    active. An attempt is placed by when it started: a success resets only the failures of
+    attempts started before it, so a slow success cannot hide newer failures."""
     now = utcnow()
+    started = started or now
     with write_transaction():
+        lock = sa.select(Webhook.id).where(Webhook.id == hook_id)
+        if db.engine.dialect.name == "postgresql":
+            lock = lock.with_for_update()  # concurrent deliveries of one webhook count one after another
+        db.session.execute(lock)
         db.session.add(WebhookDelivery(
             webhook_id=hook_id, event_id=event_id, event_type=event_type, attempt=attempt, status=status,
             http_status=outcome.http_status, error=(outcome.error or None) and outcome.error[:500],
-            duration_ms=outcome.duration_ms, at=now, next_attempt_at=now + retry_in if retry_in else None))
+            duration_ms=outcome.duration_ms, at=started, next_attempt_at=now + retry_in if retry_in else None))
+        db.session.flush()
+        failures = _failures_in_a_row(hook_id)
         where = Webhook.id == hook_id
-        if status == "ok":
-            db.session.execute(sa.update(Webhook).where(where).values(consecutive_failures=0))
-            return True
-        db.session.execute(sa.update(Webhook).where(where).values(
-            consecutive_failures=Webhook.consecutive_failures + 1))
-        failures = db.session.execute(sa.select(Webhook.consecutive_failures).where(where)).scalar() or 0
-        if failures >= MAX_FAILURES:
+        db.session.execute(sa.update(Webhook).where(where).values(consecutive_failures=failures))
+        if status != "ok" and failures >= MAX_FAILURES:
             _disable(hook_id, now, f"{failures} failed deliveries in a row; the last: {outcome.error}")
             return False
-    return True
+        active = db.session.execute(sa.select(Webhook.active).where(where)).scalar()
+    return bool(active) or status == "ok"
+
+
+def _failures_in_a_row(hook_id: int) -> int:
+    """Failed attempts started after the newest successful one."""
+    last_ok = db.session.execute(sa.select(sa.func.max(WebhookDelivery.at)).where(
+        WebhookDelivery.webhook_id == hook_id, WebhookDelivery.status == "ok")).scalar()
+    stmt = sa.select(sa.func.count()).select_from(WebhookDelivery).where(
+        WebhookDelivery.webhook_id == hook_id, WebhookDelivery.status == "failed")
+    if last_ok is not None:
+        stmt = stmt.where(WebhookDelivery.at > last_ok)
+    return db.session.execute(stmt).scalar() or 0
 
 
 def _disable(hook_id: int, now, reason: str) -> None:
@@ -142,4 +203,4 @@ def _disable(hook_id: int, now, reason: str) -> None:
            app_id=hook.app_id, dedupe_key=f"webhook-disabled:{hook_id}:{now.isoformat()}")
 
 
-outbox.subscribe("webhook.fanout", is_record_event, queue="webhooks")
+outbox.subscribe_batch("webhook.deliver", delivery_rows)

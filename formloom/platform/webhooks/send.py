@@ -37,10 +37,15 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
     return "sha256=" + mac.hexdigest()
 
 
-def headers(secret: str, event_type: str, event_id: int, body: bytes, now: float | None = None) -> dict:
+def headers(secret: str, event_type: str, event_id: int | str, body: bytes, now: float | None = None,
+            delivery_id: str | None = None) -> dict:
+    """The headers of a webhook POST. `X-Formloom-Delivery` is the same for every attempt of one
+    delivery and different for any other (the job's id): receivers deduplicate by it, since a
+    delivery may arrive more than once. `X-Formloom-Event-Id` names the event behind it."""
     timestamp = str(int(now if now is not None else time.time()))
     return {"Content-Type": "application/json", "User-Agent": "Formloom-Webhook",
-            "X-Formloom-Event": event_type, "X-Formloom-Delivery": str(event_id),
+            "X-Formloom-Event": event_type, "X-Formloom-Event-Id": str(event_id),
+            "X-Formloom-Delivery": delivery_id or str(event_id),
             "X-Formloom-Timestamp": timestamp, "X-Formloom-Signature": sign(secret, timestamp, body)}
 
 

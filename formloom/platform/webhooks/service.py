@@ -25,13 +25,18 @@ EVENTS = ("record.created", "record.updated", "record.deleted", "record.restored
 DELIVERIES_SHOWN = 100
 
 
-def webhook_json(hook: Webhook, secret: bool = False) -> dict:
+def webhook_json(hook: Webhook, secret: bool = False, held: bool = False) -> dict:
+    """A webhook as the API shows it; `held`: with how many deliveries wait while it is off."""
     body = {"id": hook.id, "name": hook.name, "url": hook.url, "events": list(hook.events or []),
             "form": hook.form_key, "active": hook.active, "consecutive_failures": hook.consecutive_failures,
             "disabled_at": _iso(hook.disabled_at), "disabled_reason": hook.disabled_reason,
             "created_at": _iso(hook.created_at)}
     if secret:
         body["secret"] = hook.secret
+    if held:
+        from formloom.platform.webhooks.delivery import held_count
+
+        body["held"] = held_count(hook.id)
     return body
 
 
@@ -62,7 +67,7 @@ def _hook(app: App, webhook_id: int) -> Webhook:
 def list_webhooks(actor: Actor, app_key: str) -> list[dict]:
     app = _admin_app(actor, app_key)
     hooks = db.session.execute(sa.select(Webhook).where(Webhook.app_id == app.id).order_by(Webhook.id)).scalars()
-    return [webhook_json(h) for h in hooks]
+    return [webhook_json(h, held=True) for h in hooks]
 
 
 def create_webhook(actor: Actor, app_key: str, data: dict) -> dict:
@@ -97,11 +102,14 @@ def update_webhook(actor: Actor, app_key: str, webhook_id: int, data: dict) -> d
             setattr(hook, key, value)
         if data.get("active") is True:
             hook.consecutive_failures, hook.disabled_at, hook.disabled_reason = 0, None, None
+            from formloom.platform.webhooks.delivery import release_held
+
+            release_held(hook.id)  # sent in the order of their events
         renewed = data.get("new_secret") is True
         if renewed:
             hook.secret = secrets.token_urlsafe(32)
         db.session.flush()
-        body = webhook_json(hook, secret=renewed)
+        body = webhook_json(hook, secret=renewed, held=True)
         _audit(actor, hook, before, webhook_json(hook), "new secret" if renewed else None)
     return body
 

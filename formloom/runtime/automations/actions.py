@@ -383,7 +383,9 @@ def deliver(payload: dict) -> dict:
     except UnsafeURL as exc:
         update_result(app_id, key, slot, index, {"status": "refused", "error": f"refused: {exc}"})
         return {"status": "refused"}
-    outcome = send.post(target, body, send.headers(webhook_secret(app_id, key), "automation", 0, body))
+    event = payload["body"].get("event_id") or slot  # a scheduled run has no event: its slot names it
+    outcome = send.post(target, body, send.headers(webhook_secret(app_id, key), "automation", event, body,
+                                                   delivery_id=jobs.current_job_id()))
     attempt = db.session.execute(sa.select(Job.attempts).where(
         Job.dedupe_key == f"automation-webhook:{app_id}:{key}:{slot}:{index}")).scalar() or 1
     if outcome.ok:
