@@ -83,6 +83,8 @@ def run(env, scale: float = 1.0, **_options) -> dict:
     receiver = _Receiver()
     with env.app.app_context():
         actor, key = env.actor(), env.runtime().key
+        # The receiver is local: the publish check (and every send) allows this host only.
+        env.app.config["FORMLOOM_WEBHOOK_ALLOWED_HOSTS"] = "127.0.0.1"
         defn = definition()
         defn["automations"] = [{"key": "welcome", "trigger": {"on": "record_created", "form": "company"},
                                 "actions": [{"type": "create_record", "form": "deal",
@@ -91,7 +93,6 @@ def run(env, scale: float = 1.0, **_options) -> dict:
                                             {"type": "webhook", "url": receiver.url + "/automation"}]}]
         save_draft(actor, key, defn)
         publish(actor, key)
-        env.app.config["FORMLOOM_WEBHOOK_ALLOWED_HOSTS"] = "127.0.0.1"
         webhooks.create_webhook(actor, key, {"url": receiver.url + "/hook", "events": ["record.created"],
                                              "form": "company"})
         version = server_version()

@@ -463,9 +463,13 @@
       var icon = button.querySelector(".bi");
       if (icon) icon.className = "bi bi-check2";
     }
+    function fallback() {  // no Clipboard API, or it refused (say, the window lost focus)
+      input.select();
+      if (document.execCommand("copy")) done();
+    }
     input.select();
-    if (navigator.clipboard && window.isSecureContext) navigator.clipboard.writeText(input.value).then(done);
-    else if (document.execCommand("copy")) done();
+    if (navigator.clipboard && window.isSecureContext) navigator.clipboard.writeText(input.value).then(done, fallback);
+    else fallback();
   });
 
   document.addEventListener("focusin", function (event) {
