@@ -17,8 +17,6 @@ from formloom.runtime.exceptions import NotFound, PermissionDenied, ValidationFa
 from formloom.runtime.records.context import now_utc
 from formloom.runtime.storage import store
 
-__all__ = ["INACTIVE_TARGET", "SAME_USER", "count_owned", "reassign_owner"]  # registered as hooks at init
-
 
 def _published() -> list[AppRuntime]:
     rows = db.session.execute(sa.select(App.id, App.published_version).where(App.published_version > 0)
