@@ -30,6 +30,7 @@ bench: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check formloom tests benchmarks
+	$(BIN)/lint-imports
 
 clean-instance:
 	rm -rf instance

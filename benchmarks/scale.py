@@ -28,10 +28,10 @@ import sqlalchemy as sa
 
 from benchmarks import report
 from benchmarks.env import definition, server_version
+from formloom.builder import webhooks
 from formloom.builder.apps import publish, save_draft
 from formloom.platform.extensions import db
 from formloom.platform.models import Job, OutboxEvent
-from formloom.platform.webhooks import service as webhooks
 
 NAME = "scale"
 CREATES = 2_000

@@ -51,7 +51,7 @@ def worker_env(app, redis_url: str, **extra) -> dict:
             "PYTHONPATH": os.pathsep.join([tests_dir, os.environ.get("PYTHONPATH", "")])}
 
 
-WORKER = [sys.executable, "-c", "from formloom.platform.cli import main; main()", "worker", "--burst"]
+WORKER = [sys.executable, "-c", "from formloom.cli import main; main()", "worker", "--burst"]
 
 
 def burst(app, redis_url: str, **extra) -> subprocess.CompletedProcess:

@@ -10,10 +10,12 @@ def init_app(app: Flask) -> None:
         cli,
         relations_web,
         web,
+        webhooks_api,
         webhooks_web,
     )
 
     api.init_app(app)
     automations_api.init_app(app)
     cli.init_app(app)
+    webhooks_api.init_app(app)
     web.init_app(app)

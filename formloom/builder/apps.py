@@ -26,6 +26,7 @@ from formloom.runtime.exceptions import (
     ValidationFailed,
 )
 from formloom.runtime.reading import reader_definition
+from formloom.runtime.records import recompute, refreshes
 from formloom.runtime.records.context import value_context
 from formloom.runtime.schema import compile_app, validate_definition
 from formloom.runtime.storage.migrate import (
@@ -198,11 +199,23 @@ def _migrate(actor: Actor, plan: list[dict], old_rt, new_rt, accept_loss: bool) 
     refuse_duplicates(plan, old_rt, new_rt)  # before DDL: a unique index would fail on them
     try:
         ddl = reconcile_schema(new_rt.metadata)
-        report = apply_data_steps(plan, old_rt, new_rt, value_context(actor, new_rt), accept_loss) if old_rt else {}
+        report = _data_steps(plan, old_rt, new_rt, value_context(actor, new_rt), accept_loss) if old_rt else {}
     except IntegrityError as exc:
         raise MigrationRefused("The new definition's unique rules clash with the data (converted values "
                                f"repeat); nothing was changed: {exc.orig}") from None
     return ddl, report
+
+
+def _data_steps(plan: list[dict], old_rt, new_rt, ctx, accept_loss: bool) -> dict:
+    """The publish's data steps, in order: the storage converts changed types and fills defaults
+    (refusing a loss), then the records' formulas are recomputed and lookups and rollups refreshed."""
+    report = apply_data_steps(plan, old_rt, new_rt, ctx, accept_loss)
+    for form_key in sorted({s["form"].split(".")[0] for s in plan if s["op"] in ("recompute", "change_type")}):
+        report.setdefault("recomputed", {})[form_key] = recompute.recompute_form(new_rt, form_key, ctx)
+    related = sorted({s["form"] for s in plan if s["op"] == "relate" and "." not in s["form"]})
+    if related:
+        report["related"] = refreshes.after_publish(new_rt, related, None)
+    return report
 
 
 def _rehearse(actor: Actor, plan: list[dict], old_rt, new_rt, accept_loss: bool) -> dict:

@@ -1,7 +1,7 @@
 """App administration pages for outbound webhooks: the list, the form, the delivery log.
 
 For the app's administrators; the work (and every permission check) is done in
-`platform/webhooks/service.py`. A secret is shown in the answer to the POST that made it,
+`builder/webhooks.py`. A secret is shown in the answer to the POST that made it,
 never stored anywhere else for the page, so a reload does not show it again. The routes join
 the builder's blueprint, beside the members and permissions pages.
 """
@@ -20,9 +20,9 @@ from wtforms.validators import DataRequired
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from formloom.builder import web
+from formloom.builder import webhooks as service
 from formloom.builder.web import bp
 from formloom.platform.exceptions import NotFound, ValidationFailed
-from formloom.platform.webhooks import service
 from formloom.runtime.web.common import Page
 from formloom.runtime.web.fields.base import choices
 

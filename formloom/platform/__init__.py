@@ -22,9 +22,9 @@ def init_app(app: Flask) -> None:
         reqcache,
         security,
         tokens_web,
+        webhooks,  # noqa: F401 - registers the delivery jobs
     )
     from formloom.platform.extensions import csrf, db, limiter, migrate
-    from formloom.platform.webhooks import api as webhooks_api
 
     inputs.init_app(app)  # first: routes added later use its id converter
     db.init_app(app)
@@ -45,5 +45,4 @@ def init_app(app: Flask) -> None:
     jobs_web.init_app(app)
     notifications_web.init_app(app)
     notifications_api.init_app(app)
-    webhooks_api.init_app(app)
     cli.init_app(app)

@@ -1,16 +1,16 @@
-"""The `formloom` command's platform part: init, create-admin, create-token, serve.
+"""The `formloom` command's platform part: init, create-admin, create-token, worker.
 
-The builder adds demo, template and app commands (`formloom/builder/cli.py`).
+The builder adds demo, template and app commands (`formloom/builder/cli.py`); the command
+itself (`main`) and `serve` are `formloom/cli.py`.
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import click
 import sqlalchemy as sa
 from flask import Flask, current_app
-from flask.cli import FlaskGroup, with_appcontext
+from flask.cli import with_appcontext
 
 from formloom.platform.extensions import db, write_transaction
 from formloom.platform.models import User
@@ -21,15 +21,8 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 def init_app(app: Flask) -> None:
     from formloom.platform.worker import worker_command
 
-    for command in (init_cmd, create_admin, create_token_cmd, serve, worker_command):
+    for command in (init_cmd, create_admin, create_token_cmd, worker_command):
         app.cli.add_command(command)
-
-
-def main() -> None:
-    from formloom import create_app
-
-    cli = FlaskGroup(create_app=create_app, add_default_commands=True, help="Formloom: forms, flows and data.")
-    cli.main(prog_name="formloom")
 
 
 def upgrade_database() -> None:
@@ -98,24 +91,3 @@ def create_token_cmd(email, name, read_only, app_key):
     token = create_token(user, name=name, read_only=read_only, app_id=app_id)
     click.echo("Token (store it now; it is not shown again):")
     click.echo(token)
-
-
-@click.command("serve")
-@click.option("--host", default="127.0.0.1")
-@click.option("--port", default=5000, type=int)
-@click.option("--workers", default=None, type=int, help="gunicorn workers (default: 2 x cores + 1, at most 8)")
-@click.option("--control-socket", default=None, help="a gunicorn control socket at this path (default: none)")
-def serve(host, port, workers, control_socket):
-    """Serve the app with gunicorn, a production WSGI server (from any folder)."""
-    from formloom.config import instance_path
-    from formloom.platform.serve import command
-
-    workers = workers or min(8, 2 * (os.cpu_count() or 1) + 1)
-    options = {"bind": [f"{host}:{port}"], "workers": workers, "accesslog": "-", "timeout": 120,
-               "control_socket_disable": control_socket is None}
-    if control_socket:
-        options["control_socket"] = str(Path(control_socket).resolve())
-    os.environ["FORMLOOM_INSTANCE"] = str(instance_path())  # the same folder, whatever the workers' cwd
-    click.echo(f"Formloom on http://{host}:{port} ({workers} workers)")
-    args = command(options)
-    os.execvp(args[0], args)

@@ -5,13 +5,12 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import Flask, jsonify, request, url_for
 
-from formloom.platform import org, org_import
+from formloom.platform import hooks, org, org_import
 from formloom.platform.api import actor, api_blueprint, json_body
 from formloom.platform.exceptions import NotFound, PermissionDenied, ValidationFailed
 from formloom.platform.extensions import csrf, db
 from formloom.platform.inputs import MAX_ID, as_id, is_id
 from formloom.platform.models import Role, User
-from formloom.runtime.records.reassign import reassign_owner
 
 bp = api_blueprint("org_api")
 
@@ -230,7 +229,7 @@ def reassign_records(user_id):
     if to is None:
         raise ValidationFailed('"to" must be the id of the user who receives the records',
                                [{"field": "to", "message": "is required"}])
-    return jsonify({"moved": reassign_owner(actor(), user_id, to)})
+    return jsonify({"moved": hooks.reassign_records(actor(), user_id, to)})
 
 
 # --- CSV imports -----------------------------------------------------------------------------

@@ -33,7 +33,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Regexp
 
-from formloom.platform import mail, org, org_import
+from formloom.platform import hooks, mail, org, org_import
 from formloom.platform.auth import current_actor
 from formloom.platform.exceptions import FormloomError, PermissionDenied
 from formloom.platform.extensions import db
@@ -41,7 +41,6 @@ from formloom.platform.i18n import url_for_safe
 from formloom.platform.inputs import as_id
 from formloom.platform.models import Department, Role, User
 from formloom.platform.ratelimit import guard_secret
-from formloom.runtime.records import reassign
 
 bp = Blueprint("org", __name__, url_prefix="/org")
 invite_bp = Blueprint("invite", __name__)
@@ -71,8 +70,8 @@ MESSAGES = {
     org.BAD_KEY: _l("A role key is lower-case letters, digits and _, starting with a letter (e.g. sales_rep)"),
     org.KEY_TAKEN: _l('A role "%(key)s" exists already'),
     org.IMPORT_FAILED: _l("Problems on %(count)s of %(total)s lines; nothing was saved"),
-    reassign.SAME_USER: _l("Choose another user to receive the records"),
-    reassign.INACTIVE_TARGET: _l("%(name)s is deactivated; choose an active user to receive the records"),
+    hooks.SAME_USER: _l("Choose another user to receive the records"),
+    hooks.INACTIVE_TARGET: _l("%(name)s is deactivated; choose an active user to receive the records"),
 }
 # Row messages of a CSV import (org._plan_user / _plan_dept / read_csv).
 ROW_MESSAGES = {
@@ -307,7 +306,7 @@ def user_edit(user_id):
         else:
             flash(_("Saved the changes to %(name)s.", name=user.name), "success")
             return redirect(url_for("org.users"))
-    owned = reassign.count_owned(user.id) if not user.active else None
+    owned = hooks.records_owned(user.id) if not user.active else None
     status = 422 if form.errors or form.form_errors else 200
     return render_template("org/user_form.html", form=form, user=user, status=org.user_status(user),
                            owned=owned, paths=org.department_paths()), status
@@ -356,7 +355,7 @@ def user_reassign(user_id):
     form.user.choices = _user_choices(_("Choose a user"), exclude={user.id})
     if form.validate_on_submit():
         try:
-            moved = reassign.reassign_owner(current_actor(), user.id, int(form.user.data))
+            moved = hooks.reassign_records(current_actor(), user.id, int(form.user.data))
         except FormloomError as exc:
             _show_error(form, exc)
         else:
@@ -365,7 +364,7 @@ def user_reassign(user_id):
                            name=target.name), "success")
             return redirect(url_for("org.user_edit", user_id=user.id))
     status = 422 if form.errors or form.form_errors else 200
-    return render_template("org/reassign.html", form=form, user=user, owned=reassign.count_owned(user.id)), status
+    return render_template("org/reassign.html", form=form, user=user, owned=hooks.records_owned(user.id)), status
 
 
 # --- departments -----------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
-from formloom.platform import audit
+from formloom.platform import audit, hooks
 from formloom.platform.actor import Actor
 from formloom.platform.api import actor as api_actor
 from formloom.platform.api import api_blueprint, json_body
@@ -25,7 +25,6 @@ from formloom.platform.credentials import narrowed_to_token_app
 from formloom.platform.exceptions import NotFound, PermissionDenied, ValidationFailed
 from formloom.platform.extensions import csrf, db, write_transaction
 from formloom.platform.models import ApiToken, App, utcnow
-from formloom.runtime.access import app_role
 
 bp = Blueprint("tokens", __name__)
 api = api_blueprint("tokens_api")
@@ -48,7 +47,7 @@ def own_tokens(actor: Actor) -> list[ApiToken]:
 def token_apps(actor: Actor) -> list[App]:
     """Published apps a new token may be limited to: the ones the actor may use."""
     apps = db.session.execute(sa.select(App).where(App.published_version > 0).order_by(App.name)).scalars()
-    return [a for a in apps if app_role(actor, a.id) is not None]
+    return [a for a in apps if hooks.app_role(actor, a.id) is not None]
 
 
 def _summary(row: ApiToken) -> dict:

@@ -22,10 +22,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import sqlalchemy as sa
 
+from formloom.builder import webhooks
 from formloom.platform.actor import Actor
 from formloom.platform.extensions import db
 from formloom.platform.models import AutomationRun, Job, OutboxEvent, Webhook
-from formloom.platform.webhooks import service as webhooks
 from formloom.runtime.records import service as records
 
 from support_formloom import DATA, Api, Factory
@@ -134,7 +134,7 @@ def test_two_workers_a_killed_job_and_redis_restarting_empty_lose_nothing_and_do
         logs.append(tmp_path / f"worker{n}.log")
         with logs[-1].open("w") as sink:
             workers.append(subprocess.Popen(
-                [sys.executable, "-c", "from formloom.platform.cli import main; main()", "worker"], env=env,
+                [sys.executable, "-c", "from formloom.cli import main; main()", "worker"], env=env,
                 stdout=sink, stderr=subprocess.STDOUT, start_new_session=True))
 
     system = Actor.system()

@@ -172,7 +172,7 @@ def test_a_worker_outlives_redis_going_away_and_goes_on(rq_app, redis_server, tm
 
     out, log = tmp_path / "effects.txt", tmp_path / "worker.log"
     with log.open("w") as sink:
-        worker = subprocess.Popen([sys.executable, "-c", "from formloom.platform.cli import main; main()", "worker"],
+        worker = subprocess.Popen([sys.executable, "-c", "from formloom.cli import main; main()", "worker"],
                                   env=worker_env(rq_app, redis_server["url"], FORMLOOM_TICK_SECONDS="0.2"),
                                   stdout=sink, stderr=subprocess.STDOUT, start_new_session=True)
     try:

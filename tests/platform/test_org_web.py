@@ -256,8 +256,8 @@ def test_admin_pages_render_in_both_languages(client, admin, make):
 
 
 def test_every_service_message_has_a_translation():
-    from formloom.runtime.records import reassign
+    from formloom.platform import hooks
 
-    assert set(org.MESSAGES) | {reassign.SAME_USER, reassign.INACTIVE_TARGET} == set(org_web.MESSAGES)
+    assert set(org.MESSAGES) | {hooks.SAME_USER, hooks.INACTIVE_TARGET} == set(org_web.MESSAGES)
     assert org_web.translate(org.DEPT_IN_USE % {"name": "Sales", "members": 2, "children": 0}).startswith(
         'Department "Sales" still has 2')

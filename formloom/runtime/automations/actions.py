@@ -22,6 +22,8 @@ from formloom.platform.actor import Actor
 from formloom.platform.extensions import db
 from formloom.platform.models import AppMember, Department, Job, Role, User, user_roles
 from formloom.platform.notify import notify
+from formloom.platform.webhooks import send
+from formloom.platform.webhooks.safety import UnsafeURL, allowed_hosts, check_url
 from formloom.runtime import access, conditions
 from formloom.runtime.automations import values as vals
 from formloom.runtime.automations.engine import Run, update_result
@@ -373,9 +375,6 @@ def webhook_secret(app_id: int, key: str) -> str:
 
 @jobs.handler(WEBHOOK_JOB)
 def deliver(payload: dict) -> dict:
-    from formloom.platform.webhooks import send
-    from formloom.platform.webhooks.safety import UnsafeURL, allowed_hosts, check_url
-
     app_id, key, slot, index = payload["app_id"], payload["automation"], payload["slot"], payload["index"]
     body = json.dumps(payload["body"], ensure_ascii=False, separators=(",", ":")).encode()
     try:

@@ -1,5 +1,8 @@
 """Handing one user's records to another: when someone leaves, their records stay and an
-administrator gives them a new owner, in every published app at once."""
+administrator gives them a new owner, in every published app at once.
+
+The organisation pages and API reach this through the platform's hook points
+`records_owned` and `reassign_records` (`platform/hooks.py`), registered in `runtime.init_app`."""
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -7,14 +10,12 @@ import sqlalchemy as sa
 from formloom.platform import audit
 from formloom.platform.actor import Actor
 from formloom.platform.extensions import db, write_transaction
+from formloom.platform.hooks import INACTIVE_TARGET, SAME_USER
 from formloom.platform.models import App, OutboxEvent, RecordRevision, User
 from formloom.runtime.apps import AppRuntime, runtime_for
 from formloom.runtime.exceptions import NotFound, PermissionDenied, ValidationFailed
 from formloom.runtime.records.context import now_utc
 from formloom.runtime.storage import store
-
-SAME_USER = "Choose another user to receive the records"
-INACTIVE_TARGET = "%(name)s is deactivated; choose an active user to receive the records"
 
 
 def _published() -> list[AppRuntime]:

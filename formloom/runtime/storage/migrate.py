@@ -7,7 +7,6 @@ applying is idempotent; data steps convert values and report every row they cann
 """
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 import sqlalchemy as sa
@@ -16,7 +15,7 @@ from alembic.operations import Operations
 
 from formloom.platform.extensions import db
 from formloom.runtime.definition import AppDef, FormDef
-from formloom.runtime.exceptions import DefinitionError, MigrationRefused
+from formloom.runtime.exceptions import MigrationRefused
 from formloom.runtime.fields import FieldValueError, ValueContext, field_types, type_of
 from formloom.runtime.fields.select import options
 from formloom.runtime.storage import store
@@ -168,7 +167,9 @@ def refuse_duplicates(plan: list[dict], old_rt, new_rt) -> None:
 
 
 def apply_data_steps(plan: list[dict], old_rt, new_rt, ctx: ValueContext, accept_loss: bool) -> dict:
-    """Convert changed types, fill defaults, recompute formulas. Raises MigrationRefused on loss."""
+    """The storage's data steps: convert changed types, fill defaults. Raises MigrationRefused on
+    loss. Recomputing formulas and relations is the records' part: the publish (`builder/apps.py`)
+    runs it after this."""
     report: dict[str, Any] = {"converted": {}, "lost": {}}
     refuse_duplicates(plan, old_rt, new_rt)
     for step in plan:
@@ -187,13 +188,6 @@ def apply_data_steps(plan: list[dict], old_rt, new_rt, ctx: ValueContext, accept
     for step in plan:
         if step["op"] == "add_field":
             report.setdefault("filled", {})[f"{step['form']}.{step['field']}"] = _fill_default(step, new_rt, ctx)
-    for form_key in sorted({s["form"].split(".")[0] for s in plan if s["op"] in ("recompute", "change_type")}):
-        report.setdefault("recomputed", {})[form_key] = recompute_form(new_rt, form_key, ctx)
-    related = sorted({s["form"] for s in plan if s["op"] == "relate" and "." not in s["form"]})
-    if related:
-        from formloom.runtime.records import refreshes
-
-        report["related"] = refreshes.after_publish(new_rt, related, None)
     return report
 
 
@@ -324,62 +318,3 @@ def _write_converted(ft: FormTables, key: str, updates: dict) -> None:
         return
     for rid, v in updates.items():
         store.write_related(ft, rid, {key: v})
-
-
-def recompute_form(rt, form_key: str, ctx: ValueContext) -> int:
-    """Recompute every formula of every record of a form (after a formula changed)."""
-    from formloom.runtime.records.values import FormulaFailed, compute_formulas
-
-    ft = rt.form_tables(form_key)
-    form = ft.form
-    if not form.formulas and not any(c.formulas for c in form.children.values()):
-        return 0
-    ids = list(db.session.execute(sa.select(ft.table.c.id).order_by(ft.table.c.id)).scalars())
-    formula_keys = [k for k, _ in form.formulas]
-    for batch in store.chunks(ids):
-        scalar_updates = []
-        for rid, rec in store.load_records(ft, batch, include_deleted=True).items():
-            values = copy.deepcopy(rec["fields"])  # rows are recomputed in place
-            try:
-                compute_formulas(form, values, ctx, store.flat_values(rec))
-            except FormulaFailed as exc:
-                raise _refused_formula(rt, form_key, rid, exc) from None
-            changed = {k: values[k] for k in formula_keys if values[k] != rec["fields"].get(k)}
-            if changed:
-                scalar_updates.append({"rid": rid, **{f"v_{k}": v for k, v in store.column_values(ft, changed).items()}})
-            rows = {k: values[k] for k in form.children if values[k] != rec["fields"].get(k)}
-            if rows:
-                store.write_related(ft, rid, rows)
-        _write_columns(ft, scalar_updates)
-    return len(ids)
-
-
-def _refused_formula(rt, form_key: str, record_id: int, exc) -> DefinitionError:
-    """A formula that fails on an existing record: the definition is refused, pointing at it."""
-    error = exc.errors[0]
-    forms = rt.source.get("forms", [])
-    i = next((n for n, f in enumerate(forms) if f.get("key") == form_key), None)
-    pointer = f"/forms/{i}" if i is not None else ""
-    path = [error["field"], error["column"]] if "column" in error else [error["field"]]
-    fields = forms[i].get("fields", []) if i is not None else []
-    for key in path:
-        j = next((n for n, f in enumerate(fields) if f.get("key") == key), None)
-        if j is None:
-            break
-        pointer += f"/fields/{j}"
-        fields = fields[j].get("fields", [])
-    message = f'record {record_id}: {error["message"]}'
-    return DefinitionError(f'Formula "{".".join([form_key, *path])}" fails on an existing record; nothing was '
-                           f"changed. {message[0].upper()}{message[1:]}",
-                           [{"pointer": pointer + "/expr", "message": message, "record_id": record_id}])
-
-
-def _write_columns(ft: FormTables, updates: list[dict]) -> None:
-    """Write formula results, one statement per set of changed columns."""
-    groups: dict[tuple, list[dict]] = {}
-    for row in updates:
-        groups.setdefault(tuple(sorted(k for k in row if k != "rid")), []).append(row)
-    for names, rows in groups.items():
-        stmt = sa.update(ft.table).where(ft.table.c.id == sa.bindparam("rid")).values(
-            {name[2:]: sa.bindparam(name) for name in names})
-        db.session.execute(stmt, rows)

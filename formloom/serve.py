@@ -32,7 +32,7 @@ class Server(BaseApplication):
 
 def command(options: dict) -> list[str]:
     """The command line that runs a server with these gunicorn settings."""
-    return [sys.executable, "-P", "-c", "from formloom.platform.serve import main; main()", json.dumps(options)]
+    return [sys.executable, "-P", "-c", "from formloom.serve import main; main()", json.dumps(options)]
 
 
 def main() -> None:

@@ -1,5 +1,9 @@
 """Managing an app's webhooks: for the app's administrators only.
 
+Webhook subscriptions belong to an app, so this service sits in the builder beside the app
+service; sending them (the outbox fan-out, the delivery job, URL safety) is the platform's
+`platform/webhooks/`, which knows no app definitions.
+
 The URL is checked (see `safety`) when it is saved, and again at every send. The secret is
 made here and shown once, in the answer to the create (or to a PATCH asking for a new one).
 Raises NotFound (no such app or webhook), PermissionDenied (not an app admin, read-only
@@ -18,6 +22,7 @@ from formloom.platform.actor import Actor
 from formloom.platform.exceptions import NotFound, PermissionDenied, ValidationFailed
 from formloom.platform.extensions import db, write_transaction
 from formloom.platform.models import App, Webhook, WebhookDelivery
+from formloom.platform.webhooks.delivery import held_count, release_held
 from formloom.platform.webhooks.safety import allowed_hosts, check_url, refusal
 from formloom.runtime.apps import get_runtime
 
@@ -34,8 +39,6 @@ def webhook_json(hook: Webhook, secret: bool = False, held: bool = False) -> dic
     if secret:
         body["secret"] = hook.secret
     if held:
-        from formloom.platform.webhooks.delivery import held_count
-
         body["held"] = held_count(hook.id)
     return body
 
@@ -102,8 +105,6 @@ def update_webhook(actor: Actor, app_key: str, webhook_id: int, data: dict) -> d
             setattr(hook, key, value)
         if data.get("active") is True:
             hook.consecutive_failures, hook.disabled_at, hook.disabled_reason = 0, None, None
-            from formloom.platform.webhooks.delivery import release_held
-
             release_held(hook.id)  # sent in the order of their events
         renewed = data.get("new_secret") is True
         if renewed:

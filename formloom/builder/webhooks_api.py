@@ -1,11 +1,12 @@
-"""Webhook routes for an app's administrators; the work is done in `service.py`."""
+"""Webhook routes for an app's administrators (/api/v1/apps/<app_key>/webhooks); the work is
+done in `builder/webhooks.py`."""
 from __future__ import annotations
 
 from flask import Flask, jsonify
 
+from formloom.builder import webhooks as service
 from formloom.platform.api import actor, api_blueprint, json_body
 from formloom.platform.extensions import csrf
-from formloom.platform.webhooks import service
 
 bp = api_blueprint("webhooks_api")
 

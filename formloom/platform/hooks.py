@@ -1,0 +1,43 @@
+"""Hook points: where the platform asks a layer above it a question it cannot answer itself.
+
+The platform knows users, apps and tokens but not what a published app holds. Where it needs
+that (how many records a user owns, giving them to someone else, a user's role in an app), it
+calls a named hook point here; the runtime registers the answer in its `init_app`
+(`formloom/runtime/__init__.py`). A hook point with nothing registered raises, so a missing
+registration fails loudly instead of answering wrongly. See docs/architecture.md, Layers.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+
+class HookPoint:
+    """One named question with one answerer, registered at init (registering again replaces it)."""
+
+    def __init__(self, name: str, doc: str) -> None:
+        self.name, self.__doc__ = name, doc
+        self._fn: Callable[..., Any] | None = None
+
+    def register(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        self._fn = fn
+        return fn
+
+    def __call__(self, *args, **kwargs):
+        if self._fn is None:
+            raise RuntimeError(f'Nothing answers the hook point "{self.name}": is the runtime initialised?')
+        return self._fn(*args, **kwargs)
+
+
+# Messages of the reassignment the organisation pages translate (org_web.MESSAGES).
+SAME_USER = "Choose another user to receive the records"
+INACTIVE_TARGET = "%(name)s is deactivated; choose an active user to receive the records"
+
+records_owned = HookPoint(
+    "records_owned", "records_owned(user_id) -> int: how many records the user owns across all published apps.")
+reassign_records = HookPoint(
+    "reassign_records", "reassign_records(actor, from_user_id, to_user_id) -> int: give every record one user "
+    "owns to another, in every published app; how many moved. Raises PermissionDenied, NotFound, "
+    "ValidationFailed (SAME_USER, INACTIVE_TARGET).")
+app_role = HookPoint(
+    "app_role", 'app_role(actor, app_id) -> "admin" | "member" | None: the actor\'s role in a published app.')
