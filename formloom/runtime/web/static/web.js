@@ -12,11 +12,78 @@
 
   function pickerOf(el) { return el && el.closest("[data-link-picker]"); }
 
+  /* Each picker keeps one search state: the pending timer, the request in flight (aborted
+     when a newer one starts or the list closes) and a sequence number, so that results of
+     an older request never replace a newer one's and nothing reopens a closed list. The
+     list shown always answers the text in the box: while a newer answer is on its way the
+     old options are marked disabled and ignored, so a click picks exactly what the list shows. */
+  var DEBOUNCE_MS = 200;
+  var states = new WeakMap();
+
+  function stateOf(picker) {
+    var st = states.get(picker);
+    if (!st) { st = { seq: 0, timer: null, controller: null, shownFor: null, enter: false }; states.set(picker, st); }
+    return st;
+  }
+
+  function cancel(picker) {
+    var st = stateOf(picker);
+    st.seq += 1;
+    if (st.timer) { clearTimeout(st.timer); st.timer = null; }
+    if (st.controller) { st.controller.abort(); st.controller = null; }
+    st.enter = false;
+  }
+
   function closeResults(picker) {
+    cancel(picker);
+    var st = stateOf(picker);
+    st.shownFor = null;
     var results = picker.querySelector("[data-picker-results]");
     var search = picker.querySelector(".fl-picker-search");
-    if (results) results.innerHTML = "";
+    if (results) { results.innerHTML = ""; results.removeAttribute("aria-busy"); }
     if (search) search.setAttribute("aria-expanded", "false");
+  }
+
+  function markStale(picker) {
+    var results = picker.querySelector("[data-picker-results]");
+    if (!results || !results.firstElementChild) return;
+    results.setAttribute("aria-busy", "true");
+    results.querySelectorAll("[data-picker-choose]").forEach(function (o) { o.setAttribute("aria-disabled", "true"); });
+  }
+
+  function search(picker, now) {
+    var st = stateOf(picker);
+    var box = picker.querySelector(".fl-picker-search");
+    var q = box.value;
+    cancel(picker);
+    if (st.shownFor !== q) markStale(picker);
+    var seq = st.seq;
+    var run = function () {
+      st.timer = null;
+      var controller = new AbortController();
+      st.controller = controller;
+      var url = box.getAttribute("data-picker-url");
+      url += (url.indexOf("?") >= 0 ? "&" : "?") + "q=" + encodeURIComponent(q);
+      fetch(url, { headers: { Accept: "text/html" }, credentials: "same-origin", signal: controller.signal })
+        .then(function (response) { return response.ok ? response.text() : Promise.reject(response.status); })
+        .then(function (html) {
+          // Only the newest request of a list still open may show its answer.
+          if (seq !== st.seq || box.value !== q) return;
+          st.controller = null;
+          var results = picker.querySelector("[data-picker-results]");
+          results.innerHTML = html;
+          results.removeAttribute("aria-busy");
+          st.shownFor = q;
+          box.setAttribute("aria-expanded", "true");
+          if (st.enter) {
+            st.enter = false;
+            var first = picker.querySelector("[data-picker-choose]");
+            if (first) choose(first);
+          }
+        })
+        .catch(function () { /* aborted, or the server refused: the list stays as it was */ });
+    };
+    if (now) run(); else st.timer = setTimeout(run, DEBOUNCE_MS);
   }
 
   function changed(picker) {
@@ -60,14 +127,17 @@
     search.value = "";
     closeResults(picker);
     // Back to the search box only to add more: focusing it opens the list again.
-    if (multiple) search.focus();
-    else chosen.querySelector("[data-picker-remove]").focus();
+    quietFocus = true;
+    try {
+      if (multiple) search.focus();
+      else chosen.querySelector("[data-picker-remove]").focus();
+    } finally { quietFocus = false; }
     changed(picker);
   }
 
   document.addEventListener("click", function (event) {
     var option = event.target.closest("[data-picker-choose]");
-    if (option) { choose(option); return; }
+    if (option) { if (option.getAttribute("aria-disabled") !== "true") choose(option); return; }
     var remove = event.target.closest("[data-picker-remove]");
     if (remove) {
       var picker = pickerOf(remove);
@@ -90,9 +160,16 @@
     if (!picker) return;
     var list = options(picker);
     var at = list.indexOf(event.target);
+    var st = stateOf(picker);
+    var box = picker.querySelector(".fl-picker-search");
     if (event.key === "Escape") {
+      event.preventDefault();  // a search box would clear itself, and that input reopen the list
       closeResults(picker);
-      picker.querySelector(".fl-picker-search").focus();
+      quietFocus = true;
+      try { box.focus(); } finally { quietFocus = false; }
+    } else if (event.key === "ArrowDown" && !list.length && event.target === box) {
+      event.preventDefault();
+      search(picker, true);  // reopens a list closed by Escape or a choice
     } else if (event.key === "ArrowDown" && list.length) {
       event.preventDefault();
       list[Math.min(at + 1, list.length - 1)].focus();
@@ -102,8 +179,10 @@
       else list[at - 1].focus();
     } else if (event.key === "Enter" && event.target.classList.contains("fl-picker-search")) {
       // Enter in the search box picks the first match instead of submitting the form.
+      // The list still answers older text: pick the first match of what was typed, once known.
       event.preventDefault();
-      if (list.length) choose(list[0]);
+      if (st.shownFor === box.value && list.length) choose(list[0]);
+      else { search(picker, true); st.enter = true; }
     }
   });
 
@@ -113,15 +192,24 @@
     if (event.target.closest("[data-picker-choose]")) event.preventDefault();
   });
 
-  // Tabbing out of a picker closes its list (clicks elsewhere are handled above).
+  // Leaving a picker (Tab, a click elsewhere) closes its list (clicks are handled above too).
   document.addEventListener("focusout", function (event) {
     var picker = pickerOf(event.target);
     if (picker && !(event.relatedTarget && picker.contains(event.relatedTarget))) closeResults(picker);
   });
 
-  document.addEventListener("htmx:afterSwap", function (event) {
-    var picker = pickerOf(event.detail.target);
-    if (picker) picker.querySelector(".fl-picker-search").setAttribute("aria-expanded", "true");
+  function isSearch(el) { return el && el.classList && el.classList.contains("fl-picker-search"); }
+
+  document.addEventListener("input", function (event) {
+    if (isSearch(event.target)) search(pickerOf(event.target), false);
+  });
+
+  // Focusing the box by hand opens the list; the picker focusing it after a choice does not.
+  var quietFocus = false;
+  document.addEventListener("focusin", function (event) {
+    if (!isSearch(event.target) || quietFocus) return;
+    var picker = pickerOf(event.target);
+    if (picker && !picker.contains(event.relatedTarget)) search(picker, true);
   });
 
   /* ---- show / require rules --------------------------------------------------------- */
