@@ -109,6 +109,27 @@ def wtforms_problems(form, wt, locale: str) -> list[Problem]:
     return out
 
 
+def _fields_of(wt):
+    """Every field of a built form, subform rows' cells included (and the lists themselves)."""
+    for field in wt:
+        yield field
+        for entry in getattr(field, "entries", None) or []:
+            yield from _fields_of(entry.form) if hasattr(entry, "form") else [entry]
+
+
+def only_unparsed(wt) -> bool:
+    """Whether WTForms refused nothing but values it could not parse (a missing CSRF token
+    still stops the save here). Those go to the service as typed (`values.sent_value`),
+    which reports them with every other field's error, in one pass and one style."""
+    return all(not f.errors or list(f.errors) == list(f.process_errors)
+               for f in _fields_of(wt) if not getattr(f, "entries", None))
+
+
+def forget_wtforms_errors(wt) -> None:
+    for field in _fields_of(wt):
+        field.errors = []
+
+
 def store_uploads(page: Page, wt, current: dict | None, rows_sent: dict, out) -> dict | None:
     """Store the files a submit sent and kept; their field values, or None with the problems
     noted on `out` (anything with problems, table_errors and file_items: Outcome, tasks.Inputs)."""
@@ -130,9 +151,10 @@ def _save(page: Page, record: dict | None, wt, data: dict, rows_sent: dict, out:
     """Store uploads and save through the records service; the saved record, or None."""
     form = page.form
     current = record["fields"] if record else None
-    if not wt.validate_on_submit():
+    if not wt.validate_on_submit() and not only_unparsed(wt):
         out.problems = wtforms_problems(form, wt, page.locale)
         return None
+    forget_wtforms_errors(wt)  # the service judges every value, each error in its words
     files = store_uploads(page, wt, current, rows_sent, out)
     if files is None:
         return None

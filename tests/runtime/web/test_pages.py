@@ -326,6 +326,37 @@ def test_errors_show_at_their_fields_and_keep_what_was_typed(signed_in, make, ow
     assert "hidden" not in page.one(data_field="lost_reason").attrs
 
 
+def test_an_unreadable_date_does_not_hide_the_other_errors(signed_in, make, owner, sales, acme, html):
+    """Every field's error in one pass, all in the same words: a date the form could not
+    read is reported with amount -1 and probability 150, not before them."""
+    response = signed_in.post(APP + "/f/deal/new", data={
+        "title": "Big deal", "company": str(acme["id"]), "stage": "new", "amount": "-1", "probability": "150",
+        "close_date": "2026-02-31"})
+    assert response.status_code == 422
+    page = html(response)
+    assert page.one(id="amount-error").text == "Amount must be at least 0"
+    assert page.one(id="probability-error").text == "Probability % must be at most 100"
+    assert page.one(id="close_date-error").text == "Expected close must be a date like 2026-01-31"
+    summary = page.one(id="fl-error-summary")
+    assert "3 problems" in summary.text and [a.attrs["href"] for a in summary.select("a")] == [
+        "#amount", "#probability", "#close_date"]
+    assert [a.text for a in summary.select("a")] == [
+        "Amount must be at least 0", "Probability % must be at most 100", "Expected close must be a date like 2026-01-31"]
+    assert page.value("close_date") == "2026-02-31" and page.value("amount") == "-1"  # nothing typed is lost
+
+
+def test_an_unreadable_date_in_a_subform_row_is_reported_with_the_rest(signed_in, make, owner, sales, acme, html):
+    deal = add(make, owner, sales, "deal", {"title": "Big deal", "company": acme["id"]})
+    response = signed_in.post(APP + "/f/quote/new", data={
+        "deal": str(deal["id"]), "valid_until": "not a date",
+        "items-0-product": "Seats", "items-0-qty": "0", "items-0-price": "10", "items-0-discount": "0"})
+    assert response.status_code == 422
+    page = html(response)
+    assert page.one(id="valid_until-error").text == "Valid until must be a date like 2026-01-31"
+    assert page.one(id="items-0-qty-error").text == "Quantity must be at least 1"
+    assert page.value("valid_until") == "not a date"
+
+
 def test_a_subform_error_shows_in_its_cell(signed_in, make, owner, sales, acme, html):
     deal = add(make, owner, sales, "deal", {"title": "Big deal", "company": acme["id"]})
     response = signed_in.post(APP + "/f/quote/new", data={
