@@ -357,6 +357,38 @@ def test_an_unreadable_date_in_a_subform_row_is_reported_with_the_rest(signed_in
     assert page.value("valid_until") == "not a date"
 
 
+def test_inputs_carry_the_limits_of_their_fields(signed_in, make, owner, sales, html):
+    """maxlength, min, max and step from each field's type and settings, subform cells too."""
+    def attrs(page, name, *keys):
+        [el] = [e for e in page.select("input") if e.attrs.get("name") == name]
+        return {k: el.attrs.get(k) for k in ("type", *keys)}
+
+    company = html(signed_in.get(APP + "/f/company/new"))
+    assert attrs(company, "name", "maxlength") == {"type": "text", "maxlength": "200"}
+    assert attrs(company, "email", "maxlength") == {"type": "email", "maxlength": "254"}
+    assert attrs(company, "revenue", "min", "max", "step") == {"type": "number", "min": "0", "max": None, "step": "0.01"}
+    deal = html(signed_in.get(APP + "/f/deal/new"))
+    assert attrs(deal, "probability", "min", "max", "step") == {"type": "number", "min": "0", "max": "100", "step": "any"}
+    assert attrs(deal, "close_date", "min", "max") == {"type": "date", "min": None, "max": None}
+    quote = html(signed_in.get(APP + "/f/quote/new"))
+    assert attrs(quote, "items-0-qty", "min", "step") == {"type": "number", "min": "1", "step": "any"}
+    assert attrs(quote, "items-0-discount", "min", "max") == {"type": "number", "min": "0", "max": "100"}
+
+
+def test_a_date_input_keeps_within_the_fields_dates(signed_in, make, owner, html):
+    make.install({"key": "trips", "name": "Trips", "forms": [{"key": "trip", "name": "Trip", "fields": [
+        {"key": "day", "type": "date", "label": "Day", "min": "2026-01-01", "max": "2026-12-31"},
+        {"key": "code", "type": "text", "label": "Code", "max_length": 8, "min_length": 2},
+        {"key": "nights", "type": "number", "label": "Nights", "precision": 0, "min": 1, "max": 30}]}]}, owner=owner)
+    page = html(signed_in.get("/a/trips/f/trip/new"))
+    [day] = [e for e in page.select("input") if e.attrs.get("name") == "day"]
+    [code] = [e for e in page.select("input") if e.attrs.get("name") == "code"]
+    [nights] = [e for e in page.select("input") if e.attrs.get("name") == "nights"]
+    assert (day.attrs["min"], day.attrs["max"]) == ("2026-01-01", "2026-12-31")
+    assert (code.attrs["maxlength"], code.attrs["minlength"]) == ("8", "2")
+    assert (nights.attrs["min"], nights.attrs["max"], nights.attrs["step"]) == ("1", "30", "1")
+
+
 def test_a_subform_error_shows_in_its_cell(signed_in, make, owner, sales, acme, html):
     deal = add(make, owner, sales, "deal", {"title": "Big deal", "company": acme["id"]})
     response = signed_in.post(APP + "/f/quote/new", data={

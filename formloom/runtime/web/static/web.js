@@ -302,6 +302,17 @@
     });
   });
 
+  // The form leaves judging to the server (novalidate), but a number input the browser could
+  // not read would be sent empty, losing what was typed: stop and say so there instead.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.matches || !form.matches("form[data-rules-form]")) return;
+    var bad = Array.prototype.filter.call(form.elements, function (el) { return el.validity && el.validity.badInput; });
+    if (!bad.length) return;
+    event.preventDefault();
+    bad[0].reportValidity();
+  }, true);
+
   function init() {
     initRules(document);
     var summary = document.getElementById("fl-error-summary") || document.getElementById("fl-conflict");
