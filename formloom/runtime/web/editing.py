@@ -262,7 +262,8 @@ def _render(page: Page, record, wt, values: dict, out: Outcome, row_values: dict
     slots = layout.slots(hidden, out.file_items, out.table_errors, row_values)
     return render_template("web/form.html", page=page, wt=wt, record=record, slots=slots, version=version,
                            title=display.title(form, record) if record else None, back=local_next(),
-                           problems=out.problems, conflict=out.conflict), status
+                           problems=out.problems, conflict=out.conflict,
+                           live=bool(form.formulas) or any(c.formulas for c in form.children.values())), status
 
 
 @bp.route(FORM + "/new", methods=["GET", "POST"])
@@ -314,6 +315,38 @@ def lookup(app_key, form_key):
     if _wants_json():
         return jsonify({"items": items})
     return render_template("web/_lookup.html", items=items, search=search, page=page)
+
+
+@bp.route(FORM + "/compute", methods=["POST"])
+@login_required
+def compute(app_key, form_key):
+    """The form's formulas and subtotals for what is typed now (the form's own fields, as it
+    posts them; `?record=ID` when changing a record), as text for the page to show while
+    someone types. The records service computes them as a save would; the save still decides."""
+    page = load(app_key, form_key)
+    record_id = as_id(request.args.get("record", ""))
+    form = page.runtime.form(form_key)
+    if record_id is None:
+        page.access.require("add")
+        hidden = page.access.hidden_when_adding()
+        page.form, current = actor_form(form, hidden, page.access.locked() - hidden), None
+    else:
+        record = service.get(page.actor, page.runtime, form_key, record_id)
+        page.form, current = record_form(page, record), record["fields"]
+    ctx = value_context(page.actor, page.runtime)
+    light = replace(ctx, user_exists=None, department_exists=None, record_exists=None, file_lookup=None)
+    wt = build_form_class(page.form, page.locale, choices_for(page.form, current))()
+    data, rows_sent = submitted(page.form, wt, light, current)
+    computed = service.preview(page.actor, page.runtime, form_key, data, record_id)
+
+    def text(f: dict, value) -> str:
+        return "" if type_of(f).is_empty(value) else type_of(f).format(f, value, page.locale)
+
+    fields = {k: text(form.fields[k], v) for k, v in computed["fields"].items()}
+    rows = {key: {str(rows_sent.get(key, [])[i]): {c: text(form.children[key].fields[c], v) for c, v in row.items()}
+                  for i, row in enumerate(found) if i < len(rows_sent.get(key, []))}
+            for key, found in computed["rows"].items()}
+    return jsonify({"fields": fields, "rows": rows})
 
 
 @bp.route(FORM + "/linkage")

@@ -482,3 +482,37 @@ def test_an_upload_over_the_size_limit_is_refused_at_its_field(signed_in, make, 
         "items-0-discount": "0", "attachment": [(io.BytesIO(b"x" * 100), "big.bin", "application/octet-stream")]})
     assert response.status_code == 422
     assert "larger than" in html(response).one(id="attachment-error").text
+
+
+# -- formulas while typing ---------------------------------------------------------------------
+
+def test_the_form_computes_its_formulas_for_what_is_typed(signed_in, make, owner, sales, acme, html):
+    """The compute endpoint: the same formulas a save runs, for the input as the form posts it,
+    formatted for the reader; nothing is stored, and an unreadable value counts as blank."""
+    page = html(signed_in.get(APP + "/f/quote/new"))
+    assert page.one("form", id="record-form").attrs["data-compute-url"] == APP + "/f/quote/compute"
+    response = signed_in.post(APP + "/f/quote/compute", data={
+        "items-0-product": "Seats", "items-0-qty": "3", "items-0-price": "1,000", "items-0-discount": "10",
+        "items-1-product": "", "items-1-qty": "1", "items-1-price": "", "items-1-discount": "0",  # untouched
+        "items-2-product": "Desk", "items-2-qty": "2", "items-2-price": "abc", "items-2-discount": "50"})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    got = response.get_json()
+    assert got["fields"]["total"] == "2700" and got["fields"]["max_discount"] == "50"
+    assert got["rows"]["items"] == {"0": {"subtotal": "2700"}, "2": {"subtotal": "0"}}  # "abc": blank, as a formula reads it
+    deal = signed_in.post(APP + "/f/deal/compute", data={"amount": "1200", "probability": "25"}).get_json()
+    assert deal["fields"] == {"weighted": "300"}
+    assert service.get(make.actor(owner), sales, "company", acme["id"])  # nothing else changed
+    assert signed_in.get(APP + "/f/quote").status_code == 200
+    assert "Seats" not in signed_in.get(APP + "/f/quote").get_data(as_text=True)
+
+
+def test_computing_a_record_needs_the_right_to_change_it(client, auth, make, owner, sales, acme):
+    deal = add(make, owner, sales, "deal", {"title": "Big deal", "company": acme["id"], "amount": 100, "probability": 50})
+    auth.login(owner.email)
+    got = client.post(f"{APP}/f/deal/compute?record={deal['id']}", data={"amount": "100", "probability": "10"}).get_json()
+    assert got["fields"] == {"weighted": "10"}
+    auth.logout()
+    outsider = make.user("Otto Outsider")
+    auth.login(outsider.email)
+    assert client.post(f"{APP}/f/deal/compute?record={deal['id']}", data={"probability": "10"}).status_code in (403, 404)
+    assert client.post(f"{APP}/f/deal/compute", data={"amount": "1"}).status_code in (403, 404)

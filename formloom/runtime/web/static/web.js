@@ -302,6 +302,78 @@
     });
   });
 
+  /* ---- formulas while typing ---------------------------------------------------------- */
+  /* form[data-compute-url]: the form's formulas, subtotals and totals follow the input. The
+     page posts what it would save (files left out) a moment after the last keystroke; the
+     server computes through the same formulas a save uses, and stays the judge on save. An
+     older answer never overwrites a newer one (aborted, and sequence-numbered). */
+
+  var COMPUTE_MS = 250;
+  var computing = new WeakMap();
+
+  function showComputed(form, answer) {
+    Object.keys(answer.fields || {}).forEach(function (key) {
+      form.querySelectorAll('[data-computed="' + key + '"]').forEach(function (el) {
+        var text = answer.fields[key];
+        el.textContent = text || "—";
+        el.classList.toggle("fl-muted", !text);
+      });
+    });
+    Object.keys(answer.rows || {}).forEach(function (key) {
+      var prefix = new RegExp("^" + key.replace(/[.*+?^${}()|[\]\\]/g, "\\$&") + "-(\\d+)-");
+      form.querySelectorAll('[data-subform="' + key + '"] [data-subform-rows] > tr').forEach(function (tr) {
+        var index = null;
+        tr.querySelectorAll("[name]").forEach(function (el) {
+          var m = prefix.exec(el.getAttribute("name"));
+          if (m && index === null) index = m[1];
+        });
+        var row = (index !== null && answer.rows[key][index]) || {};
+        tr.querySelectorAll("[data-computed-cell]").forEach(function (td) {
+          td.textContent = row[td.getAttribute("data-computed-cell")] || "";
+        });
+      });
+    });
+  }
+
+  function recompute(form, now) {
+    var url = form.getAttribute("data-compute-url");
+    if (!url) return;
+    var st = computing.get(form);
+    if (!st) { st = { seq: 0, timer: null, controller: null }; computing.set(form, st); }
+    st.seq += 1;
+    var seq = st.seq;
+    if (st.timer) clearTimeout(st.timer);
+    if (st.controller) st.controller.abort();
+    st.timer = setTimeout(function () {
+      st.timer = null;
+      var body = new FormData(form);
+      form.querySelectorAll("input[type=file]").forEach(function (i) { body.delete(i.name); });
+      var controller = new AbortController();
+      st.controller = controller;
+      fetch(url, { method: "POST", body: body, credentials: "same-origin", signal: controller.signal,
+                   headers: { Accept: "application/json" } })
+        .then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
+        .then(function (answer) { if (seq === st.seq) { st.controller = null; showComputed(form, answer); } })
+        .catch(function () { /* aborted or refused: the values shown stay; the save decides */ });
+    }, now ? 0 : COMPUTE_MS);
+  }
+
+  ["input", "change"].forEach(function (type) {
+    document.addEventListener(type, function (event) {
+      var form = event.target.closest && event.target.closest("form[data-compute-url]");
+      if (!form) return;
+      if (pickerOf(event.target) && !event.target.hasAttribute("data-link-picker")) return;
+      recompute(form, false);
+    });
+  });
+
+  // Removing a row changes no input: the totals follow it all the same.
+  document.addEventListener("click", function (event) {
+    var remove = event.target.closest && event.target.closest("[data-subform-remove]");
+    var form = remove && remove.closest("form[data-compute-url]");
+    if (form) setTimeout(function () { recompute(form, false); }, 0);
+  });
+
   // The form leaves judging to the server (novalidate), but a number input the browser could
   // not read would be sent empty, losing what was typed: stop and say so there instead.
   document.addEventListener("submit", function (event) {
@@ -315,6 +387,7 @@
 
   function init() {
     initRules(document);
+    document.querySelectorAll("form[data-compute-url]").forEach(function (form) { recompute(form, true); });
     var summary = document.getElementById("fl-error-summary") || document.getElementById("fl-conflict");
     if (summary) summary.focus();
   }
