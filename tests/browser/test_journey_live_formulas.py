@@ -5,6 +5,7 @@ Chinese form at phone width."""
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -42,7 +43,8 @@ def _line(page, n, qty, price, discount="0"):
     return rows.nth(n)
 
 
-def _check_live_totals(page, shot_prefix=""):
+def _check_live_totals(page, shot_prefix="", next_number=" (the next number; fixed when you save)"):
+    expect(page.locator("[data-computed='number']")).to_have_text(re.compile(r"^Q-\d{4}-0001" + re.escape(next_number)))
     total = page.locator("[data-computed='total']")
     first = _line(page, 0, "3", "1000", "10")
     expect(first.locator("[data-computed-cell='subtotal']")).to_have_text("2700")
@@ -87,6 +89,6 @@ def test_live_totals_in_chinese_on_a_phone(browser, live_server):
         page.get_by_role("button", name="登录").click()
         page.wait_for_url(live_server.url + "/")
         page.goto(f"/a/sales_mini/f/quote/new?deal={deal}")
-        _check_live_totals(page, "zh-390-")
+        _check_live_totals(page, "zh-390-", "（下一个编号，保存时确定）")
     finally:
         context.close()

@@ -98,8 +98,8 @@ def preview(actor: Actor, runtime, form_key: str, data: dict, record_id: int | N
     A new record (`record_id` None) needs the right to add, a change the right to edit that
     record. Fields the actor may not set are taken as a save would (defaults, or the record's
     values); a value that does not convert counts as blank; a formula that fails is left out.
-    Returns `{"fields": {key: value}, "rows": {subform: [{column: value}]}}` with only the
-    fields the actor may see.
+    Returns `{"fields": {key: value}, "rows": {subform: [{column: value}]}, "serials": {key:
+    the number a save now would get}}` with only the fields the actor may see.
     """
     fa = access.form_access(actor, runtime, form_key)
     form = runtime.form(form_key)
@@ -127,7 +127,14 @@ def preview(actor: Actor, runtime, form_key: str, data: dict, record_id: int | N
         if key in hidden or not child.formulas:
             continue
         rows[key] = [{k: row.get(k) for k, _parsed in child.formulas} for row in values.get(key) or []]
-    return {"fields": fields, "rows": rows}
+    serial_numbers = {}
+    if current is None:  # the number a save now would get; reserved only by the save
+        for key, f in form.fields.items():
+            if type_of(f).numbered and key not in hidden:
+                ftype = field_types.get(f["type"])
+                period = ftype.period(f, ctx.today)
+                serial_numbers[key] = ftype.number(f, ctx.today, serials.peek(runtime.app_id, form_key, key, period))
+    return {"fields": fields, "rows": rows, "serials": serial_numbers}
 
 
 def _rules(actor: Actor, runtime, form, ctx) -> list:

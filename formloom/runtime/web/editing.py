@@ -263,7 +263,8 @@ def _render(page: Page, record, wt, values: dict, out: Outcome, row_values: dict
     return render_template("web/form.html", page=page, wt=wt, record=record, slots=slots, version=version,
                            title=display.title(form, record) if record else None, back=local_next(),
                            problems=out.problems, conflict=out.conflict,
-                           live=bool(form.formulas) or any(c.formulas for c in form.children.values())), status
+                           live=bool(form.formulas) or any(c.formulas for c in form.children.values())
+                           or any(type_of(f).numbered for f in form.fields.values())), status
 
 
 @bp.route(FORM + "/new", methods=["GET", "POST"])
@@ -346,6 +347,8 @@ def compute(app_key, form_key):
     rows = {key: {str(rows_sent.get(key, [])[i]): {c: text(form.children[key].fields[c], v) for c, v in row.items()}
                   for i, row in enumerate(found) if i < len(rows_sent.get(key, []))}
             for key, found in computed["rows"].items()}
+    for key, number in computed["serials"].items():
+        fields[key] = _("%(number)s (the next number; fixed when you save)", number=number)
     return jsonify({"fields": fields, "rows": rows})
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from pathlib import Path
 
 import flask_babel
@@ -516,3 +517,16 @@ def test_computing_a_record_needs_the_right_to_change_it(client, auth, make, own
     auth.login(outsider.email)
     assert client.post(f"{APP}/f/deal/compute?record={deal['id']}", data={"probability": "10"}).status_code in (403, 404)
     assert client.post(f"{APP}/f/deal/compute", data={"amount": "1"}).status_code in (403, 404)
+
+
+def test_a_new_form_shows_the_serial_number_a_save_now_would_get(signed_in, make, owner, sales, acme):
+    deal = add(make, owner, sales, "deal", {"title": "Big deal", "company": acme["id"]})
+    first = signed_in.post(APP + "/f/quote/compute", data={"deal": str(deal["id"])}).get_json()
+    assert re.fullmatch(r"Q-\d{4}-0001 \(the next number; fixed when you save\)", first["fields"]["number"])
+    add(make, owner, sales, "quote", {"deal": deal["id"]})
+    again = signed_in.post(APP + "/f/quote/compute", data={"deal": str(deal["id"])}).get_json()
+    assert again["fields"]["number"].startswith(first["fields"]["number"][:7]) and "-0002 " in again["fields"]["number"]
+    assert add(make, owner, sales, "quote", {"deal": deal["id"]})["fields"]["number"].endswith("-0002")  # peeking reserved none
+    signed_in.environ_base["HTTP_ACCEPT_LANGUAGE"] = "zh-CN"
+    zh = signed_in.post(APP + "/f/quote/compute", data={"deal": str(deal["id"])}).get_json()
+    assert zh["fields"]["number"].endswith("-0003（下一个编号，保存时确定）")
