@@ -1,8 +1,11 @@
-/* Record pages: link pickers, show/require rules while typing.
+/* Record pages: link pickers, show/require rules and formulas while typing.
    Plain JavaScript, delegated listeners (content swapped in by htmx works as is).
 
    [data-link-picker]        a link field: chips (hidden inputs) + a search box + results
+                             (its [data-picker-url] asked with fetch, newest answer only)
    [data-rules-form]         a record form whose [data-rule] slots follow their rules
+   [data-compute-url]        a record form whose [data-computed] values (formulas, subtotals,
+                             the next serial number) follow the input
    The server decides on save; the page only keeps up and shows what it cannot judge.
 */
 (function () {
