@@ -32,6 +32,7 @@ MEMBER = {
     # pages of an app
     "web.index": "open", "web.app_home": "open", "web.record_list": "open", "web.record_export": "open",
     "web.linkage_fill": "open", "web.lookup": "open", "web.record_new": "open", "web.record_detail": "open",
+    "web.compute": "open",
     "web.flow_comment": "open", "web.flow_submit": "open", "web.flow_urge": "open", "web.flow_withdraw": "open",
     "web.record_delete": "open", "web.record_edit": "open", "web.record_print": "open",
     "web.record_restore": "open", "web.record_updating": "open", "web.download": "open",

@@ -44,7 +44,7 @@ def _unbound(form: FormDef, key: str, locale: str, choices: dict, row_class=None
         unbound = FieldList(FormField(row_class), label=form.label(key, locale), min_entries=0)
     else:
         ctx = {"label": form.label(key, locale), "locale": locale, "choices": choices}
-        unbound = widget_for(f["type"]).form_field(f, ctx)
+        unbound = widget_for(f["type"]).unbound_field(f, ctx)
     unbound.name = key
     return unbound
 

@@ -59,6 +59,16 @@ def api_value(f: dict, raw: Any, ctx: ValueContext) -> Any:
         return raw
 
 
+def sent_value(f: dict, field, ctx: ValueContext) -> Any:
+    """What a WTForms field was sent, for the service: its parsed data, or, when WTForms could
+    not parse it (a date "2026-02-31"), the text as typed, so the service refuses it in its
+    own words together with every other field's error."""
+    if field.process_errors:
+        raw = [r for r in (field.raw_data or []) if r != ""]
+        return (raw[0] if len(raw) == 1 else raw) if raw else None
+    return api_value(f, field.data, ctx)
+
+
 def _blank(value: Any) -> bool:
     return value in (None, "", [], False)
 
@@ -88,7 +98,7 @@ def submitted(form: FormDef, wt, ctx: ValueContext, current: dict | None = None
         if type_of(f).holds_files:
             continue
         if not type_of(f).holds_rows:
-            data[key] = api_value(f, field.data, ctx)
+            data[key] = sent_value(f, field, ctx)
             if widget_for(f["type"]).checkbox and data[key] is False and current is not None and current.get(key) is None:
                 # A checkbox cannot say "not answered": left unticked, a blank stays blank.
                 del data[key]
@@ -96,7 +106,7 @@ def submitted(form: FormDef, wt, ctx: ValueContext, current: dict | None = None
         child = form.children[key]
         rows, sent = [], []
         for index, entry in enumerate(field.entries):
-            row = {k: api_value(child.fields[k], entry.form._fields[attr(k)].data, ctx)
+            row = {k: sent_value(child.fields[k], entry.form._fields[attr(k)], ctx)
                    for k in entry_fields(child)}
             if not _is_untouched(child, row, ctx):
                 rows.append(row)

@@ -22,3 +22,12 @@ def reserve(app_id: int, form_key: str, field_key: str, period: str, count: int 
                                          period=period, seq=0).on_conflict_do_nothing())
         last = db.session.execute(bump).scalar()
     return last - count + 1
+
+
+def peek(app_id: int, form_key: str, field_key: str, period: str) -> int:
+    """The number the next `reserve` would give, reserving nothing (a preview: another save
+    may take it first)."""
+    t = SerialCounter.__table__
+    seq = db.session.execute(sa.select(t.c.seq).where(
+        t.c.app_id == app_id, t.c.form_key == form_key, t.c.field_key == field_key, t.c.period == period)).scalar()
+    return (seq or 0) + 1

@@ -91,6 +91,52 @@ def _prepare(actor: Actor, runtime, form_key: str, data: dict, current: dict | N
     return values
 
 
+def preview(actor: Actor, runtime, form_key: str, data: dict, record_id: int | None = None) -> dict:
+    """The formulas (subform columns included) a save of `data` would compute, through the same
+    compiled formulas as a save, storing nothing: what a form page shows while someone types.
+
+    A new record (`record_id` None) needs the right to add, a change the right to edit that
+    record. Fields the actor may not set are taken as a save would (defaults, or the record's
+    values); a value that does not convert counts as blank; a formula that fails is left out.
+    Returns `{"fields": {key: value}, "rows": {subform: [{column: value}]}, "serials": {key:
+    the number a save now would get}}` with only the fields the actor may see.
+    """
+    fa = access.form_access(actor, runtime, form_key)
+    form = runtime.form(form_key)
+    current = _load(fa, record_id, action="edit") if record_id is not None else None
+    if current is None:
+        fa.require("add")
+    locked = fa.locked(current)
+    ctx = value_context(actor, runtime)
+    sent = {k: v for k, v in (data if isinstance(data, dict) else {}).items() if k not in locked}
+    changes = convert(form, sent, ctx, current["fields"] if current else None, [])
+    if current is None:
+        values = with_defaults(form, changes, ctx, actor.user_id)
+        system = {"$owner": actor.user_id, "$created_by": actor.user_id}
+    else:
+        values = {**copy.deepcopy(current["fields"]), **changes}
+        system = store.flat_values(current)
+    try:
+        compute_formulas(form, values, ctx, system)
+    except ValidationFailed:
+        pass  # what was computed before the failing formula still shows; the save reports it
+    hidden = fa.hidden(current) | (fa.hidden_when_adding() if current is None else frozenset())
+    fields = {k: values.get(k) for k, _parsed in form.formulas if k not in hidden}
+    rows = {}
+    for key, child in form.children.items():
+        if key in hidden or not child.formulas:
+            continue
+        rows[key] = [{k: row.get(k) for k, _parsed in child.formulas} for row in values.get(key) or []]
+    serial_numbers = {}
+    if current is None:  # the number a save now would get; reserved only by the save
+        for key, f in form.fields.items():
+            if type_of(f).numbered and key not in hidden:
+                ftype = field_types.get(f["type"])
+                period = ftype.period(f, ctx.today)
+                serial_numbers[key] = ftype.number(f, ctx.today, serials.peek(runtime.app_id, form_key, key, period))
+    return {"fields": fields, "rows": rows, "serials": serial_numbers}
+
+
 def _rules(actor: Actor, runtime, form, ctx) -> list:
     # Compiled once per transaction: a bulk create checks the same rules 10,000 times.
     cache = ctx.extra.setdefault("rules", {})

@@ -109,6 +109,27 @@ def wtforms_problems(form, wt, locale: str) -> list[Problem]:
     return out
 
 
+def _fields_of(wt):
+    """Every field of a built form, subform rows' cells included (and the lists themselves)."""
+    for field in wt:
+        yield field
+        for entry in getattr(field, "entries", None) or []:
+            yield from _fields_of(entry.form) if hasattr(entry, "form") else [entry]
+
+
+def only_unparsed(wt) -> bool:
+    """Whether WTForms refused nothing but values it could not parse (a missing CSRF token
+    still stops the save here). Those go to the service as typed (`values.sent_value`),
+    which reports them with every other field's error, in one pass and one style."""
+    return all(not f.errors or list(f.errors) == list(f.process_errors)
+               for f in _fields_of(wt) if not getattr(f, "entries", None))
+
+
+def forget_wtforms_errors(wt) -> None:
+    for field in _fields_of(wt):
+        field.errors = []
+
+
 def store_uploads(page: Page, wt, current: dict | None, rows_sent: dict, out) -> dict | None:
     """Store the files a submit sent and kept; their field values, or None with the problems
     noted on `out` (anything with problems, table_errors and file_items: Outcome, tasks.Inputs)."""
@@ -130,9 +151,10 @@ def _save(page: Page, record: dict | None, wt, data: dict, rows_sent: dict, out:
     """Store uploads and save through the records service; the saved record, or None."""
     form = page.form
     current = record["fields"] if record else None
-    if not wt.validate_on_submit():
+    if not wt.validate_on_submit() and not only_unparsed(wt):
         out.problems = wtforms_problems(form, wt, page.locale)
         return None
+    forget_wtforms_errors(wt)  # the service judges every value, each error in its words
     files = store_uploads(page, wt, current, rows_sent, out)
     if files is None:
         return None
@@ -240,7 +262,9 @@ def _render(page: Page, record, wt, values: dict, out: Outcome, row_values: dict
     slots = layout.slots(hidden, out.file_items, out.table_errors, row_values)
     return render_template("web/form.html", page=page, wt=wt, record=record, slots=slots, version=version,
                            title=display.title(form, record) if record else None, back=local_next(),
-                           problems=out.problems, conflict=out.conflict), status
+                           problems=out.problems, conflict=out.conflict,
+                           live=bool(form.formulas) or any(c.formulas for c in form.children.values())
+                           or any(type_of(f).numbered for f in form.fields.values())), status
 
 
 @bp.route(FORM + "/new", methods=["GET", "POST"])
@@ -292,6 +316,40 @@ def lookup(app_key, form_key):
     if _wants_json():
         return jsonify({"items": items})
     return render_template("web/_lookup.html", items=items, search=search, page=page)
+
+
+@bp.route(FORM + "/compute", methods=["POST"])
+@login_required
+def compute(app_key, form_key):
+    """The form's formulas and subtotals for what is typed now (the form's own fields, as it
+    posts them; `?record=ID` when changing a record), as text for the page to show while
+    someone types. The records service computes them as a save would; the save still decides."""
+    page = load(app_key, form_key)
+    record_id = as_id(request.args.get("record", ""))
+    form = page.runtime.form(form_key)
+    if record_id is None:
+        page.access.require("add")
+        hidden = page.access.hidden_when_adding()
+        page.form, current = actor_form(form, hidden, page.access.locked() - hidden), None
+    else:
+        record = service.get(page.actor, page.runtime, form_key, record_id)
+        page.form, current = record_form(page, record), record["fields"]
+    ctx = value_context(page.actor, page.runtime)
+    light = replace(ctx, user_exists=None, department_exists=None, record_exists=None, file_lookup=None)
+    wt = build_form_class(page.form, page.locale, choices_for(page.form, current))()
+    data, rows_sent = submitted(page.form, wt, light, current)
+    computed = service.preview(page.actor, page.runtime, form_key, data, record_id)
+
+    def text(f: dict, value) -> str:
+        return "" if type_of(f).is_empty(value) else type_of(f).format(f, value, page.locale)
+
+    fields = {k: text(form.fields[k], v) for k, v in computed["fields"].items()}
+    rows = {key: {str(rows_sent.get(key, [])[i]): {c: text(form.children[key].fields[c], v) for c, v in row.items()}
+                  for i, row in enumerate(found) if i < len(rows_sent.get(key, []))}
+            for key, found in computed["rows"].items()}
+    for key, number in computed["serials"].items():
+        fields[key] = _("%(number)s (the next number; fixed when you save)", number=number)
+    return jsonify({"fields": fields, "rows": rows})
 
 
 @bp.route(FORM + "/linkage")

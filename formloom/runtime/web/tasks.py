@@ -35,7 +35,13 @@ from formloom.runtime.storage.store import flat_values
 from formloom.runtime.web.blueprint import bp
 from formloom.runtime.web.common import Page, actor_form
 from formloom.runtime.web.display import Display
-from formloom.runtime.web.editing import choices_for, store_uploads, wtforms_problems
+from formloom.runtime.web.editing import (
+    choices_for,
+    forget_wtforms_errors,
+    only_unparsed,
+    store_uploads,
+    wtforms_problems,
+)
 from formloom.runtime.web.formpage import Layout
 from formloom.runtime.web.history import Change, canonical
 from formloom.runtime.web.records import detail_fields
@@ -309,9 +315,10 @@ def _slots(page: Page, view: queries.TaskView, wt, inputs: Inputs, values: dict)
 def _typed(page: Page, view: queries.TaskView, inputs: Inputs) -> dict | None:
     """The values typed into the task's form, uploads stored; None (problems noted) if unusable."""
     wt, form, current = inputs.wt, page.form, view.record["fields"]
-    if not wt.validate():
+    if not wt.validate() and not only_unparsed(wt):
         inputs.problems = wtforms_problems(form, wt, page.locale)
         return None
+    forget_wtforms_errors(wt)  # the service judges every value, each error in its words
     ctx = value_context(page.actor, page.runtime)
     # Field hooks only convert here; the service checks references when it saves.
     light = replace(ctx, user_exists=None, department_exists=None, record_exists=None, file_lookup=None)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from pathlib import Path
 
 import flask_babel
@@ -326,6 +327,69 @@ def test_errors_show_at_their_fields_and_keep_what_was_typed(signed_in, make, ow
     assert "hidden" not in page.one(data_field="lost_reason").attrs
 
 
+def test_an_unreadable_date_does_not_hide_the_other_errors(signed_in, make, owner, sales, acme, html):
+    """Every field's error in one pass, all in the same words: a date the form could not
+    read is reported with amount -1 and probability 150, not before them."""
+    response = signed_in.post(APP + "/f/deal/new", data={
+        "title": "Big deal", "company": str(acme["id"]), "stage": "new", "amount": "-1", "probability": "150",
+        "close_date": "2026-02-31"})
+    assert response.status_code == 422
+    page = html(response)
+    assert page.one(id="amount-error").text == "Amount must be at least 0"
+    assert page.one(id="probability-error").text == "Probability % must be at most 100"
+    assert page.one(id="close_date-error").text == "Expected close must be a date like 2026-01-31"
+    summary = page.one(id="fl-error-summary")
+    assert "3 problems" in summary.text and [a.attrs["href"] for a in summary.select("a")] == [
+        "#amount", "#probability", "#close_date"]
+    assert [a.text for a in summary.select("a")] == [
+        "Amount must be at least 0", "Probability % must be at most 100", "Expected close must be a date like 2026-01-31"]
+    assert page.value("close_date") == "2026-02-31" and page.value("amount") == "-1"  # nothing typed is lost
+
+
+def test_an_unreadable_date_in_a_subform_row_is_reported_with_the_rest(signed_in, make, owner, sales, acme, html):
+    deal = add(make, owner, sales, "deal", {"title": "Big deal", "company": acme["id"]})
+    response = signed_in.post(APP + "/f/quote/new", data={
+        "deal": str(deal["id"]), "valid_until": "not a date",
+        "items-0-product": "Seats", "items-0-qty": "0", "items-0-price": "10", "items-0-discount": "0"})
+    assert response.status_code == 422
+    page = html(response)
+    assert page.one(id="valid_until-error").text == "Valid until must be a date like 2026-01-31"
+    assert page.one(id="items-0-qty-error").text == "Quantity must be at least 1"
+    assert page.value("valid_until") == "not a date"
+
+
+def test_inputs_carry_the_limits_of_their_fields(signed_in, make, owner, sales, html):
+    """maxlength, min, max and step from each field's type and settings, subform cells too."""
+    def attrs(page, name, *keys):
+        [el] = [e for e in page.select("input") if e.attrs.get("name") == name]
+        return {k: el.attrs.get(k) for k in ("type", *keys)}
+
+    company = html(signed_in.get(APP + "/f/company/new"))
+    assert attrs(company, "name", "maxlength") == {"type": "text", "maxlength": "200"}
+    assert attrs(company, "email", "maxlength") == {"type": "email", "maxlength": "254"}
+    assert attrs(company, "revenue", "min", "max", "step") == {"type": "number", "min": "0", "max": None, "step": "0.01"}
+    deal = html(signed_in.get(APP + "/f/deal/new"))
+    assert attrs(deal, "probability", "min", "max", "step") == {"type": "number", "min": "0", "max": "100", "step": "any"}
+    assert attrs(deal, "close_date", "min", "max") == {"type": "date", "min": None, "max": None}
+    quote = html(signed_in.get(APP + "/f/quote/new"))
+    assert attrs(quote, "items-0-qty", "min", "step") == {"type": "number", "min": "1", "step": "any"}
+    assert attrs(quote, "items-0-discount", "min", "max") == {"type": "number", "min": "0", "max": "100"}
+
+
+def test_a_date_input_keeps_within_the_fields_dates(signed_in, make, owner, html):
+    make.install({"key": "trips", "name": "Trips", "forms": [{"key": "trip", "name": "Trip", "fields": [
+        {"key": "day", "type": "date", "label": "Day", "min": "2026-01-01", "max": "2026-12-31"},
+        {"key": "code", "type": "text", "label": "Code", "max_length": 8, "min_length": 2},
+        {"key": "nights", "type": "number", "label": "Nights", "precision": 0, "min": 1, "max": 30}]}]}, owner=owner)
+    page = html(signed_in.get("/a/trips/f/trip/new"))
+    [day] = [e for e in page.select("input") if e.attrs.get("name") == "day"]
+    [code] = [e for e in page.select("input") if e.attrs.get("name") == "code"]
+    [nights] = [e for e in page.select("input") if e.attrs.get("name") == "nights"]
+    assert (day.attrs["min"], day.attrs["max"]) == ("2026-01-01", "2026-12-31")
+    assert (code.attrs["maxlength"], code.attrs["minlength"]) == ("8", "2")
+    assert (nights.attrs["min"], nights.attrs["max"], nights.attrs["step"]) == ("1", "30", "1")
+
+
 def test_a_subform_error_shows_in_its_cell(signed_in, make, owner, sales, acme, html):
     deal = add(make, owner, sales, "deal", {"title": "Big deal", "company": acme["id"]})
     response = signed_in.post(APP + "/f/quote/new", data={
@@ -419,3 +483,50 @@ def test_an_upload_over_the_size_limit_is_refused_at_its_field(signed_in, make, 
         "items-0-discount": "0", "attachment": [(io.BytesIO(b"x" * 100), "big.bin", "application/octet-stream")]})
     assert response.status_code == 422
     assert "larger than" in html(response).one(id="attachment-error").text
+
+
+# -- formulas while typing ---------------------------------------------------------------------
+
+def test_the_form_computes_its_formulas_for_what_is_typed(signed_in, make, owner, sales, acme, html):
+    """The compute endpoint: the same formulas a save runs, for the input as the form posts it,
+    formatted for the reader; nothing is stored, and an unreadable value counts as blank."""
+    page = html(signed_in.get(APP + "/f/quote/new"))
+    assert page.one("form", id="record-form").attrs["data-compute-url"] == APP + "/f/quote/compute"
+    response = signed_in.post(APP + "/f/quote/compute", data={
+        "items-0-product": "Seats", "items-0-qty": "3", "items-0-price": "1,000", "items-0-discount": "10",
+        "items-1-product": "", "items-1-qty": "1", "items-1-price": "", "items-1-discount": "0",  # untouched
+        "items-2-product": "Desk", "items-2-qty": "2", "items-2-price": "abc", "items-2-discount": "50"})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    got = response.get_json()
+    assert got["fields"]["total"] == "2700" and got["fields"]["max_discount"] == "50"
+    assert got["rows"]["items"] == {"0": {"subtotal": "2700"}, "2": {"subtotal": "0"}}  # "abc": blank, as a formula reads it
+    deal = signed_in.post(APP + "/f/deal/compute", data={"amount": "1200", "probability": "25"}).get_json()
+    assert deal["fields"] == {"weighted": "300"}
+    assert service.get(make.actor(owner), sales, "company", acme["id"])  # nothing else changed
+    assert signed_in.get(APP + "/f/quote").status_code == 200
+    assert "Seats" not in signed_in.get(APP + "/f/quote").get_data(as_text=True)
+
+
+def test_computing_a_record_needs_the_right_to_change_it(client, auth, make, owner, sales, acme):
+    deal = add(make, owner, sales, "deal", {"title": "Big deal", "company": acme["id"], "amount": 100, "probability": 50})
+    auth.login(owner.email)
+    got = client.post(f"{APP}/f/deal/compute?record={deal['id']}", data={"amount": "100", "probability": "10"}).get_json()
+    assert got["fields"] == {"weighted": "10"}
+    auth.logout()
+    outsider = make.user("Otto Outsider")
+    auth.login(outsider.email)
+    assert client.post(f"{APP}/f/deal/compute?record={deal['id']}", data={"probability": "10"}).status_code in (403, 404)
+    assert client.post(f"{APP}/f/deal/compute", data={"amount": "1"}).status_code in (403, 404)
+
+
+def test_a_new_form_shows_the_serial_number_a_save_now_would_get(signed_in, make, owner, sales, acme):
+    deal = add(make, owner, sales, "deal", {"title": "Big deal", "company": acme["id"]})
+    first = signed_in.post(APP + "/f/quote/compute", data={"deal": str(deal["id"])}).get_json()
+    assert re.fullmatch(r"Q-\d{4}-0001 \(the next number; fixed when you save\)", first["fields"]["number"])
+    add(make, owner, sales, "quote", {"deal": deal["id"]})
+    again = signed_in.post(APP + "/f/quote/compute", data={"deal": str(deal["id"])}).get_json()
+    assert again["fields"]["number"].startswith(first["fields"]["number"][:7]) and "-0002 " in again["fields"]["number"]
+    assert add(make, owner, sales, "quote", {"deal": deal["id"]})["fields"]["number"].endswith("-0002")  # peeking reserved none
+    signed_in.environ_base["HTTP_ACCEPT_LANGUAGE"] = "zh-CN"
+    zh = signed_in.post(APP + "/f/quote/compute", data={"deal": str(deal["id"])}).get_json()
+    assert zh["fields"]["number"].endswith("-0003（下一个编号，保存时确定）")

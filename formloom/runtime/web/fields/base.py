@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from dataclasses import field as dc_field
+from decimal import Decimal
 from typing import Any
 
 from wtforms import StringField, validators
@@ -18,8 +19,11 @@ try:
 except ImportError:  # WTForms < 3.3 takes the (value, label) tuples as they are
     SelectChoice = None
 
-from formloom.runtime.fields import FieldType
+from formloom.runtime.fields import FieldType, type_of
 from formloom.runtime.registry import Instance
+
+# JSON Schema limits of a value (`FieldType.value_schema`) and the HTML attribute for each.
+SCHEMA_LIMITS = {"maxLength": "maxlength", "minLength": "minlength", "minimum": "min", "maximum": "max"}
 
 PALETTE = ["#2563eb", "#16a34a", "#d97706", "#7c3aed", "#0891b2", "#db2777", "#475569", "#dc2626"]
 
@@ -56,6 +60,18 @@ def choices(pairs) -> list:
     return [p if isinstance(p, SelectChoice) else SelectChoice(*p) for p in pairs]
 
 
+def html_number(value) -> str:
+    """A limit as an HTML attribute value: 0, 0.5, 100 (never "100.0")."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        value = int(value)
+    return str(value)
+
+
+def step_of(places: int | None) -> str:
+    """The `step` of a number input for a precision: 2 -> "0.01", 0 -> "1", none -> "any"."""
+    return "any" if places is None else str(Decimal(1).scaleb(-int(places)))
+
+
 def form_kwargs(field: dict, ctx: dict) -> dict:
     """Label, description and render hints shared by every WTForms field."""
     label = ctx.get("label") or field.get("label") or field["key"]
@@ -75,6 +91,8 @@ class FieldWidget(Instance):
     """How one field type is shown and edited. Subclasses set `type` (the field type's name)."""
 
     in_list = True  # a record list shows it in a column
+    # The limits of the value schema its input honours (a text box: lengths; a number: min, max).
+    limits: tuple[str, ...] = ("maxlength", "minlength")
     checkbox = False  # typed with a checkbox, which cannot say "not answered"
     settings_panel: str | None = None  # the builder's settings panel for the type (to come)
 
@@ -106,3 +124,18 @@ class FieldWidget(Instance):
     def form_field(self, field: dict, ctx: dict):
         """The WTForms field (unbound) for the HTML form."""
         return StringField(**form_kwargs(field, ctx))
+
+    def input_limits(self, field: dict, ftype: FieldType) -> dict[str, str]:
+        """HTML attributes with the field's limits (`maxlength`, `min`, `max`, `step`), so the
+        browser helps before the server refuses: those of its value schema that the input honours."""
+        schema = ftype.value_schema(field)
+        return {html: html_number(schema[key]) for key, html in SCHEMA_LIMITS.items()
+                if html in self.limits and key in schema}
+
+    def unbound_field(self, field: dict, ctx: dict):
+        """`form_field` with the field's limits on its input (what the form builder asks)."""
+        unbound = self.form_field(field, ctx)
+        limits = self.input_limits(field, type_of(field))
+        if limits:
+            unbound.kwargs["render_kw"] = {**limits, **(unbound.kwargs.get("render_kw") or {})}
+        return unbound
