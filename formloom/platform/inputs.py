@@ -61,8 +61,9 @@ def text_problem(text: str) -> str | None:
     return None
 
 
-def _escape(key: str) -> str:
-    return key.replace("~", "~0").replace("/", "~1")
+def pointer_token(part) -> str:
+    """One JSON pointer reference token (RFC 6901)."""
+    return str(part).replace("~", "~0").replace("/", "~1")
 
 
 def json_problems(value: Any) -> list[dict]:
@@ -81,9 +82,9 @@ def json_problems(value: Any) -> list[dict]:
             pairs = item.items() if isinstance(item, dict) else enumerate(item)
             for key, child in pairs:
                 if isinstance(key, str) and (why := text_problem(key)):
-                    problems.append({"pointer": f"{pointer}/{_escape(key)}", "message": f"the key {why}"})
+                    problems.append({"pointer": f"{pointer}/{pointer_token(key)}", "message": f"the key {why}"})
                     continue
-                stack.append((child, f"{pointer}/{_escape(str(key))}", depth + 1))
+                stack.append((child, f"{pointer}/{pointer_token(key)}", depth + 1))
         elif isinstance(item, str):
             if why := text_problem(item):
                 problems.append({"pointer": pointer, "message": why})

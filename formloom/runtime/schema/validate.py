@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
+from formloom.platform.inputs import pointer_token as escape
 from formloom.runtime import conditions, formulas, grants
 from formloom.runtime.definition import FORMULA_KIND, AppDef, FormDef
 from formloom.runtime.exceptions import DefinitionError
@@ -36,11 +37,6 @@ STRUCTURE_ERRORS = (KeyError, TypeError, AttributeError, ValueError, IndexError,
 def meta_validator() -> Draft202012Validator:
     text = resources.files("formloom.runtime.schema").joinpath("app.schema.json").read_text("utf-8")
     return Draft202012Validator(json.loads(text))
-
-
-def escape(part) -> str:
-    """One JSON pointer reference token (RFC 6901)."""
-    return str(part).replace("~", "~0").replace("/", "~1")
 
 
 def _pointer(path) -> str:
