@@ -18,6 +18,7 @@ from formloom.platform.models import AutomationRun, Job, Notification, OutboxEve
 from formloom.runtime.automations import actions, engine, history, schedule
 from formloom.runtime.exceptions import DefinitionError, NotFound
 from formloom.runtime.records import service as records
+from formloom.runtime.records.context import app_timezone
 from formloom.runtime.schema import compile_app
 
 from support_formloom import DATA
@@ -186,7 +187,8 @@ def test_updated_fires_only_when_a_watched_field_changes_and_the_condition_holds
     [run] = runs("won")
     [fid] = run.results[0]["created"]
     made = records.get(SYSTEM, rt, "follow_up", fid)["fields"]
-    today = datetime.now(UTC).date()
+    # "today" is the app's date: in Asia/Shanghai it turns eight hours before UTC's
+    today = datetime.now(ZoneInfo(app_timezone(rt))).date()
     assert made["company"] == acme["id"] and made["summary"] == "Thank Big"
     assert (made["at"] - today).days == 7
 
