@@ -9,7 +9,9 @@ platform/reqcache.py call `bump`), so the new value becomes visible to other pro
 exactly when the change does. A request reads the counter once (one primary-key SELECT,
 before it reads anything it might cache) and uses only entries tagged with that value:
 revoking a token or deactivating a user takes effect on the next request in every process.
-Entries also expire after `TTL` seconds.
+Entries also expire after `TTL` seconds. The same counter moves when records of a form start
+or stop waiting for a background refresh (runtime/records/refreshes.py), so a read need not
+ask about "updating" records of a form where none wait.
 
 Outside a request (jobs, the CLI) nothing is cached here. Once a request has changed any of
 these tables itself, it stops using the cache until it ends: what it would read is its
