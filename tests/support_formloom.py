@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+from contextlib import contextmanager
 from pathlib import Path
 
 from formloom.platform.actor import Actor
@@ -14,6 +15,30 @@ from formloom.platform.actor import Actor
 PG_URL = os.environ.get("FORMLOOM_TEST_DATABASE_URL")
 REDIS_URL = os.environ.get("FORMLOOM_TEST_REDIS_URL")
 DATA = Path(__file__).parent / "data"
+
+
+@contextmanager
+def statements():
+    """The SQL statements (and COMMITs) the database is sent inside the block, in order."""
+    import sqlalchemy as sa
+
+    from formloom.platform.extensions import db
+
+    seen: list[str] = []
+
+    def note(conn, cursor, statement, *args):
+        seen.append(" ".join(statement.split()))
+
+    def commit(conn):
+        seen.append("COMMIT")
+
+    sa.event.listen(db.engine, "before_cursor_execute", note)
+    sa.event.listen(db.engine, "commit", commit)
+    try:
+        yield seen
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", note)
+        sa.event.remove(db.engine, "commit", commit)
 
 
 class Factory:

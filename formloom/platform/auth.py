@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
@@ -30,7 +31,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from wtforms import BooleanField, EmailField, HiddenField, PasswordField
 from wtforms.validators import DataRequired, Email, Length
 
-from formloom.platform import audit, credentials
+from formloom.platform import audit, credentials, epoch, reqcache
 from formloom.platform.actor import Actor
 from formloom.platform.extensions import db, limiter, login_manager, write_transaction
 from formloom.platform.models import ApiToken, User, password_method, utcnow
@@ -91,38 +92,81 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+@dataclass(frozen=True)
+class TokenUser:
+    """The user of a token request, as the request needs them: plain data a process may keep
+    across requests (see `load_user_from_token`), never an ORM object tied to one session."""
+
+    id: int
+    name: str
+    email: str
+    locale: str | None
+    is_admin: bool
+    department_id: int | None
+    role_keys: frozenset[str]
+    is_authenticated = True
+    is_active = True
+    is_anonymous = False
+
+    def get_id(self) -> str:
+        return str(self.id)
+
+
+@dataclass(frozen=True)
+class VerifiedToken:
+    id: int
+    read_only: bool
+    app_id: int | None
+    last_used_at: datetime | None
+
+
 def load_user_from_token(req):
     """`Authorization: Bearer <token>` on an API route: the token's user, the token kept in `g`.
 
-    Pages take session cookies only (see platform/credentials.py).
+    Pages take session cookies only (see platform/credentials.py). A verified token is kept
+    by the process under the cache epoch (platform/epoch.py): a revoke, a deactivation or a
+    change of the user's roles moves the epoch, so the next request anywhere checks again.
     """
     header = req.headers.get("Authorization", "")
     if not credentials.is_api_request() or not header.lower().startswith("bearer "):
         return None
-    token = header[7:].strip()
-    # One query: the token, its user and the user's roles (Actor.from_user reads them).
+    token_hash = hash_token(header[7:].strip())
+    found = epoch.cached("token", token_hash, lambda: _verify(token_hash), keep_none=False)
+    if found is None:
+        g.bad_token = True
+        return None
+    token, user, used = found
+    now = utcnow()
+    if used["at"] is None or now - used["at"] >= TOKEN_TOUCH_EVERY:
+        _touch_token(token.id, now)
+        used["at"] = now  # this verification's own note of the last use
+    g.api_token = token
+    return user
+
+
+def _verify(token_hash: str) -> tuple[VerifiedToken, TokenUser, dict] | None:
+    """The live token with this hash and its active user, in one query; None if there is none."""
     row = db.session.execute(
         sa.select(ApiToken).join(ApiToken.user)
         .options(contains_eager(ApiToken.user).joinedload(User.roles))
-        .where(ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None))
+        .where(ApiToken.token_hash == token_hash, ApiToken.revoked_at.is_(None))
     ).unique().scalar_one_or_none()
     if row is None or not row.user.active:
-        g.bad_token = True
         return None
-    now = utcnow()
-    if row.last_used_at is None or now - row.last_used_at >= TOKEN_TOUCH_EVERY:
-        _touch_token(row.id, now)
-    g.api_token = row
-    return row.user
+    u = row.user
+    return (VerifiedToken(row.id, bool(row.read_only), row.app_id, row.last_used_at),
+            TokenUser(u.id, u.name, u.email, u.locale, bool(u.is_admin), u.department_id, frozenset(u.role_keys)),
+            {"at": row.last_used_at})
 
 
 def _touch_token(token_id: int, now) -> None:
-    """Note that the token was used; the condition keeps concurrent requests to one write."""
+    """Note that the token was used; the condition keeps concurrent requests to one write.
+    The last use changes nothing cached, so it leaves the cache epoch alone."""
     with write_transaction():
         db.session.execute(
             sa.update(ApiToken).where(ApiToken.id == token_id, sa.or_(
                 ApiToken.last_used_at.is_(None), ApiToken.last_used_at <= now - TOKEN_TOUCH_EVERY))
-            .values(last_used_at=now).execution_options(synchronize_session=False))
+            .values(last_used_at=now).execution_options(synchronize_session=False, **{reqcache.NEUTRAL: True}))
 
 
 def add_token(user_id: int, name: str = "", read_only: bool = False, app_id: int | None = None) -> tuple[ApiToken, str]:

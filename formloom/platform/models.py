@@ -148,6 +148,17 @@ class AppMember(db.Model):
     is_admin = db.Column(db.Boolean, nullable=False, default=False)
 
 
+class CacheEpoch(db.Model):
+    """One counter (id 1) that every change to who may do what moves on, in the change's own
+    transaction: users, departments, roles, app members, API tokens, apps. Each process keeps
+    answers about these under the value it read, and drops them when the value moves
+    (platform/epoch.py)."""
+
+    __tablename__ = "cache_epoch"
+    id = db.Column(db.Integer, primary_key=True)
+    value = db.Column(db.BigInteger, nullable=False, default=0)
+
+
 class ApiToken(db.Model):
     """A bearer token: stored as a SHA-256 hash, shown to its owner once."""
 

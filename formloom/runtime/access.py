@@ -26,7 +26,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from formloom.platform import orgtree, reqcache
+from formloom.platform import epoch, orgtree, reqcache
 from formloom.platform.actor import Actor
 from formloom.platform.extensions import db
 from formloom.platform.models import App, AppMember, Role
@@ -66,7 +66,8 @@ def _membership(actor: Actor, app_id: int) -> str | None:
             return None
         return "admin" if any(flags) else "member"
 
-    return reqcache.cached("membership", (actor.user_id, actor.department_id, actor.role_keys, app_id), compute)
+    key = (actor.user_id, actor.department_id, actor.role_keys, app_id)
+    return reqcache.cached("membership", key, lambda: epoch.cached("membership", key, compute))
 
 
 def _ancestors(actor: Actor) -> list[int]:
@@ -89,7 +90,8 @@ def grant_names(to: dict, actor: Actor, member: bool) -> bool:
 def _published_runtime(app_id: int):
     from formloom.runtime.apps import runtime_for
 
-    version = db.session.execute(sa.select(App.published_version).where(App.id == app_id)).scalar()
+    version = epoch.cached("app_version", app_id, lambda: db.session.execute(
+        sa.select(App.published_version).where(App.id == app_id)).scalar())
     return runtime_for(app_id, version) if version else None
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
+from formloom.platform import epoch
 from formloom.platform.extensions import db
 from formloom.platform.models import App, AppVersion
 from formloom.runtime.definition import AppDef, FormDef
@@ -60,12 +61,16 @@ def build_runtime(app_id: int, key: str, name: str, number: int, definition: dic
 
 def get_runtime(app_key: str) -> AppRuntime:
     """The published runtime of the app `app_key`. Raises NotFound."""
-    row = db.session.execute(
-        sa.select(App.id, App.key, App.name, App.published_version).where(App.key == app_key)
-    ).first()
-    if row is None or not row.published_version:
+    row = epoch.cached("app", app_key, lambda: _published(app_key))
+    if row is None or not row[1]:
         raise NotFound(f'No published app "{app_key}"')
-    return runtime_for(row.id, row.published_version)
+    return runtime_for(*row)
+
+
+def _published(app_key: str) -> tuple[int, int] | None:
+    """The app's id and published version (0: never published)."""
+    row = db.session.execute(sa.select(App.id, App.published_version).where(App.key == app_key)).first()
+    return None if row is None else (row.id, row.published_version)
 
 
 def _db_key() -> str:

@@ -3,34 +3,10 @@ the record once, a write is one write transaction. Counted in statements, never 
 from __future__ import annotations
 
 import re
-from contextlib import contextmanager
 
-import sqlalchemy as sa
-
-from formloom.platform.extensions import db
-
-from support_formloom import Api
+from support_formloom import Api, statements
 
 RECORDS = "/api/v1/apps/sales_mini/forms/deal/records"
-
-
-@contextmanager
-def statements():
-    seen: list[str] = []
-
-    def note(conn, cursor, statement, *args):
-        seen.append(" ".join(statement.split()))
-
-    def commit(conn):
-        seen.append("COMMIT")
-
-    sa.event.listen(db.engine, "before_cursor_execute", note)
-    sa.event.listen(db.engine, "commit", commit)
-    try:
-        yield seen
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", note)
-        sa.event.remove(db.engine, "commit", commit)
 
 
 def _setup(client, make):
@@ -50,14 +26,25 @@ def _touching(seen: list[str], *tables: str) -> list[str]:
     return [s for s in seen if pattern.search(s)]
 
 
-def test_a_token_is_checked_with_one_query(any_db, client, make):
+def test_a_known_token_costs_one_query_of_the_cache_epoch(any_db, client, make):
+    """Token, user, roles, membership and the app's published version come from the process's
+    cache once verified: the request reads the epoch row, and nothing else about who is asking."""
     api, deal = _setup(client, make)
     api.get(f"{RECORDS}/{deal}")  # the token's last use was just noted: no write follows
     with statements() as seen:
         resp = api.get(f"{RECORDS}/{deal}")
     assert resp.status_code == 200, resp.get_json()
-    auth = _touching(seen, "api_tokens", "users", "user_roles")
-    assert len(auth) == 1, auth
+    assert _touching(seen, "api_tokens", "users", "user_roles", "roles", "app_members", "apps") == []
+    assert len(_touching(seen, "cache_epoch")) == 1, seen
+
+
+def test_an_unknown_token_is_checked_every_time(any_db, client, make):
+    _setup(client, make)
+    for _ in range(2):
+        with statements() as seen:
+            resp = client.get(f"{RECORDS}/1", headers={"Authorization": "Bearer flt_never-issued"})
+        assert resp.status_code == 401
+        assert len(_touching(seen, "api_tokens")) == 1, seen
 
 
 def test_a_read_by_id_loads_the_record_once(any_db, client, make):

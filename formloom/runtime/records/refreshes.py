@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from formloom.platform import jobs, outbox
+from formloom.platform import epoch, jobs, outbox
 from formloom.platform.extensions import db, write_transaction
 from formloom.platform.models import App, Job, RelationPending, RelationRefresh, utcnow
 from formloom.runtime.exceptions import Conflict, FormloomError, NotFound, PermissionDenied
@@ -45,7 +45,7 @@ def defer(runtime, form_key: str, ids: list[int], cause: dict, actor_id: int | N
     caller's transaction."""
     refresh = _new(runtime, form_key, cause, actor_id)
     refresh.total = len(ids)
-    store.insert_rows(RelationPending.__table__, _rows(refresh, form_key, ids) + _chain_rows(runtime, refresh, ids))
+    _add_pending(_rows(refresh, form_key, ids) + _chain_rows(runtime, refresh, ids))
     _ask(refresh, dedupe_key)
     return refresh
 
@@ -143,7 +143,15 @@ def _published(app_id: int):
     return runtime_for(app.id, app.published_version)
 
 
+def _add_pending(rows: list[dict]) -> None:
+    """Mark records "updating": the cache epoch moves with them (see `may_be_updating`)."""
+    if rows:
+        epoch.bump(db.session())
+        store.insert_rows(RelationPending.__table__, rows)
+
+
 def _new(runtime, form_key: str, cause: dict, actor_id: int | None) -> RelationRefresh:
+    epoch.bump(db.session())  # defer_all marks every record of the form (see `may_be_updating`)
     refresh = RelationRefresh(app_id=runtime.app_id, form_key=form_key, cause=cause, actor_id=actor_id,
                               status="queued", total=0, done=0, changed=0)
     db.session.add(refresh)
@@ -250,7 +258,7 @@ def _mark_chain(refresh_id: int) -> None:
             return
         ids = list(db.session.execute(sa.select(RelationPending.record_id).where(
             RelationPending.refresh_id == refresh.id, RelationPending.form_key == refresh.form_key)).scalars())
-        store.insert_rows(RelationPending.__table__, _chain_rows(runtime, refresh, ids))
+        _add_pending(_chain_rows(runtime, refresh, ids))
         refresh.status = "running"
 
 
@@ -284,6 +292,7 @@ def _waiting(refresh: RelationRefresh) -> int:
 def _finish(refresh: RelationRefresh) -> dict:
     # Its own records are done, and with them those that follow from theirs.
     db.session.execute(sa.delete(RelationPending.__table__).where(RelationPending.refresh_id == refresh.id))
+    epoch.bump(db.session())  # processes stop asking about records of a form nothing waits in
     refresh.status, refresh.done, refresh.finished_at, refresh.error = "done", refresh.total, utcnow(), None
     return {"refresh": refresh.id, "total": refresh.total, "changed": refresh.changed}
 
@@ -296,9 +305,19 @@ def _note_error(refresh_id: int, exc: Exception) -> None:
 
 
 # -- what the pages and the API show ---------------------------------------------------------------
+def may_be_updating(app_id: int, form_key: str) -> bool:
+    """Whether any record of the form may wait for a refresh: one probe of the index, kept by
+    the process under the cache epoch (platform/epoch.py), which every transaction that marks
+    records "updating" moves on (`_new`, `_add_pending`). A refresh that ends leaves the answer
+    true until the epoch next moves: `updating` then simply finds nothing."""
+    p = RelationPending.__table__.c
+    return epoch.cached("updating", (app_id, form_key), lambda: db.session.execute(
+        sa.select(p.record_id).where(p.app_id == app_id, p.form_key == form_key).limit(1)).first() is not None)
+
+
 def updating(app_id: int, form_key: str, record_ids: list[int]) -> set[int]:
     """Which of these records still wait for a refresh."""
-    if not record_ids:
+    if not record_ids or not may_be_updating(app_id, form_key):
         return set()
     p = RelationPending.__table__.c
     out: set[int] = set()

@@ -38,6 +38,8 @@ MAX_BULK = 10_000
 # without "draft", or a draft completed. The flow engine starts the form's approval here.
 ON_SUBMIT: list = []
 ANALYZE_AFTER = 5_000  # rows: a bulk load this large leaves the planner's statistics stale
+_INSERT_REVISION = sa.insert(RecordRevision.__table__)
+_INSERT_EVENT = sa.insert(OutboxEvent.__table__)
 
 
 def get(actor: Actor, runtime, form_key: str, record_id: int, include_deleted: bool = False) -> dict:
@@ -191,17 +193,20 @@ def _assign_serials(runtime, form_key: str, items: list[dict], today) -> None:
 
 def log_change(runtime, form_key: str, record_id: int, version: int, action: str, changes: dict,
                actor: Actor, record: dict | None) -> None:
-    """The revision and the outbox event of a change, in its transaction."""
-    db.session.add(RecordRevision(app_id=runtime.app_id, form_key=form_key, record_id=record_id,
-                                  version=version, action=action, changes=changes, actor_id=actor.user_id,
-                                  caused_by=actor.cause))
+    """The revision and the outbox event of a change, in its transaction: two Core INSERTs,
+    written at once (no ORM objects to flush at commit)."""
+    now = now_utc()
+    db.session.execute(_INSERT_REVISION, {
+        "app_id": runtime.app_id, "form_key": form_key, "record_id": record_id, "version": version,
+        "action": action, "changes": changes, "actor_id": actor.user_id, "at": now, "caused_by": actor.cause})
     payload = {"form": form_key, "record_id": record_id, "version": version, "changes": changes}
     if record is not None:
         payload["record"] = record_json(runtime.form(form_key), record)
     if actor.chain:
         payload["chain"] = list(actor.chain)
-    db.session.add(OutboxEvent(app_id=runtime.app_id, form_key=form_key, record_id=record_id,
-                               type=f"record.{action}", payload=payload, actor_id=actor.user_id))
+    db.session.execute(_INSERT_EVENT, {
+        "app_id": runtime.app_id, "form_key": form_key, "record_id": record_id, "type": f"record.{action}",
+        "payload": payload, "actor_id": actor.user_id, "created_at": now, "dispatched_at": None, "attempts": 0})
 
 
 def _system_for_create(actor: Actor, now, draft: bool, owner=None) -> dict:
@@ -244,10 +249,10 @@ def create(actor: Actor, runtime, form_key: str, data: dict, draft: bool = False
         who = _owner(form, values, actor) if form.owner_field or owner is None else owner
         system = _system_for_create(actor, ctx.now, draft, who)
         try:
-            [rid] = store.insert_records(ft, [(values, system)])
+            record = store.insert_record(ft, values, system)
         except IntegrityError as exc:
             raise _taken(runtime, form_key, exc) from exc
-        record = store.load_records(ft, [rid])[rid]
+        rid = record["id"]
         changes = _created_changes(form, values)
         log_change(runtime, form_key, rid, 1, "created", changes, actor, record)
         relations.after_write(runtime, form_key, None, record, "created")
@@ -336,13 +341,12 @@ def update(actor: Actor, runtime, form_key: str, record_id: int, data: dict,
         if form.owner_field and form.owner_field in changed:
             system["owner_id"] = changed[form.owner_field]
         try:
-            ok = store.update_record(ft, record_id, changed, system, current["version"])
+            record = store.update_record_returning(ft, record_id, changed, system, current["version"])
         except IntegrityError as exc:
             raise _taken(runtime, form_key, exc) from exc
-        if not ok:
+        if record is None:
             raise Conflict("The record was changed by someone else; reload it and apply your change again",
                            reason="stale")
-        record = store.load_records(ft, [record_id])[record_id]
         diff = {k: [json_value(form, k, current["fields"].get(k)), json_value(form, k, v)] for k, v in changed.items()}
         log_change(runtime, form_key, record_id, record["version"], "updated", diff, actor, record)
         relations.after_write(runtime, form_key, current, record, "updated")

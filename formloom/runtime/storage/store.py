@@ -111,6 +111,36 @@ def insert_records(ft: FormTables, items: list[tuple[dict, dict]]) -> list[int]:
     return ids
 
 
+def _returns(kind: str) -> bool:
+    dialect = db.session.get_bind().dialect
+    return bool(getattr(dialect, f"{kind}_returning", False))
+
+
+def insert_record(ft: FormTables, fields: dict, system: dict) -> dict:
+    """Insert one record and return it as `load_records` would: read back by the INSERT
+    itself (RETURNING), unless the form keeps multi-value or child rows."""
+    if ft.values or ft.children or not _returns("insert"):
+        [rid] = insert_records(ft, [(fields, system)])
+        return load_records(ft, [rid])[rid]
+    t = ft.table
+    row = db.session.execute(sa.insert(t).returning(*t.c), {**system, **column_values(ft, fields)}).mappings().one()
+    return to_record(ft, row, {})
+
+
+def update_record_returning(ft: FormTables, rid: int, fields: dict, system: dict, expected_version: int) -> dict | None:
+    """`update_record`, returning the record as it now is (None if it had moved on): read
+    back by the UPDATE itself (RETURNING) unless the form keeps multi-value or child rows."""
+    if ft.values or ft.children or not _returns("update"):
+        if not update_record(ft, rid, fields, system, expected_version):
+            return None
+        return load_records(ft, [rid], include_deleted=True)[rid]
+    t = ft.table
+    stmt = (sa.update(t).where(t.c.id == rid, t.c.version == expected_version)
+            .values(**system, **column_values(ft, fields), version=expected_version + 1).returning(*t.c))
+    row = db.session.execute(stmt).mappings().first()
+    return None if row is None else to_record(ft, row, {})
+
+
 def write_related(ft: FormTables, rid: int, fields: dict, new: bool = False) -> None:
     """Write the multi-value and child rows of one record for the keys present in `fields`."""
     for key, table in ft.values.items():
