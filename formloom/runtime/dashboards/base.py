@@ -19,6 +19,8 @@ from formloom.runtime.views.base import BUCKETS, KEY
 
 AGGS = ("count", "sum", "avg", "min", "max", "distinct")
 FILTER_KINDS = ("date_range", "user", "department", "select")
+# What a user or department filter, or a dimension of people, holds: ids that have names.
+NAMED = FILTER_KINDS[1:3]
 PERIODS = ("today", "yesterday", "this_week", "last_week", "this_month", "last_month", "this_quarter",
            "last_quarter", "this_year", "last_year", "last_7_days", "last_30_days", "last_90_days",
            "last_12_months", "all")
