@@ -182,3 +182,14 @@ class WidgetType(Instance):
     def grouping_sets(self, widget: Widget) -> list[tuple[int, ...]]:
         """Further groupings (dimension indexes) whose totals the widget shows: a pivot's subtotals."""
         return []
+
+
+def one_number(widget: Widget, err: Callable[[str, str], None]) -> None:
+    """A KPI or gauge shows one number: its last measure; measures before it only feed a ratio."""
+    ms = widget.source.measures
+    last = ms[-1]
+    fed = set() if last.ratio is None else {last.ratio[0], *last.ratio[1]}
+    for j, m in enumerate(ms[:-1]):
+        if m.key not in fed:
+            err(f"/source/measures/{j}", f'a {widget.type} widget shows one number (its last measure); '
+                                         f'"{m.key}" is neither that nor part of its ratio')

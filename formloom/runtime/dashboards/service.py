@@ -83,11 +83,14 @@ def applying(dash: Dashboard, widget: Widget, runtime) -> list[DashFilter]:
     return [f for f in dash.filters if filter_fits(form, f.field, f.kind)]
 
 
-def _period(dash, widget, runtime, values, today) -> tuple[str, periods.Range] | None:
-    """The date field and range a KPI or gauge counts in: a date filter's, else its own `period`."""
+def _period(dash, widget, runtime, values, today, args: Mapping) -> tuple[str, periods.Range] | None:
+    """The date field and range a KPI or gauge counts in: its own `period`, unless the reader
+    set a date filter on that field (a filter's default does not replace it); without a
+    `period`, the date filter's value."""
     own = widget.raw.get("period")
     for f in applying(dash, widget, runtime):
-        if f.kind == "date_range" and values.get(f.key) and (own is None or own["field"] == f.field):
+        chosen = values.get(f.key) and (own is None or (own["field"] == f.field and FILTER + f.key in args))
+        if f.kind == "date_range" and chosen and (own is None or own["field"] == f.field):
             return f.field, periods.parse(values[f.key], today, FILTER + f.key)
     if own:
         return own["field"], periods.preset(own["range"], today)
@@ -116,7 +119,7 @@ def widget_data(actor: Actor, runtime, dash_key: str, widget_key: str, args: Map
     widget = get_widget(dash, widget_key)
     values = filter_values(dash, args)
     today = periods.today_in(app_timezone(runtime))
-    period = _period(dash, widget, runtime, values, today)
+    period = _period(dash, widget, runtime, values, today, args)
     probe = Plan(actor, runtime, widget)  # refuses a widget reading hidden fields before any filter does
     conds = conditions_for(dash, widget, runtime, values, probe.hidden, skip=period[0] if period else None)
     conds += [condition] if condition else []
@@ -129,7 +132,7 @@ def widget_data(actor: Actor, runtime, dash_key: str, widget_key: str, args: Map
 
 
 def _kpi(plan, widget, body, period, actor, runtime, conds) -> None:
-    value = body["rows"][0][0] if body["rows"] else None
+    value = body["rows"][0][-1] if body["rows"] else None
     if period:
         body["period"] = {"field": period[0], "from": _iso(period[1][0]), "to": _iso(period[1][1])}
     how = widget.raw.get("compare")
@@ -138,7 +141,7 @@ def _kpi(plan, widget, body, period, actor, runtime, conds) -> None:
         if before:
             prev_plan = Plan(actor, runtime, widget, conds + [periods.condition(period[0], before)])
             prev = _table(prev_plan, "en")["rows"]
-            pv = prev[0][0] if prev else None
+            pv = prev[0][-1] if prev else None
             change = None if not pv or value is None else (value - pv) / abs(pv)
             body["compare"] = {"value": pv, "change": change, "from": _iso(before[0]), "to": _iso(before[1])}
     target = widget.raw.get("target", widget.raw.get("max") if widget.type == "gauge" else None)
@@ -265,6 +268,8 @@ def _columns(plan: Plan, locale: str) -> list[dict]:
             elif m.ratio:
                 label = m.key
         col = {"key": m.key, "label": label, "role": "measure", "format": _format(plan.form, m)}
+        if col["format"] == "currency":
+            col["currency"] = (plan.form.fields.get(m.field or "") or {}).get("currency", "CNY")
         precision = m.raw.get("precision", (plan.form.fields.get(m.field or "") or {}).get("precision"))
         if precision is not None and m.agg not in ("count", "distinct"):
             col["precision"] = precision
@@ -329,7 +334,7 @@ def drill_condition(actor: Actor, runtime, dash_key: str, widget_key: str, args:
     plan = Plan(actor, runtime, widget)
     values = filter_values(dash, args)
     today = periods.today_in(app_timezone(runtime))
-    period = _period(dash, widget, runtime, values, today)
+    period = _period(dash, widget, runtime, values, today, args)
     parts = [src.where] if src.where else []
     parts += conditions_for(dash, widget, runtime, values, plan.hidden, skip=period[0] if period else None)
     if period and periods.condition(*period):

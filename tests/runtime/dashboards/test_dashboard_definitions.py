@@ -95,6 +95,8 @@ def test_a_dashboard_of_every_kind_compiles():
      "/dashboards/0/widgets/0/source/where/field", 'unknown field "nope"'),
     ({"key": "w", "type": "kpi", "source": deal(measures=[{"ratio": {"of": "a", "to": "b"}, "as": "r"}])},
      "/dashboards/0/widgets/0/source/measures/0/ratio", 'is not another measure'),
+    ({"key": "w", "type": "kpi", "source": deal(measures=[{"agg": "count"}, {"agg": "count", "as": "n"}])},
+     "/dashboards/0/widgets/0/source/measures/0", "shows one number"),
     ({"key": "w", "type": "pivot", "source": deal(dimensions=[{"field": "stage"}])},
      "/dashboards/0/widgets/0/source/dimensions", "at least 2 dimensions"),
     ({"key": "w", "type": "kpi", "source": deal(dimensions=[{"field": "stage"}])},

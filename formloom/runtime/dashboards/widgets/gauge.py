@@ -1,5 +1,5 @@
 """A gauge: one number on a dial from `min` to `max` (the target, when given)."""
-from formloom.runtime.dashboards.base import PERIOD, WidgetType, schema
+from formloom.runtime.dashboards.base import PERIOD, WidgetType, one_number, schema
 
 
 class GaugeWidgetType(WidgetType):
@@ -9,8 +9,7 @@ class GaugeWidgetType(WidgetType):
 
     def check(self, widget, err):
         super().check(widget, err)
-        if len(widget.source.measures) != 1:
-            err("/source/measures", "a gauge widget shows one measure")
+        one_number(widget, err)
         lo, hi = widget.raw.get("min", 0), widget.raw.get("max", widget.raw.get("target"))
         if hi is not None and hi <= lo:
             err("/max", "must be greater than min")

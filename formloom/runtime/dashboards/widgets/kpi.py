@@ -1,5 +1,5 @@
 """A KPI card: one number, its change against the previous period, progress to a target."""
-from formloom.runtime.dashboards.base import PERIOD, WidgetType, schema
+from formloom.runtime.dashboards.base import PERIOD, WidgetType, one_number, schema
 
 
 class KpiWidgetType(WidgetType):
@@ -14,5 +14,4 @@ class KpiWidgetType(WidgetType):
 
     def check(self, widget, err):
         super().check(widget, err)
-        if len(widget.source.measures) != 1:
-            err("/source/measures", "a kpi widget shows one measure")
+        one_number(widget, err)
