@@ -209,21 +209,22 @@
     var kind = card.dataset.type;
     var parts = split(body);
     var box = el("div", "fl-chart");
+    box.dataset.kind = kind;
     box.setAttribute("role", "img");
     box.setAttribute("aria-label", card.querySelector(".fl-widget-title").textContent);
     target.appendChild(box);
-    var ec = window.echarts.init(box, null, {renderer: "svg"});
+    var ec = window.echarts.init(box, null, {renderer: "canvas"});
     charts.push(ec);
     var tooltipFmt = function (col) { return function (v) { return fmt(v, col); }; };
     var option, clicks = [];
     var first = parts.dims[0], m0 = parts.measures[0];
     if (kind === "pie" || kind === "funnel") {
       var data = body.rows.map(function (row, r) { clicks.push([body.keys[r], body.columns[m0].key]); return {name: label(body, first, row[first]), value: row[m0]}; });
-      option = {tooltip: {trigger: "item", valueFormatter: tooltipFmt(body.columns[m0])},
+      option = {tooltip: {trigger: "item", renderMode: "richText", valueFormatter: tooltipFmt(body.columns[m0])},
         legend: {type: "scroll", bottom: 0},
         series: [kind === "pie" ? {type: "pie", radius: options.donut ? ["40%", "68%"] : "68%", center: ["50%", "45%"], data: data,
           label: {show: true, formatter: "{b}"}} :
-          {type: "funnel", sort: "none", left: "10%", width: "80%", top: 10, bottom: 40, data: data, label: {position: "inside"}}]};
+          {type: "funnel", sort: "none", min: 0, max: Math.max.apply(null, data.map(function (d) { return d.value || 0; }).concat([1])), left: "10%", width: "80%", top: 10, bottom: 40, data: data, label: {position: "inside"}}]};
     } else if (kind === "gauge") {
       var lastCol = body.columns.length - 1;
       var v = body.rows.length ? body.rows[0][lastCol] : 0;
@@ -265,7 +266,7 @@
       }
       var valueAxis = {type: "value", axisLabel: {formatter: function (x) { return fmt(x, {format: body.columns[m0].format === "percent" ? "percent" : "number", precision: 0}); }}};
       var catAxis = {type: "category", data: categories, axisLabel: {hideOverlap: true}};
-      option = {tooltip: {trigger: "axis"}, legend: {type: "scroll", bottom: 0, show: series.length > 1},
+      option = {tooltip: {trigger: "axis", renderMode: "richText"}, legend: {type: "scroll", bottom: 0, show: series.length > 1},
         grid: {left: 8, right: 16, top: 16, bottom: series.length > 1 ? 40 : 16, containLabel: true},
         xAxis: options.horizontal ? valueAxis : catAxis, yAxis: options.horizontal ? Object.assign({}, catAxis, {inverse: true}) : valueAxis,
         series: series.map(function (s) { var copy = Object.assign({}, s); delete copy.keyList; delete copy.colKey; return copy; })};
@@ -274,6 +275,7 @@
         if (s && s.keyList[p.dataIndex]) { window.location.href = drillUrl(card, s.keyList[p.dataIndex], s.colKey); }
       });
     }
+    option.aria = {enabled: true};  // ECharts describes the chart to screen readers
     ec.setOption(option);
     if (clicks.length) {
       ec.on("click", function (p) {
@@ -298,7 +300,7 @@
     else { chart(card, body, target, options); }
     var foot = card.querySelector("[data-foot]");
     foot.textContent = "";
-    if (body.capped) { foot.textContent = text("capped").replace("{limit}", body.capped.limit).replace("{groups}", body.capped.groups); }
+    if (body.capped && body.capped.groups > body.capped.limit) { foot.textContent = text("capped").replace("{limit}", body.capped.limit).replace("{groups}", body.capped.groups); }
     if (body.more) { foot.textContent = text("more"); }
     card.dataset.loaded = "1";
   }
