@@ -48,7 +48,7 @@ def test_the_page_lists_its_widgets_and_the_nav_its_dashboards(client, auth, own
     page = html(resp)
     cards = page.select("section", cls="fl-widget")
     assert [c.attrs["data-widget"] for c in cards] == ["won_month", "won_count", "win_rate", "pipeline", "by_month",
-                                                       "by_owner", "tier_stage"]
+                                                       "by_owner", "tier_stage", "by_industry"]
     assert page.one("h2", id="w-pipeline").text == "Pipeline"
     # Each card's data address answers the page's session with the fixed-point shape.
     url = next(c for c in cards if c.attrs["data-widget"] == "pipeline").attrs["data-url"]
