@@ -12,6 +12,7 @@ from benchmarks import (
     automations,
     bulk,
     creates,
+    dashboards,
     events,
     flows,
     listing,
@@ -24,7 +25,7 @@ from benchmarks import (
 from benchmarks.env import bench_env, pg_server_url
 
 BENCHMARKS = {module.NAME: module for module in (creates, bulk, listing, events, automations, flows,
-                                                        relations, views, over_http, scale)}
+                                                        relations, views, dashboards, over_http, scale)}
 DATABASES = {"sqlite": ["sqlite"], "postgres": ["postgres"], "both": ["sqlite", "postgres"]}
 
 

@@ -80,6 +80,7 @@ class AppDef:
     flows: dict[str, Any] = dc_field(default_factory=dict)  # key -> flows.model.Flow
     dependencies: Any = None  # schema.dependencies.Dependencies: what each field is computed from
     views: dict[str, Any] = dc_field(default_factory=dict)  # key -> views.View
+    dashboards: dict[str, Any] = dc_field(default_factory=dict)  # key -> dashboards.Dashboard
 
     def flow_for(self, form_key: str):
         """The form's enabled approval flow, or None."""

@@ -36,7 +36,8 @@ MEMBER = {
     "web.flow_comment": "open", "web.flow_submit": "open", "web.flow_urge": "open", "web.flow_withdraw": "open",
     "web.record_delete": "open", "web.record_edit": "open", "web.record_print": "open",
     "web.record_restore": "open", "web.record_updating": "open", "web.download": "open",
-    "web.view_page": "open", "web.inbox": "open", "web.inbox_approve": "open", "web.task_page": "open",
+    "web.view_page": "open", "web.dashboard_page": "open", "web.dashboard_export": "open",
+    "web.dashboard_drill": "open", "web.inbox": "open", "web.inbox_approve": "open", "web.task_page": "open",
     "builder.automations": "app_admin", "builder.automation_runs": "app_admin",
     "builder.automation_run_now": "app_admin", "builder.automation_retry": "app_admin",
     "builder.members": "app_admin", "builder.member_add": "app_admin", "builder.member_admin": "app_admin",
@@ -63,7 +64,8 @@ MEMBER = {
         "upload_file", "download_file", "list_records", "create_record", "get_record", "update_record",
         "delete_record", "comment_record", "record_flow", "record_history", "restore_record", "submit_record",
         "urge_record", "withdraw_record", "bulk_create", "form_schema", "openapi", "list_tasks", "get_task",
-        "act_on_task", "act_in_batch", "task_counts", "view_records", "view_groups")},
+        "act_on_task", "act_in_batch", "task_counts", "view_records", "view_groups", "widget_data",
+        "widget_drill")},
     "api.rebuild_form": "app_admin", "api.list_refreshes": "app_admin", "api.get_refresh": "app_admin",
     **{f"automations_api.{name}": "app_admin" for name in ("list_automations", "run_now", "list_runs", "retry")},
     **{f"webhooks_api.{name}": "app_admin" for name in (
@@ -101,6 +103,8 @@ def definition(key: str, approver_id: int) -> dict:
         "automations": [{"key": "weekly", "name": "Weekly", "trigger": {"on": "schedule", "cron": "0 9 * * 1"},
                          "actions": [{"type": "notify", "to": [{"app_admins": True}], "title": "Review"}]}],
         "views": [{"key": "by_owner", "form": "deal", "type": "kanban", "group_by": "$owner"}],
+        "dashboards": [{"key": "overview", "widgets": [{"key": "per_owner", "type": "bar", "source": {
+            "form": "deal", "dimensions": [{"field": "$owner"}], "measures": [{"agg": "count"}]}}]}],
         "permissions": [{"form": "deal", "to": {"members": True}, "preset": "manage_own",
                          "actions": ["view", "add", "edit", "delete", "export", "print"]}]}
 
@@ -129,7 +133,7 @@ def world(app, make, client):
         task = boss_api.get("/api/v1/tasks").get_json()["items"][0]
         values[key] = {"app_key": key, "form_key": "deal", "record_id": rec.get_json()["id"],
                        "file_id": upload.get_json()["id"], "webhook_id": hook.id, "key": "weekly",
-                       "view_key": "by_owner",
+                       "view_key": "by_owner", "dashboard_key": "overview", "widget_key": "per_owner",
                        "task_id": task["id"]}
     add_member(boss_actor, "alpha", mia.id)
     with write_transaction():

@@ -30,6 +30,8 @@ FORMAT_WORDS = {"date": "a date like 2026-01-31", "date-time": "a date and time 
                 "email": "an e-mail address"}
 REQUIRED = re.compile(r"'(.*)' is a required property")
 # What a broken structure makes the semantic checks trip on, once the meta-schema has spoken.
+# Parts a stored version may hold that a later check refuses: left out rather than fatal.
+LENIENT = ("/views/", "/dashboards/")
 STRUCTURE_ERRORS = (KeyError, TypeError, AttributeError, ValueError, IndexError, StopIteration)
 
 
@@ -87,12 +89,12 @@ def validate_definition(defn) -> list[dict]:
 def compile_app(defn, stored: bool = False) -> AppDef:
     """Validate and compile a definition. Raises DefinitionError listing every problem.
 
-    `stored`: a version published before: a view that this version of Formloom finds wrong
-    is left out (it names what a later check refuses) rather than making the app unusable.
+    `stored`: a version published before: a view or dashboard that this version of Formloom
+    finds wrong is left out (it names what a later check refuses) rather than making the app unusable.
     """
     errors = schema_errors(meta_validator(), defn)
     if stored:
-        errors = [e for e in errors if not e["pointer"].startswith("/views/")]
+        errors = [e for e in errors if not e["pointer"].startswith(LENIENT)]
     compiler = _Compiler(copy.deepcopy(defn))
     app = None
     if not errors:
@@ -104,7 +106,7 @@ def compile_app(defn, stored: bool = False) -> AppDef:
             pass
     seen = {e["pointer"] for e in errors}
     errors += [e for e in compiler.errors if e["pointer"] not in seen
-               and not (stored and e["pointer"].startswith("/views/"))]
+               and not (stored and e["pointer"].startswith(LENIENT))]
     if errors:
         raise DefinitionError("The app definition is not valid", errors)
     return app
@@ -137,7 +139,7 @@ class _Compiler:
         return AppDef(key=self.defn["key"], name=self.defn["name"], forms=forms, raw=self.defn,
                       timezone=self.defn.get("timezone"), grants=self.grants(forms, deps),
                       automations=self.automations(forms), flows=self.flows(forms), dependencies=deps,
-                      views=self.views(forms))
+                      views=self.views(forms), dashboards=self.dashboards(forms))
 
     def check_roles(self, roles) -> None:
         seen: set[str] = set()
@@ -173,6 +175,11 @@ class _Compiler:
         from formloom.runtime.views.compile import compile_views  # it reads this module
 
         return compile_views(self.defn.get("views"), forms, self.err)
+
+    def dashboards(self, forms: dict[str, FormDef]) -> dict:
+        from formloom.runtime.dashboards.compile import compile_dashboards  # it reads this module
+
+        return compile_dashboards(self.defn.get("dashboards"), forms, self.err)
 
     def automations(self, forms: dict[str, FormDef]) -> dict:
         from formloom.runtime.automations.compile import compile_automations  # it reads this module

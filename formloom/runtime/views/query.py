@@ -11,8 +11,6 @@ is refused as "no such field", as the form's record list does.
 from __future__ import annotations
 
 import copy
-from datetime import datetime
-from decimal import Decimal
 
 import sqlalchemy as sa
 
@@ -20,23 +18,20 @@ from formloom.platform.actor import Actor
 from formloom.platform.extensions import db
 from formloom.runtime import access, conditions
 from formloom.runtime.exceptions import NotFound, ValidationFailed
-from formloom.runtime.fields import field_types
 from formloom.runtime.fields.select import options
 from formloom.runtime.records import query
 from formloom.runtime.records.context import app_timezone
-from formloom.runtime.storage import store
 from formloom.runtime.views import view_types
 from formloom.runtime.views.base import (
     AGGREGATES,
     BUCKETS,
-    SYSTEM_KINDS,
     Grouping,
     View,
     aggregable,
     groupable,
     value_kind,
 )
-from formloom.runtime.views.buckets import DateBucket
+from formloom.runtime.views.grouping import bucket_key, column, grouped, total_json
 from formloom.runtime.views.removed import drop
 
 MAX_GROUPS = 1000
@@ -123,11 +118,9 @@ def view_records(actor: Actor, runtime, view_key: str, *, condition=None, sort: 
 
 def _key_expr(ov: OpenView, grouping: Grouping):
     ft = ov.runtime.form_tables(ov.view.form)
-    col = _column(ft, grouping.field)
-    if groupable(ov.form, grouping.field) == "date":
-        tz = app_timezone(ov.runtime) if value_kind(ov.form, grouping.field) == "datetime" else None
-        return col, DateBucket(col, grouping.bucket, tz)
-    return col, col
+    col = column(ft, grouping.field)
+    bucket = grouping.bucket if groupable(ov.form, grouping.field) == "date" else None
+    return col, bucket_key(col, value_kind(ov.form, grouping.field), bucket, app_timezone(ov.runtime))
 
 
 def group_clause(ov: OpenView, grouping: Grouping, value):
@@ -198,54 +191,6 @@ def parse_totals(ov: OpenView, text: str | None) -> dict[str, str]:
     return out
 
 
-def _column(ft, key: str):
-    return ft.table.c[store.SYSTEM_COLUMNS[key]] if key in SYSTEM_KINDS else ft.columns[key]
-
-
-def _aggregate(col, agg: str):
-    if agg == "sum":
-        return sa.func.sum(col)
-    if agg == "avg":
-        return sa.func.avg(col)
-    if agg == "min":
-        return sa.func.min(col)
-    if agg == "max":
-        return sa.func.max(col)
-    if agg == "count":
-        return sa.func.count(col)
-    return sa.func.count() - sa.func.count(col)  # empty
-
-
-def _number(value):
-    if isinstance(value, Decimal):
-        value = float(value)
-    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
-        return int(value)
-    return value
-
-
-def _total_json(form, key: str, agg: str, value):
-    if value is None:
-        return None
-    if agg in ("count", "empty"):
-        return int(value)
-    if agg in ("min", "max") and key in form.fields and value_kind(form, key) in ("date", "datetime"):
-        f = form.fields[key]
-        value = _as_moment(value, value_kind(form, key))
-        return field_types.get(f["type"]).to_json(f, value)
-    return _number(value)
-
-
-def _as_moment(value, kind: str):
-    """SQLite gives dates and moments back as text from an aggregate."""
-    if isinstance(value, str):
-        parsed = datetime.fromisoformat(value)
-        return parsed.date() if kind == "date" else parsed
-    if kind == "date" and isinstance(value, datetime):
-        return value.date()
-    return value
-
-
 def _group_value(ov: OpenView, how: str, value):
     if value is None or how == "date":
         return value
@@ -262,7 +207,7 @@ def _rows_of(ov: OpenView, condition):
 
 
 def _totals_of(form, wanted: dict[str, str], values) -> dict:
-    return {k: _total_json(form, k, agg, values[i]) for i, (k, agg) in enumerate(wanted.items())}
+    return {k: total_json(form, k, agg, values[i]) for i, (k, agg) in enumerate(wanted.items())}
 
 
 def view_groups(actor: Actor, runtime, view_key: str, *, condition=None, group_by: str | None = None,
@@ -275,13 +220,10 @@ def view_groups(actor: Actor, runtime, view_key: str, *, condition=None, group_b
     form, ft = ov.form, runtime.form_tables(ov.view.form)
     how = groupable(form, grouping.field)
     _col, key_expr = _key_expr(ov, grouping)
-    measured = [_column(ft, k) for k in wanted]
-    inner = sa.select(key_expr.label("g"), *[c.label(f"m{i}") for i, c in enumerate(measured)]).where(
-        *_rows_of(ov, condition)).subquery()
-    aggs = [_aggregate(inner.c[f"m{i}"], agg).label(f"a{i}") for i, agg in enumerate(wanted.values())]
-    stmt = sa.select(inner.c.g, sa.func.count().label("n"), *aggs).group_by(inner.c.g).order_by(
-        inner.c.g.is_(None), inner.c.g).limit(MAX_GROUPS + 1)
-    rows = db.session.execute(stmt).all()
+    g = grouped([key_expr], [("count", None)] + [(agg, column(ft, k)) for k, agg in wanted.items()],
+                _rows_of(ov, condition))
+    key = g.keys[0]
+    rows = db.session.execute(g.stmt.order_by(key.is_(None), key).limit(MAX_GROUPS + 1)).all()
     more = len(rows) > MAX_GROUPS
     groups = [{"value": _group_value(ov, how, row[0]), "count": int(row[1]), "totals": _totals_of(form, wanted, row[2:])}
               for row in rows[:MAX_GROUPS]]
@@ -298,11 +240,8 @@ def view_totals(ov: OpenView, *, condition=None, totals: dict[str, str] | None =
     """`{"count", "totals"}` over all the reader's rows of the view: a table's totals row."""
     wanted = ov.totals if totals is None else totals
     ft = ov.runtime.form_tables(ov.view.form)
-    measured = [_column(ft, k) for k in wanted]
-    inner = sa.select(ft.table.c.id, *[c.label(f"m{i}") for i, c in enumerate(measured)]).where(
-        *_rows_of(ov, condition)).subquery()
-    aggs = [_aggregate(inner.c[f"m{i}"], agg) for i, agg in enumerate(wanted.values())]
-    row = db.session.execute(sa.select(sa.func.count(), *aggs).select_from(inner)).one()
+    g = grouped([], [("count", None)] + [(agg, column(ft, k)) for k, agg in wanted.items()], _rows_of(ov, condition))
+    row = db.session.execute(g.stmt).one()
     return {"count": int(row[0]), "totals": _totals_of(ov.form, wanted, row[1:])}
 
 

@@ -48,6 +48,12 @@ class Page:
 
         return open_views(self.actor, self.runtime)
 
+    def dashboards(self) -> list:
+        """The app's dashboards the actor may open (some widget's form they may view), in order."""
+        from formloom.runtime.web.dashboards import open_dashboards
+
+        return open_dashboards(self)
+
     def can(self, action: str, form_key: str | None = None) -> bool:
         """Whether the actor may `action` in this page's form (or another of the app)."""
         if form_key is None or (self.form is not None and form_key == self.form.key):

@@ -1,6 +1,8 @@
 """Record pages: the list (filter, sort, pages, recycle bin), one record, delete, restore."""
 from __future__ import annotations
 
+import json
+
 from flask import flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
@@ -58,6 +60,9 @@ def record_list(app_key, form_key):
     search = request.args.get("q", "")[:200]
     filters = listing.filter_fields(form, request.args, page.locale)
     condition = listing.condition(form, search, filters)
+    given = _given_filter(page)
+    if given:  # a dashboard's drill-down (or a shared link): ANDed with the filter bar
+        condition = {"all": [given, condition]} if condition else given
     (records, next_cursor), sort = _page_of_records(page, condition, request.args.get("sort") or None,
                                                     request.args.get("cursor") or None, deleted)
     columns = listing.columns(form, listing.sortable(form, page.runtime.form_tables(form.key).columns), page.locale)
@@ -84,7 +89,22 @@ def record_list(app_key, form_key):
         sort_link=lambda key: listing.sort_link(sort, key),
         next_url=_list_url(page, cursor=next_cursor) if next_cursor else None,
         first_url=_list_url(page, cursor=None) if request.args.get("cursor") else None,
-        has_title=form.title_field in form.fields)
+        has_title=form.title_field in form.fields, given_filter=request.args.get("filter") if given else None)
+
+
+def _given_filter(page: Page):
+    """The URL's `filter` (a condition as JSON) if it is one this reader may use, else None
+    (said in a message)."""
+    text = request.args.get("filter")
+    if not text:
+        return None
+    try:
+        cond = json.loads(text)
+        query.filter_clause(page.actor, page.runtime, page.form.key, cond, hidden=page.access.hidden())
+    except (ValueError, ValidationFailed):
+        flash(_("The link's filter does not fit this form; showing every record."), "warning")
+        return None
+    return cond or None
 
 
 def detail_fields(page: Page, record: dict, display: Display) -> list[dict]:

@@ -1,0 +1,1 @@
+"""One module per kind of widget; `formloom.runtime.dashboards` registers them."""
