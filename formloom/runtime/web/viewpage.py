@@ -5,34 +5,24 @@ Every number comes from `runtime/views/query.py`, within the reader's rows."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 
 from flask import abort, flash, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext
 from flask_login import login_required
 
 from formloom.runtime.exceptions import NotFound, ValidationFailed
 from formloom.runtime.records import query as records_query
 from formloom.runtime.views import query
-from formloom.runtime.views.base import SYSTEM_KINDS, groupable
-from formloom.runtime.web import listing
+from formloom.runtime.views.base import groupable
+from formloom.runtime.web import kanban, listing
 from formloom.runtime.web.blueprint import bp
 from formloom.runtime.web.common import load
 from formloom.runtime.web.display import Display, count_label
 from formloom.runtime.web.fields import widget_for
+from formloom.runtime.web.viewparts import group_arg, group_labels, totals
 
 PAGE_SIZE = 25
 COUNT_CAP = 10_000
-AGG_LABELS = {"sum": lazy_gettext("Sum"), "avg": lazy_gettext("Average"), "min": lazy_gettext("Least"),
-              "max": lazy_gettext("Greatest"), "count": lazy_gettext("Filled"), "empty": lazy_gettext("Empty")}
-
-
-@dataclass
-class Total:
-    key: str
-    label: str
-    text: str
 
 
 def _args(**changes) -> dict:
@@ -41,51 +31,6 @@ def _args(**changes) -> dict:
         args.pop("cursor", None)
     args.update(changes)
     return {k: v for k, v in args.items() if v}
-
-
-def _totals(display: Display, form, wanted: dict[str, str], values: dict) -> list[Total]:
-    out = []
-    for key, agg in wanted.items():
-        value = values.get(key)
-        if value is None:
-            text = "—"
-        elif agg in ("count", "empty"):
-            text = f"{value:,}"
-        else:
-            shown = round(value, 2) if agg == "avg" and isinstance(value, float) else value
-            if key in form.fields and isinstance(shown, (int, float)):
-                f = form.fields[key]
-                shown = widget_for(f["type"]).cell(display, f, form.type_of(key), shown).text or str(shown)
-            text = str(shown)
-        out.append(Total(key, f"{AGG_LABELS[agg]} · {form.label(key, display.locale)}", text))
-    return out
-
-
-def _group_labels(display: Display, form, field: str, bucketed: bool, values: list) -> dict:
-    """How each group's value reads: an option's label, a user's or record's name, a bucket."""
-    labels = {None: _("(empty)")}
-    present = [v for v in values if v is not None]
-    if bucketed:
-        labels.update({v: str(v) for v in present})
-    elif field in SYSTEM_KINDS:
-        display.want_users(present)
-        display.load()
-        labels.update({v: display.user_name(v) for v in present})
-    else:
-        display.want(form, [{field: v} for v in present], keys=[field])
-        display.load()
-        labels.update({v: display.cell(form, field, v).text or str(v) for v in present})
-    return labels
-
-
-def _group_arg():
-    """`?group=`: one group's value (JSON, or plain text), as the view API takes it."""
-    if not request.args.get("group"):
-        return query.NO_GROUP
-    try:
-        return json.loads(request.args["group"])
-    except ValueError:
-        return request.args["group"]
 
 
 @bp.route("/a/<app_key>/v/<view_key>")
@@ -101,9 +46,11 @@ def view_page(app_key, view_key):
         ov = query.OpenView(page.actor, runtime, view_key)
     except NotFound:
         abort(404)
+    if view.type == "kanban":
+        return kanban.board(page, ov)
     form = page.form
     sort = request.args.get("sort") or None
-    group = _group_arg()
+    group = group_arg()
     try:
         ov2, records, next_cursor = query.view_records(
             page.actor, runtime, view_key, sort=sort, limit=PAGE_SIZE, cursor=request.args.get("cursor") or None,
@@ -131,15 +78,15 @@ def view_page(app_key, view_key):
             group_error = str(exc)
         else:
             grouping = body["group_by"]
-            labels = _group_labels(display, form, grouping["field"], "bucket" in grouping,
+            labels = group_labels(display, form, grouping["field"], "bucket" in grouping,
                                    [g["value"] for g in body["groups"]])
             groups = [{"label": labels.get(g["value"], str(g["value"])), "count": f"{g['count']:,}",
-                       "empty": g["count"] == 0, "totals": _totals(display, form, ov.totals, g["totals"]),
+                       "empty": g["count"] == 0, "totals": totals(display, form, ov.totals, g["totals"]),
                        "group": json.dumps(g["value"]), "active": group is not query.NO_GROUP and g["value"] == group}
                       for g in body["groups"]]
     if ov.totals:  # sums need every row: exact
         summary = query.view_totals(ov)
-        total, total_row = count_label(summary["count"], False), _totals(display, form, ov.totals, summary["totals"])
+        total, total_row = count_label(summary["count"], False), totals(display, form, ov.totals, summary["totals"])
     else:  # a count alone stops at a cap, as the record list's does
         total, total_row = count_label(*records_query.count_records(
             page.actor, runtime, form.key, cap=COUNT_CAP, within=ov.within())), []

@@ -85,7 +85,7 @@ def test_a_rep_sees_their_rows_and_not_a_view_on_a_hidden_field_in_chinese(clien
     deal(make, rep, rt, acme, "Rita's", "new", 7, None)
     client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "zh-CN"
     auth.login(rep.email)
-    page = html(client.get(f"{APP}/v/pipeline"))
+    page = html(client.get(f"{APP}/v/my_deals?group_by=stage"))
     assert [a.text for a in page.select("a", cls="fl-cell-title")] == ["Rita's"]
     assert "概率" not in page.text and "Probability" not in page.text
     groups = page.one("table", **{"data-view-groups": ""})
