@@ -95,9 +95,12 @@
       sort: false,            // a column keeps the view's order; a move changes the column only
       disabled: !url,
       draggable: "[data-card]",
-      filter: "[data-more], a",
+      filter: "[data-more]",
       preventOnFilter: false,
+      fallbackTolerance: 4,  // a click on the card's title still opens the record
       animation: 150,
+      forceFallback: true,   // pointer events, the same on mouse and touch (and under test)
+      fallbackOnBody: true,
       ghostClass: "fl-kcard-ghost",
       onStart: function () { say(""); board.querySelectorAll(".fl-kcard-refused").forEach(function (c) { c.classList.remove("fl-kcard-refused"); }); },
       onEnd: moved
