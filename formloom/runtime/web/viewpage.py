@@ -14,7 +14,7 @@ from formloom.runtime.exceptions import NotFound, ValidationFailed
 from formloom.runtime.records import query as records_query
 from formloom.runtime.views import query
 from formloom.runtime.views.base import groupable
-from formloom.runtime.web import kanban, listing
+from formloom.runtime.web import calendarpage, gallerypage, kanban, listing
 from formloom.runtime.web.blueprint import bp
 from formloom.runtime.web.common import load
 from formloom.runtime.web.display import Display, count_label
@@ -48,6 +48,10 @@ def view_page(app_key, view_key):
         abort(404)
     if view.type == "kanban":
         return kanban.board(page, ov)
+    if view.type == "calendar":
+        return calendarpage.calendar(page, ov)
+    if view.type == "gallery":
+        return gallerypage.gallery(page, ov)
     form = page.form
     sort = request.args.get("sort") or None
     group = group_arg()

@@ -53,7 +53,7 @@ def move(client, record: dict, to, version=None):
                                               "to": json.dumps(to)}, headers={"X-CSRFToken": token})
 
 
-def test_columns_in_option_order_with_counts_totals_and_cards(client, auth, make, owner, world, html):
+def test_columns_in_option_order_with_counts_totals_and_cards(any_db, client, auth, make, owner, world, html):
     rt, rep, acme = world
     deal(make, owner, rt, acme, "Alpha", "new", 100)
     deal(make, owner, rt, acme, "Beta", "won", 250.5)
@@ -75,7 +75,7 @@ def test_columns_in_option_order_with_counts_totals_and_cards(client, auth, make
     assert "没有卡片" in page.text  # "No cards", in Chinese
 
 
-def test_a_column_pages_on_its_own(client, auth, make, owner, world, html, monkeypatch):
+def test_a_column_pages_on_its_own(any_db, client, auth, make, owner, world, html, monkeypatch):
     rt, _rep, acme = world
     monkeypatch.setattr(kanban, "CARDS", 2)
     for i in range(5):
