@@ -41,6 +41,8 @@ def totals(display: Display, form, wanted: dict[str, str], values: dict) -> list
             shown = round(value, 2) if agg == "avg" and isinstance(value, float) else value
             if key in form.fields and isinstance(shown, (int, float)):
                 f = form.fields[key]
+                if f.get("display", "plain") == "plain":  # a sum runs long: its digits grouped
+                    f = {**f, "display": "thousands"}
                 shown = widget_for(f["type"]).cell(display, f, form.type_of(key), shown).text or str(shown)
             text = str(shown)
         out.append(Total(key, f"{AGG_LABELS[agg]} · {form.label(key, display.locale)}", text))
@@ -60,7 +62,11 @@ def group_labels(display: Display, form, field: str, bucketed: bool, values: lis
     else:
         display.want(form, [{field: v} for v in present], keys=[field])
         display.load()
-        labels.update({v: display.cell(form, field, v).text or str(v) for v in present})
+        for v in present:
+            cell = display.cell(form, field, v)
+            # An option reads as its label (a badge), a link as its record's title.
+            labels[v] = cell.text or (cell.items[0][0] if cell.kind == "badges" and cell.items else
+                                      cell.items[0]["title"] if cell.kind == "links" and cell.items else str(v))
     return labels
 
 

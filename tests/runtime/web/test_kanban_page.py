@@ -23,6 +23,8 @@ def world(make, owner):
         db.session.add(Role(key="rep", name="Rep"))
     rep = make.user("Rita Rep", roles=[db.session.query(Role).filter_by(key="rep").one()])
     d = load_definition("sales_mini")
+    stage = next(f for f in next(f for f in d["forms"] if f["key"] == "deal")["fields"] if f["key"] == "stage")
+    stage["options"][4] = {"value": "won", "label": "赢单", "label_en": "Won"}  # a column reads as its label
     d["roles"] = [{"key": "rep", "name": "Rep"}]
     d["permissions"] = [
         {"form": "company", "to": {"role": "rep"}, "preset": "view_all"},
@@ -61,16 +63,18 @@ def test_columns_in_option_order_with_counts_totals_and_cards(any_db, client, au
     deal(make, rep, rt, acme, "Rita's", "won", 7)
     auth.login(owner.email)
     cols = columns(html(client.get(BOARD)))
-    assert list(cols) == ["new", "qualified", "proposal", "negotiation", "won", "lost", "(empty)"]
-    assert cols["won"]["count"] == "3" and cols["won"]["cards"] == ["Gamma", "Beta", "Rita's"]  # -amount
-    assert cols["won"]["totals"][0] == "1257.50"
+    won = "Won"
+    assert list(cols) == ["new", "qualified", "proposal", "negotiation", "Won", "lost", "(empty)"]
+    assert cols[won]["count"] == "3" and cols[won]["cards"] == ["Gamma", "Beta", "Rita's"]  # -amount
+    assert cols[won]["totals"][0] == "1,257.50"  # a sum's digits grouped
     assert cols["new"]["count"] == "1" and cols["lost"]["count"] == "0" and cols["lost"]["cards"] == []
     # A rep sees the rows she may see: the counts are hers, in Chinese.
     client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "zh-CN"
+    won = "赢单"
     auth.login(rep.email)
     page = html(client.get(BOARD))
     cols = columns(page)
-    assert cols["won"]["count"] == "1" and cols["won"]["cards"] == ["Rita's"] and cols["won"]["totals"][0] == "7.00"
+    assert cols[won]["count"] == "1" and cols[won]["cards"] == ["Rita's"] and cols[won]["totals"][0] == "7.00"
     assert cols["new"]["count"] == "0"
     assert "没有卡片" in page.text  # "No cards", in Chinese
 
