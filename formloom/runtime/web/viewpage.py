@@ -14,7 +14,7 @@ from formloom.runtime.exceptions import NotFound, ValidationFailed
 from formloom.runtime.records import query as records_query
 from formloom.runtime.views import query
 from formloom.runtime.views.base import groupable
-from formloom.runtime.web import calendarpage, gallerypage, kanban, listing
+from formloom.runtime.web import calendarpage, filterbuilder, gallerypage, inline, kanban, listing
 from formloom.runtime.web.blueprint import bp
 from formloom.runtime.web.common import load
 from formloom.runtime.web.display import Display, count_label
@@ -52,18 +52,41 @@ def view_page(app_key, view_key):
         return calendarpage.calendar(page, ov)
     if view.type == "gallery":
         return gallerypage.gallery(page, ov)
-    form = page.form
+    return table(page, ov)
+
+
+def _condition(page, ov) -> tuple[dict | None, dict | None, str | None]:
+    """The reader's own filter (`?filter=`) and quick search (`?q=`): (the condition to AND
+    with the view's, the builder's part, why the builder's part was dropped)."""
+    condition, built, problem = filterbuilder.parse(page.form, request.args.get("q", "")[:200],
+                                                    request.args.get("filter", "")[:20000])
+    if problem:
+        return filterbuilder.parse(page.form, request.args.get("q", "")[:200], "")[0], None, problem
+    try:
+        records_query.filter_clause(page.actor, page.runtime, page.form.key, condition, hidden=ov.hidden)
+    except ValidationFailed as exc:
+        return filterbuilder.parse(page.form, request.args.get("q", "")[:200], "")[0], None, str(exc)
+    return condition, built, None
+
+
+def table(page, ov):
+    """A view as a table: its columns in its order, sortable, grouped with counts and totals,
+    filtered further by the reader (`?filter=`, `?q=`) without changing the view."""
+    runtime, view, view_key, app_key, form = page.runtime, ov.view, ov.view.key, page.runtime.key, page.form
+    condition, built, filter_error = _condition(page, ov)
     sort = request.args.get("sort") or None
     group = group_arg()
     try:
         ov2, records, next_cursor = query.view_records(
-            page.actor, runtime, view_key, sort=sort, limit=PAGE_SIZE, cursor=request.args.get("cursor") or None,
-            group=group, group_by=request.args.get("group_by") or None, bucket=request.args.get("bucket") or None)
+            page.actor, runtime, view_key, condition=condition, sort=sort, limit=PAGE_SIZE,
+            cursor=request.args.get("cursor") or None, group=group, group_by=request.args.get("group_by") or None,
+            bucket=request.args.get("bucket") or None)
     except ValidationFailed:
         group = query.NO_GROUP
         flash(_("That sort order or page link is no longer valid; showing the first page."), "warning")
         sort = None
-        ov2, records, next_cursor = query.view_records(page.actor, runtime, view_key, limit=PAGE_SIZE)
+        ov2, records, next_cursor = query.view_records(page.actor, runtime, view_key, condition=condition,
+                                                       limit=PAGE_SIZE)
     sortable = listing.sortable(form, runtime.form_tables(form.key).columns)
     keys = [k for k in ov.columns if k in form.fields] or [c.key for c in listing.columns(form, sortable, page.locale)]
     columns = [listing.Column(k, form.label(k, page.locale), k in sortable,
@@ -71,35 +94,45 @@ def view_page(app_key, view_key):
     display = Display(page)
     display.want(form, [r["fields"] for r in records], keys=keys)
     display.load()
-    rows = [{"id": r["id"], "title": display.title(form, r), "url": page.url("web.record_detail", record_id=r["id"]),
-             "cells": [display.cell(form, k, r["fields"].get(k)) for k in keys]} for r in records]
+    editable = inline.editable_keys(page, keys)
+    inputs = {k: json.dumps(inline.input_of(form, k, page.locale)) for k in editable}
+    rows = [{"id": r["id"], "version": r["version"], "title": display.title(form, r),
+             "url": page.url("web.record_detail", record_id=r["id"]),
+             "cells": [display.cell(form, k, r["fields"].get(k)) for k in keys],
+             "raw": [inline.raw_value(form, k, r["fields"].get(k)) if k in editable else None for k in keys]}
+            for r in records]
     groups, grouping, group_error = [], None, None
     if request.args.get("group_by") or view.group_by:
         try:
-            body = query.view_groups(page.actor, runtime, view_key, group_by=request.args.get("group_by") or None,
+            body = query.view_groups(page.actor, runtime, view_key, condition=condition,
+                                     group_by=request.args.get("group_by") or None,
                                      bucket=request.args.get("bucket") or None)
         except ValidationFailed as exc:
             group_error = str(exc)
         else:
             grouping = body["group_by"]
             labels = group_labels(display, form, grouping["field"], "bucket" in grouping,
-                                   [g["value"] for g in body["groups"]])
+                                  [g["value"] for g in body["groups"]])
             groups = [{"label": labels.get(g["value"], str(g["value"])), "count": f"{g['count']:,}",
                        "empty": g["count"] == 0, "totals": totals(display, form, ov.totals, g["totals"]),
                        "group": json.dumps(g["value"]), "active": group is not query.NO_GROUP and g["value"] == group}
                       for g in body["groups"]]
     if ov.totals:  # sums need every row: exact
-        summary = query.view_totals(ov)
+        summary = query.view_totals(ov, condition=condition)
         total, total_row = count_label(summary["count"], False), totals(display, form, ov.totals, summary["totals"])
     else:  # a count alone stops at a cap, as the record list's does
         total, total_row = count_label(*records_query.count_records(
-            page.actor, runtime, form.key, cap=COUNT_CAP, within=ov.within())), []
+            page.actor, runtime, form.key, condition, cap=COUNT_CAP, within=ov.within())), []
     group_fields = [(k, form.label(k, page.locale)) for k in form.fields
                     if k not in ov.hidden and groupable(form, k)]
     return render_template(
         "web/view.html", page=page, view=view, view_label=view.label(page.locale), columns=columns, rows=rows,
-        sort=sort or ov2.view.sort_text, groups=groups, one_group=group is not query.NO_GROUP, grouping=grouping, group_error=group_error,
-        group_fields=group_fields, total=total, total_row=total_row,
+        sort=sort or ov2.view.sort_text, groups=groups, one_group=group is not query.NO_GROUP, grouping=grouping,
+        group_error=group_error, group_fields=group_fields, total=total, total_row=total_row,
+        search=request.args.get("q", "")[:200], built=json.dumps(built) if built else "",
+        filter_error=filter_error, filter_fields=json.dumps(filterbuilder.spec(form, ov.hidden, page.locale)),
+        operator_labels=json.dumps(filterbuilder.operator_labels()), inputs=inputs,
+        cell_url=url_for("web.view_cell", app_key=app_key, view_key=view_key),
         buckets=[("day", _("Day")), ("week", _("Week")), ("month", _("Month")), ("quarter", _("Quarter")),
                  ("year", _("Year"))],
         view_url=lambda **kw: url_for("web.view_page", app_key=app_key, view_key=view_key, **_args(**kw)),
@@ -109,4 +142,3 @@ def view_page(app_key, view_key):
         first_url=url_for("web.view_page", app_key=app_key, view_key=view_key, **_args(cursor=None))
         if request.args.get("cursor") else None,
         has_title=form.title_field in keys and keys[0] == form.title_field)
-
