@@ -203,13 +203,20 @@ def _after_save(page: Page, record: dict | None, saved: dict):
 
 
 def prefilled(form, ctx) -> dict:
-    """Links a "new" URL fills in (?customer=12, as a related list's Add asks): only fields the
-    reader may set, and only records they may see, each through the field's own conversion;
-    anything else is ignored, leaving the field as the defaults have it."""
+    """Links and dates a "new" URL fills in (?customer=12, as a related list's Add asks;
+    ?close_date=2026-03-01, as a calendar's day asks): only fields the reader may set, and
+    only records they may see, each through the field's own conversion; anything else is
+    ignored, leaving the field as the defaults have it."""
     out = {}
     for key in entry_fields(form):
         f = form.fields[key]
         raw = request.args.getlist(key)
+        if raw and type_of(f).result_kind(f) == "date" and len(raw[0]) == 10:
+            try:
+                out[key] = form.type_of(key).to_python(f, raw[0], ctx)
+            except FieldValueError:
+                pass
+            continue
         # Not an id at all: ignored before a query would compare it with a 32-bit id column.
         if type_of(f).refers_to != "record" or not raw or not all(r.isdecimal() and int(r) <= listing.MAX_ID for r in raw):
             continue

@@ -5,34 +5,24 @@ Every number comes from `runtime/views/query.py`, within the reader's rows."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 
 from flask import abort, flash, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext
 from flask_login import login_required
 
 from formloom.runtime.exceptions import NotFound, ValidationFailed
 from formloom.runtime.records import query as records_query
 from formloom.runtime.views import query
-from formloom.runtime.views.base import SYSTEM_KINDS, groupable
-from formloom.runtime.web import listing
+from formloom.runtime.views.base import groupable
+from formloom.runtime.web import calendarpage, filterbuilder, gallerypage, inline, kanban, listing
 from formloom.runtime.web.blueprint import bp
 from formloom.runtime.web.common import load
 from formloom.runtime.web.display import Display, count_label
 from formloom.runtime.web.fields import widget_for
+from formloom.runtime.web.viewparts import group_arg, group_labels, totals
 
 PAGE_SIZE = 25
 COUNT_CAP = 10_000
-AGG_LABELS = {"sum": lazy_gettext("Sum"), "avg": lazy_gettext("Average"), "min": lazy_gettext("Least"),
-              "max": lazy_gettext("Greatest"), "count": lazy_gettext("Filled"), "empty": lazy_gettext("Empty")}
-
-
-@dataclass
-class Total:
-    key: str
-    label: str
-    text: str
 
 
 def _args(**changes) -> dict:
@@ -41,51 +31,6 @@ def _args(**changes) -> dict:
         args.pop("cursor", None)
     args.update(changes)
     return {k: v for k, v in args.items() if v}
-
-
-def _totals(display: Display, form, wanted: dict[str, str], values: dict) -> list[Total]:
-    out = []
-    for key, agg in wanted.items():
-        value = values.get(key)
-        if value is None:
-            text = "—"
-        elif agg in ("count", "empty"):
-            text = f"{value:,}"
-        else:
-            shown = round(value, 2) if agg == "avg" and isinstance(value, float) else value
-            if key in form.fields and isinstance(shown, (int, float)):
-                f = form.fields[key]
-                shown = widget_for(f["type"]).cell(display, f, form.type_of(key), shown).text or str(shown)
-            text = str(shown)
-        out.append(Total(key, f"{AGG_LABELS[agg]} · {form.label(key, display.locale)}", text))
-    return out
-
-
-def _group_labels(display: Display, form, field: str, bucketed: bool, values: list) -> dict:
-    """How each group's value reads: an option's label, a user's or record's name, a bucket."""
-    labels = {None: _("(empty)")}
-    present = [v for v in values if v is not None]
-    if bucketed:
-        labels.update({v: str(v) for v in present})
-    elif field in SYSTEM_KINDS:
-        display.want_users(present)
-        display.load()
-        labels.update({v: display.user_name(v) for v in present})
-    else:
-        display.want(form, [{field: v} for v in present], keys=[field])
-        display.load()
-        labels.update({v: display.cell(form, field, v).text or str(v) for v in present})
-    return labels
-
-
-def _group_arg():
-    """`?group=`: one group's value (JSON, or plain text), as the view API takes it."""
-    if not request.args.get("group"):
-        return query.NO_GROUP
-    try:
-        return json.loads(request.args["group"])
-    except ValueError:
-        return request.args["group"]
 
 
 @bp.route("/a/<app_key>/v/<view_key>")
@@ -101,18 +46,47 @@ def view_page(app_key, view_key):
         ov = query.OpenView(page.actor, runtime, view_key)
     except NotFound:
         abort(404)
-    form = page.form
+    if view.type == "kanban":
+        return kanban.board(page, ov)
+    if view.type == "calendar":
+        return calendarpage.calendar(page, ov)
+    if view.type == "gallery":
+        return gallerypage.gallery(page, ov)
+    return table(page, ov)
+
+
+def _condition(page, ov) -> tuple[dict | None, dict | None, str | None]:
+    """The reader's own filter (`?filter=`) and quick search (`?q=`): (the condition to AND
+    with the view's, the builder's part, why the builder's part was dropped)."""
+    condition, built, problem = filterbuilder.parse(page.form, request.args.get("q", "")[:200],
+                                                    request.args.get("filter", "")[:20000])
+    if problem:
+        return filterbuilder.parse(page.form, request.args.get("q", "")[:200], "")[0], None, problem
+    try:
+        records_query.filter_clause(page.actor, page.runtime, page.form.key, condition, hidden=ov.hidden)
+    except ValidationFailed as exc:
+        return filterbuilder.parse(page.form, request.args.get("q", "")[:200], "")[0], None, str(exc)
+    return condition, built, None
+
+
+def table(page, ov):
+    """A view as a table: its columns in its order, sortable, grouped with counts and totals,
+    filtered further by the reader (`?filter=`, `?q=`) without changing the view."""
+    runtime, view, view_key, app_key, form = page.runtime, ov.view, ov.view.key, page.runtime.key, page.form
+    condition, built, filter_error = _condition(page, ov)
     sort = request.args.get("sort") or None
-    group = _group_arg()
+    group = group_arg()
     try:
         ov2, records, next_cursor = query.view_records(
-            page.actor, runtime, view_key, sort=sort, limit=PAGE_SIZE, cursor=request.args.get("cursor") or None,
-            group=group, group_by=request.args.get("group_by") or None, bucket=request.args.get("bucket") or None)
+            page.actor, runtime, view_key, condition=condition, sort=sort, limit=PAGE_SIZE,
+            cursor=request.args.get("cursor") or None, group=group, group_by=request.args.get("group_by") or None,
+            bucket=request.args.get("bucket") or None)
     except ValidationFailed:
         group = query.NO_GROUP
         flash(_("That sort order or page link is no longer valid; showing the first page."), "warning")
         sort = None
-        ov2, records, next_cursor = query.view_records(page.actor, runtime, view_key, limit=PAGE_SIZE)
+        ov2, records, next_cursor = query.view_records(page.actor, runtime, view_key, condition=condition,
+                                                       limit=PAGE_SIZE)
     sortable = listing.sortable(form, runtime.form_tables(form.key).columns)
     keys = [k for k in ov.columns if k in form.fields] or [c.key for c in listing.columns(form, sortable, page.locale)]
     columns = [listing.Column(k, form.label(k, page.locale), k in sortable,
@@ -120,35 +94,45 @@ def view_page(app_key, view_key):
     display = Display(page)
     display.want(form, [r["fields"] for r in records], keys=keys)
     display.load()
-    rows = [{"id": r["id"], "title": display.title(form, r), "url": page.url("web.record_detail", record_id=r["id"]),
-             "cells": [display.cell(form, k, r["fields"].get(k)) for k in keys]} for r in records]
+    editable = inline.editable_keys(page, keys)
+    inputs = {k: json.dumps(inline.input_of(form, k, page.locale)) for k in editable}
+    rows = [{"id": r["id"], "version": r["version"], "title": display.title(form, r),
+             "url": page.url("web.record_detail", record_id=r["id"]),
+             "cells": [display.cell(form, k, r["fields"].get(k)) for k in keys],
+             "raw": [inline.raw_value(form, k, r["fields"].get(k)) if k in editable else None for k in keys]}
+            for r in records]
     groups, grouping, group_error = [], None, None
     if request.args.get("group_by") or view.group_by:
         try:
-            body = query.view_groups(page.actor, runtime, view_key, group_by=request.args.get("group_by") or None,
+            body = query.view_groups(page.actor, runtime, view_key, condition=condition,
+                                     group_by=request.args.get("group_by") or None,
                                      bucket=request.args.get("bucket") or None)
         except ValidationFailed as exc:
             group_error = str(exc)
         else:
             grouping = body["group_by"]
-            labels = _group_labels(display, form, grouping["field"], "bucket" in grouping,
-                                   [g["value"] for g in body["groups"]])
+            labels = group_labels(display, form, grouping["field"], "bucket" in grouping,
+                                  [g["value"] for g in body["groups"]])
             groups = [{"label": labels.get(g["value"], str(g["value"])), "count": f"{g['count']:,}",
-                       "empty": g["count"] == 0, "totals": _totals(display, form, ov.totals, g["totals"]),
+                       "empty": g["count"] == 0, "totals": totals(display, form, ov.totals, g["totals"]),
                        "group": json.dumps(g["value"]), "active": group is not query.NO_GROUP and g["value"] == group}
                       for g in body["groups"]]
     if ov.totals:  # sums need every row: exact
-        summary = query.view_totals(ov)
-        total, total_row = count_label(summary["count"], False), _totals(display, form, ov.totals, summary["totals"])
+        summary = query.view_totals(ov, condition=condition)
+        total, total_row = count_label(summary["count"], False), totals(display, form, ov.totals, summary["totals"])
     else:  # a count alone stops at a cap, as the record list's does
         total, total_row = count_label(*records_query.count_records(
-            page.actor, runtime, form.key, cap=COUNT_CAP, within=ov.within())), []
+            page.actor, runtime, form.key, condition, cap=COUNT_CAP, within=ov.within())), []
     group_fields = [(k, form.label(k, page.locale)) for k in form.fields
                     if k not in ov.hidden and groupable(form, k)]
     return render_template(
         "web/view.html", page=page, view=view, view_label=view.label(page.locale), columns=columns, rows=rows,
-        sort=sort or ov2.view.sort_text, groups=groups, one_group=group is not query.NO_GROUP, grouping=grouping, group_error=group_error,
-        group_fields=group_fields, total=total, total_row=total_row,
+        sort=sort or ov2.view.sort_text, groups=groups, one_group=group is not query.NO_GROUP, grouping=grouping,
+        group_error=group_error, group_fields=group_fields, total=total, total_row=total_row,
+        search=request.args.get("q", "")[:200], built=json.dumps(built) if built else "",
+        filter_error=filter_error, filter_fields=json.dumps(filterbuilder.spec(form, ov.hidden, page.locale)),
+        operator_labels=json.dumps(filterbuilder.operator_labels()), inputs=inputs,
+        cell_url=url_for("web.view_cell", app_key=app_key, view_key=view_key),
         buckets=[("day", _("Day")), ("week", _("Week")), ("month", _("Month")), ("quarter", _("Quarter")),
                  ("year", _("Year"))],
         view_url=lambda **kw: url_for("web.view_page", app_key=app_key, view_key=view_key, **_args(**kw)),
@@ -158,4 +142,3 @@ def view_page(app_key, view_key):
         first_url=url_for("web.view_page", app_key=app_key, view_key=view_key, **_args(cursor=None))
         if request.args.get("cursor") else None,
         has_title=form.title_field in keys and keys[0] == form.title_field)
-

@@ -50,7 +50,7 @@ def test_a_table_view_shows_its_columns_groups_and_totals(client, auth, make, ow
     titles = [a.text for a in table.select("a", cls="fl-cell-title")]
     assert titles == ["Alpha", "Beta", "Gamma"]  # the view's sort: close date, blanks last
     totals = page.one(**{"data-view-totals": ""}).text
-    assert "Sum · Amount" in totals and "1350.50" in totals and "Average · Probability %" in totals
+    assert "Sum · Amount" in totals and "1,350.50" in totals and "Average · Probability %" in totals
     # The reader's own sort, in the URL.
     page = html(client.get(f"{APP}/v/my_deals?sort=-amount"))
     assert [a.text for a in page.select("a", cls="fl-cell-title")] == ["Gamma", "Beta", "Alpha"]
@@ -58,7 +58,7 @@ def test_a_table_view_shows_its_columns_groups_and_totals(client, auth, make, ow
     page = html(client.get(f"{APP}/v/my_deals?group_by=stage"))
     groups = {tr.one("th").text: [td.text for td in tr.select("td")] for tr in
               page.one("table", **{"data-view-groups": ""}).one("tbody").select("tr")}
-    assert groups["won"][0] == "2" and groups["won"][1] == "1250.50"
+    assert groups["won"][0] == "2" and groups["won"][1] == "1,250.50"
     assert groups["new"][0] == "1" and groups["proposal"][0] == "0" and groups["(empty)"][0] == "0"
     # One group's records: its row links to them.
     links = [a.attrs["href"] for a in page.one("table", **{"data-view-groups": ""}).select("a")]
@@ -67,7 +67,9 @@ def test_a_table_view_shows_its_columns_groups_and_totals(client, auth, make, ow
     assert [a.text for a in won.one("table", **{"data-view-records": ""}).select("a", cls="fl-cell-title")] == ["Beta", "Gamma"]
     assert won.one(**{"data-all-groups": ""}).text.strip() == "All groups"
     # By month of the close date.
+    assert page.select("select", name="bucket") == []  # grouped by stage: no date buckets offered
     page = html(client.get(f"{APP}/v/my_deals?group_by=close_date&bucket=month"))
+    assert page.value("bucket") == "month"
     groups = [tr.one("th").text for tr in page.one("table", **{"data-view-groups": ""}).one("tbody").select("tr")]
     assert groups == ["2026-01", "2026-02", "(empty)"]
     # A grouping the field cannot have is said, not a 500.
@@ -85,7 +87,7 @@ def test_a_rep_sees_their_rows_and_not_a_view_on_a_hidden_field_in_chinese(clien
     deal(make, rep, rt, acme, "Rita's", "new", 7, None)
     client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "zh-CN"
     auth.login(rep.email)
-    page = html(client.get(f"{APP}/v/pipeline"))
+    page = html(client.get(f"{APP}/v/my_deals?group_by=stage"))
     assert [a.text for a in page.select("a", cls="fl-cell-title")] == ["Rita's"]
     assert "概率" not in page.text and "Probability" not in page.text
     groups = page.one("table", **{"data-view-groups": ""})
