@@ -88,6 +88,9 @@ def test_won_deal_drafts_a_contract_whose_approval_creates_the_order(crm):
     rt, u = crm
     rep = as_(u["rep1"])
     customer = records.create(rep, rt, "customer", {"name": "Globex"})
+    target = records.create(as_(u["manager1"]), rt, "sales_target", {
+        "name": "Rep 1", "period_type": "month", "start_date": "2026-01-01", "end_date": "2099-12-31",
+        "dimension": "person", "owner": u["rep1"].id, "baseline_target": 200000, "challenge_target": 500000})
     opp = records.create(rep, rt, "opportunity", {"title": "Globex rollout", "customer": customer["id"],
                                                   "stage": "negotiation", "amount": 250000})
     records.create(rep, rt, "follow_up", {"subject": "Call", "customer": customer["id"], "opportunity": opp["id"],
@@ -101,6 +104,8 @@ def test_won_deal_drafts_a_contract_whose_approval_creates_the_order(crm):
     won = read(rt, "customer", customer["id"])["fields"]
     assert won["won_amount"] == 250000 and won["tier"] == "B" and won["status"] == "active"
     assert read(rt, "opportunity", opp["id"])["fields"]["closed_date"]  # set when it was won
+    reached = read(rt, "sales_target", target["id"])["fields"]
+    assert (reached["actual_won"], reached["baseline_completion"], reached["challenge_completion"]) == (250000, 125, 50)
     [contract], _ = query.list_records(Actor.system(), rt, "contract", limit=10)
     assert contract["flow_status"] == "draft" and contract["owner"] == u["rep1"].id
     assert contract["fields"]["amount"] == 250000 and contract["fields"]["opportunity"] == opp["id"]
@@ -122,3 +127,23 @@ def test_won_deal_drafts_a_contract_whose_approval_creates_the_order(crm):
     [order], _ = query.list_records(Actor.system(), rt, "order", limit=10)
     assert order["fields"]["contract"] == contract["id"] and order["fields"]["amount"] == 250000
     assert order["owner"] == u["rep1"].id and order["fields"]["delivery_status"] == "pending"
+
+
+def test_a_ticket_gets_its_sla_and_goes_to_its_assignee(crm, make):
+    rt, u = crm
+    service = db.session.execute(sa.select(User).where(User.email == "service@example.com")).scalar_one()
+    ticket = records.create(as_(u["rep1"]), rt, "ticket", {
+        "subject": "Cannot sign in", "customer": records.create(as_(u["rep1"]), rt, "customer", {"name": "Initech"})["id"],
+        "priority": "high", "assignee": service.id, "opened_at": "2026-03-02T08:00:00Z"})
+    settle()
+    done = read(rt, "ticket", ticket["id"])
+    assert done["fields"]["status"] == "in_progress" and done["flow_status"] == "in_progress"
+    assert done["fields"]["sla_hours"] == 24
+    assert done["fields"]["sla_due_at"].isoformat().startswith("2026-03-03T08:00")
+    [task] = pending(service)
+    flows.act(as_(service), task.id, "approve")
+    [confirm] = pending(u["rep1"])
+    flows.act(as_(u["rep1"]), confirm.id, "approve", fields={"satisfaction": 5})
+    closed = read(rt, "ticket", ticket["id"])
+    assert closed["fields"]["status"] == "closed" and closed["fields"]["satisfaction"] == 5
+    assert closed["fields"]["resolved_at"] is not None

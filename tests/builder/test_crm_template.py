@@ -124,6 +124,26 @@ def test_sample_data_holds_together(org, api_as):
     assert any(t["status"] != "closed" for t in tickets)
     assert all(1 <= t["satisfaction"] <= 5 for t in tickets if t["status"] == "closed")
     assert {o["owner"] for o in opps} <= {org[k].id for k in ("rep1", "rep2", "rep3", "rep4")}
+    targets = everything(api, "sales_target")
+
+    def within(t, day):
+        return day is not None and t["start_date"] <= day <= t["end_date"]
+
+    for t in targets:
+        if t["dimension"] == "person":
+            deals = [o for o in won if o["owner"] == t["owner"] and within(t, o["closed_date"])]
+            paid = [p["received_amount"] for p in payments if p["owner"] == t["owner"] and within(t, p["received_date"])]
+            assert t["actual_received"] == round(sum(paid), 2), t
+        elif t["dimension"] == "region":
+            deals = [o for o in won if o["region"] == t["region"] and within(t, o["closed_date"])]
+        elif t["dimension"] == "product_line":
+            deals = [o for o in won if o["product_line"] == t["product_line"] and within(t, o["closed_date"])]
+        else:
+            continue
+        assert t["actual_won"] == round(sum(o["amount"] for o in deals), 2), t
+        assert t["baseline_completion"] == round(t["actual_won"] / t["baseline_target"] * 100, 1)
+    assert sum(t["actual_won"] > 0 for t in targets if t["dimension"] == "person") >= 3
+    assert {t["dimension"] for t in targets} == {"person", "team", "region", "product_line"}
 
 
 def test_the_generator_is_deterministic_and_scales():

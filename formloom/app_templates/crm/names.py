@@ -41,6 +41,8 @@ ZH = {
     "team_target": "{period} {team}团队目标", "person_target": "{period} {person}个人目标",
     "region_target": "{period} {region}区域目标",
     "regions": {"north": "华北", "east": "华东", "south": "华南", "central": "华中", "west": "西部"},
+    "line_target": "{period} {line}产品线目标",
+    "lines": {"software": "软件", "hardware": "硬件", "service": "服务", "consulting": "咨询"},
 }
 
 EN = {
@@ -88,6 +90,8 @@ EN = {
     "team_target": "{period} {team} team", "person_target": "{period} {person}",
     "region_target": "{period} {region} region",
     "regions": {"north": "North", "east": "East", "south": "South", "central": "Central", "west": "West"},
+    "line_target": "{period} {line} product line",
+    "lines": {"software": "Software", "hardware": "Hardware", "service": "Services", "consulting": "Consulting"},
 }
 
 

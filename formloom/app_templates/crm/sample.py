@@ -73,7 +73,7 @@ class _Gen:
         self.today, self.language, self.scale = today, language, scale
         self.w = words(language)
         self.out: dict[str, list[dict]] = {k: [] for k in (
-            "product", "customer", "contact", "lead", "opportunity", "follow_up", "quote", "contract", "order",
+            "product", "sales_target", "customer", "contact", "lead", "opportunity", "follow_up", "quote", "contract", "order",
             "payment", "ticket", "sales_target")}
 
     def n(self, base: int, least: int = 1) -> int:
@@ -298,6 +298,20 @@ class _Gen:
                                               "owner": manager, "baseline_target": 2_400_000,
                                               "challenge_target": 3_200_000})
 
+        for year in range(first.year - 1, first.year + 1):
+            for region in REGIONS:
+                self.add("sales_target", {
+                    "name": self.w["region_target"].format(period=year, region=self.w["regions"][region]),
+                    "period_type": "year", "period": str(year), "start_date": f"{year}-01-01",
+                    "end_date": f"{year}-12-31", "dimension": "region", "region": region, "owner": "director",
+                    "baseline_target": 5_000_000, "challenge_target": 8_000_000})
+            for line in LINES:
+                self.add("sales_target", {
+                    "name": self.w["line_target"].format(period=year, line=self.w["lines"][line]),
+                    "period_type": "year", "period": str(year), "start_date": f"{year}-01-01",
+                    "end_date": f"{year}-12-31", "dimension": "product_line", "product_line": line,
+                    "owner": "director", "baseline_target": 6_000_000, "challenge_target": 9_000_000})
+
     def finish_customers(self):
         for i, row in enumerate(self.out["customer"]):
             won = self.won_by_customer[i]
@@ -316,9 +330,9 @@ def generate(scale: float = 1, seed: int = 7, today: date | None = None, languag
     """The sample records, in creation order (see the module's docstring for the conventions)."""
     g = _Gen(scale, seed, today or date.today(), language)
     g.products()
+    g.targets()  # before the deals and payments, which link to the target of their period
     g.customers()
     g.leads()
     g.opportunities()
-    g.targets()
     g.finish_customers()
     return g.out
