@@ -179,7 +179,9 @@ class _Gen:
     def items(self, line: str) -> list[dict]:
         rows = []
         for product, price in self.rng.sample(self.catalogue[line], self.rng.randint(1, min(3, len(self.catalogue[line])))):
-            rows.append({"product": product, "quantity": self.rng.choice([1, 2, 5, 10, 20, 50]), "unit_price": price,
+            quantity = self.rng.randint(1, 2) if price >= 30_000 else self.rng.randint(2, 20) if price >= 5_000 \
+                else self.rng.choice([10, 20, 50, 100, 200])
+            rows.append({"product": product, "quantity": quantity, "unit_price": price,
                          "discount": self.rng.choice([0, 0, 5, 8, 10, 12, 15, 20, 25])})
         return rows
 
@@ -281,7 +283,7 @@ class _Gen:
             end = date(y + (m + 1) // 12, (m + 1) % 12 + 1, 1) - timedelta(days=1)
             period = f"{start:%Y-%m}"
             for rep in REPS:
-                base = self.rng.choice([300_000, 400_000, 500_000, 600_000])
+                base = self.rng.choice([600_000, 800_000, 1_000_000, 1_200_000])
                 self.add("sales_target", {"name": self.w["person_target"].format(period=period, person=names[rep]),
                                           "period_type": "month", "period": period, "start_date": _day(start),
                                           "end_date": _day(end), "dimension": "person", "owner": rep,
@@ -295,8 +297,8 @@ class _Gen:
                     self.add("sales_target", {"name": self.w["team_target"].format(period=label, team=teams[team]),
                                               "period_type": "quarter", "period": label, "start_date": _day(qs),
                                               "end_date": _day(qe), "dimension": "team", "department": team,
-                                              "owner": manager, "baseline_target": 2_400_000,
-                                              "challenge_target": 3_200_000})
+                                              "owner": manager, "baseline_target": 5_000_000,
+                                              "challenge_target": 7_000_000})
 
         for year in range(first.year - 1, first.year + 1):
             for region in REGIONS:
@@ -304,13 +306,13 @@ class _Gen:
                     "name": self.w["region_target"].format(period=year, region=self.w["regions"][region]),
                     "period_type": "year", "period": str(year), "start_date": f"{year}-01-01",
                     "end_date": f"{year}-12-31", "dimension": "region", "region": region, "owner": "director",
-                    "baseline_target": 5_000_000, "challenge_target": 8_000_000})
+                    "baseline_target": 8_000_000, "challenge_target": 12_000_000})
             for line in LINES:
                 self.add("sales_target", {
                     "name": self.w["line_target"].format(period=year, line=self.w["lines"][line]),
                     "period_type": "year", "period": str(year), "start_date": f"{year}-01-01",
                     "end_date": f"{year}-12-31", "dimension": "product_line", "product_line": line,
-                    "owner": "director", "baseline_target": 6_000_000, "challenge_target": 9_000_000})
+                    "owner": "director", "baseline_target": 10_000_000, "challenge_target": 14_000_000})
 
     def finish_customers(self):
         for i, row in enumerate(self.out["customer"]):
