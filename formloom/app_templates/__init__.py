@@ -5,12 +5,26 @@ import json
 from importlib import import_module, resources
 
 TEMPLATES = {
-    "sales_mini": {"name": "Sales (mini)", "module": "formloom.app_templates.sales_mini"},
+    "crm": {"name": "客户关系管理", "name_en": "CRM", "module": "formloom.app_templates.crm", "languages": ["zh", "en"],
+            "description": "销售目标、客户、线索与跟进、商机、报价与合同、订单与回款、售后服务。",
+            "description_en": "Sales targets, customers, leads and follow-ups, opportunities, quotes and contracts, "
+                              "orders and payments, after-sales service."},
+    "sales_mini": {"name": "Sales (mini)", "name_en": "Sales (mini)", "module": "formloom.app_templates.sales_mini",
+                   "languages": ["zh", "en"], "description": "公司、商机与报价：一个小例子。",
+                   "description_en": "Companies, deals and quotes: a small example."},
 }
 
 
 def available() -> dict:
     return TEMPLATES
+
+
+def listing(locale: str = "zh") -> list[dict]:
+    """The templates as `GET /api/v1/templates` gives them, named in `locale`."""
+    en = locale.startswith("en")
+    return [{"key": key, "name": meta["name_en"] if en else meta["name"],
+             "description": meta["description_en"] if en else meta["description"], "languages": meta["languages"]}
+            for key, meta in TEMPLATES.items()]
 
 
 def load_definition(key: str, language: str = "zh") -> dict:
@@ -23,5 +37,11 @@ def load_definition(key: str, language: str = "zh") -> dict:
 
 
 def sample_data(key: str):
-    """The template's generator: `generate(app_key, scale, seed) -> {form: [fields, ...]}`."""
+    """The template's generator: `generate(scale, seed[, language]) -> {form: [fields, ...]}`."""
     return import_module(TEMPLATES[key]["module"]).generate
+
+
+def people(key: str, language: str = "zh") -> dict | None:
+    """The template's demo organisation (departments and users with roles), if it ships one."""
+    module = import_module(TEMPLATES[key]["module"])
+    return module.people(language) if hasattr(module, "people") else None

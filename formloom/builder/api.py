@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 from flask import Flask, jsonify, request
+from flask_babel import get_locale
 
+from formloom.app_templates import listing
 from formloom.builder import apps
 from formloom.builder.templates import install_template
 from formloom.platform.api import actor, api_blueprint, json_body
@@ -33,14 +35,25 @@ def create_app():
     return jsonify(result), 201
 
 
+@bp.get("/templates")
+def list_templates():
+    """The template packs: key, name and description in the reader's language, languages offered."""
+    actor()  # signed in (any user or token may read the list)
+    return jsonify({"items": listing(str(get_locale() or "zh"))})
+
+
 @bp.post("/apps/from-template")
 def create_from_template():
+    """{"template", "key", "name", "language": "zh"|"en", "sample_data": bool, "scale": n}."""
     body = json_body()
     if not isinstance(body.get("template"), str):
         raise ValidationFailed('"template" is required', [{"field": "template", "message": "is required"}])
+    for key in ("key", "name", "language"):
+        if body.get(key) is not None and not isinstance(body[key], str):
+            raise ValidationFailed(f'"{key}" must be text', [{"field": key, "message": "must be text"}])
     result = install_template(body["template"], actor(), sample_data=bool(body.get("sample_data")),
                               app_key=body.get("key"), name=body.get("name"),
-                              language=body.get("language", "zh"))
+                              language=body.get("language") or "zh", scale=body.get("scale", 1))
     return jsonify(result), 201
 
 

@@ -12,7 +12,7 @@ from flask.cli import with_appcontext
 
 from formloom.builder import apps
 from formloom.builder.apps import create_app
-from formloom.builder.templates import install_template, template_installed
+from formloom.builder.templates import fill_sample_data, install_template, template_installed
 from formloom.platform.actor import Actor
 from formloom.platform.cli import ensure_user
 from formloom.platform.exceptions import DefinitionError
@@ -33,19 +33,52 @@ def _user(email: str) -> User:
     return user
 
 
+def _machine_language() -> str:
+    """zh when the machine's locale is Chinese, else en."""
+    import locale
+    import os
+
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG", "LANGUAGE"):
+        if os.environ.get(name):
+            return "zh" if os.environ[name].lower().startswith("zh") else "en"
+    return "zh" if (locale.getlocale()[0] or "").lower().startswith("zh") else "en"
+
+
 @click.command("demo")
-@click.option("--password", default="formloom-admin", show_default=True)
+@click.option("--password", default="formloom-admin", show_default=True, help="the admin's password")
+@click.option("--template", "key", default="crm", show_default=True, help="the template to open on")
+@click.option("--language", type=click.Choice(["zh", "en"]), default=None,
+              help="the app's language (default: the machine's locale, Chinese if it is Chinese, else English)")
+@click.option("--scale", type=float, default=1, show_default=True, help="multiplies the sample data")
+@click.option("--demo-password", default="formloom-demo", show_default=True, help="the demo users' password")
 @with_appcontext
-def demo(password):
-    """Install the example app with sample data and print how to sign in."""
+def demo(password, key, language, scale, demo_password):
+    """Install the CRM (and the small example) with sample data and print how to sign in."""
+    from formloom.app_templates import available, people
+    from formloom.builder.demo_org import ensure_people
+
+    if key not in available():
+        raise click.ClickException(f"No template {key}; available: {', '.join(available())}")
+    language = language or _machine_language()
     admin = ensure_user("admin@example.com", "Admin", password, admin=True)
-    if template_installed("sales_mini"):
-        click.echo("The example app is installed already.")
-    else:
-        install_template("sales_mini", Actor.from_user(admin), sample_data=True)
-        click.echo("Installed the example app with sample data.")
+    logins = []
+    for template in dict.fromkeys([key, "sales_mini"]):
+        if template_installed(template):
+            click.echo(f"The {template} app is installed already.")
+            continue
+        org = people(template, language)
+        started = time.monotonic()
+        actor = Actor.from_user(admin)
+        result = install_template(template, actor, language=language)
+        mapping = ensure_people(org, demo_password) if org else None  # after the publish made the roles
+        fill_sample_data(template, actor, result["app"], scale if template == key else 1, language, mapping)
+        if org:
+            logins += [(u["email"], u["name"], ", ".join(u["roles"])) for u in org["users"]]
+        click.echo(f"Installed {template} ({language}) with sample data in {time.monotonic() - started:.0f} s.")
     click.echo("Sign in at http://127.0.0.1:5000/login")
-    click.echo(f"  email:    admin@example.com\n  password: {password}")
+    click.echo(f"  admin:    admin@example.com / {password}")
+    for email, name, roles in logins:
+        click.echo(f"  {roles:<16} {email:<34} {demo_password}   ({name})")
 
 
 @click.group("template")
@@ -58,7 +91,7 @@ def template_list():
     from formloom.app_templates import available
 
     for key, meta in available().items():
-        click.echo(f"{key}\t{meta['name']}")
+        click.echo(f"{key}\t{meta['name_en']}\t{meta['name']}\t{','.join(meta['languages'])}")
 
 
 @template_group.command("install")
@@ -66,11 +99,22 @@ def template_list():
 @click.option("--email", required=True, help="the user who will administer the app")
 @click.option("--sample-data", is_flag=True)
 @click.option("--app-key", default=None)
+@click.option("--language", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
+@click.option("--scale", type=float, default=1, show_default=True, help="multiplies the sample data")
 @with_appcontext
-def template_install(key, email, sample_data, app_key):
+def template_install(key, email, sample_data, app_key, language, scale):
+    """Install template KEY as a new app administered by --email."""
+    from formloom.platform.exceptions import FormloomError
+
     user = _user(email)
-    result = install_template(key, Actor.from_user(user), sample_data=sample_data, app_key=app_key)
-    click.echo(f"Installed {key} as app {result['app']} (version {result['version']}).")
+    try:
+        result = install_template(key, Actor.from_user(user), sample_data=sample_data, app_key=app_key,
+                                  language=language, scale=scale)
+    except FormloomError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(f"Installed {key} as app {result['app']} (version {result['version']}, {language}).")
+    for form, count in (result.get("sample_data") or {}).items():
+        click.echo(f"  {form}: {count}")
 
 
 @click.group("app")

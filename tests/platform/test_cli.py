@@ -35,13 +35,17 @@ def test_init_is_idempotent(runner):
     assert runner.invoke(args=["init"]).exit_code == 0
 
 
-def test_demo_installs_example_with_data_once(runner):
-    result = runner.invoke(args=["demo", "--password", "demo-password-1"])
+def test_demo_installs_the_crm_and_the_example_with_data_once(runner):
+    result = runner.invoke(args=["demo", "--password", "demo-password-1", "--language", "en", "--scale", "0.05"])
     assert result.exit_code == 0, result.output
     assert "admin@example.com" in result.output
-    app = db.session.execute(sa.select(App)).scalar_one()
-    assert app.key == "sales_mini" and app.published_version == 1
-    again = runner.invoke(args=["demo", "--password", "demo-password-1"])
+    assert "rep1@example.com" in result.output and "formloom-demo" in result.output  # the demo logins
+    apps = {a.key: a for a in db.session.execute(sa.select(App)).scalars()}
+    assert sorted(apps) == ["crm", "sales_mini"] and apps["crm"].published_version == 1
+    assert apps["crm"].name == "CRM"
+    rep = db.session.execute(sa.select(User).where(User.email == "rep1@example.com")).scalar_one()
+    assert rep.check_password("formloom-demo") and rep.department.name == "Sales East"
+    again = runner.invoke(args=["demo", "--password", "demo-password-1", "--scale", "0.05"])
     assert again.exit_code == 0 and "already" in again.output
 
 

@@ -20,7 +20,7 @@ def generate(scale: int = 1, seed: int = 7, today: date | None = None) -> dict[s
     rng = random.Random(seed)
     today = today or date.today()
     companies = []
-    for i in range(40 * scale):
+    for i in range(max(1, int(40 * scale))):
         name = f"{rng.choice(COMPANIES)} {rng.choice(SUFFIX)} {i + 1}"
         companies.append({
             "name": name, "tier": rng.choice(["A", "B", "B", "C", "C", "C"]),
@@ -30,7 +30,7 @@ def generate(scale: int = 1, seed: int = 7, today: date | None = None) -> dict[s
             "since": (today - timedelta(days=rng.randint(30, 900))).isoformat(), "active": rng.random() > 0.1,
         })
     deals = []
-    for i in range(200 * scale):
+    for i in range(max(1, int(200 * scale))):
         stage = rng.choice(["new", "qualified", "proposal", "negotiation", "won", "won", "lost"])
         deal = {"title": f"Deal {i + 1}", "company": rng.randint(1, len(companies)), "stage": stage,
                 "amount": round(rng.uniform(5_000, 500_000), 2), "probability": rng.choice([10, 25, 50, 75, 90]),
@@ -39,7 +39,7 @@ def generate(scale: int = 1, seed: int = 7, today: date | None = None) -> dict[s
             deal["lost_reason"] = rng.choice(["Price", "Timing", "Competitor", "No budget"])
         deals.append(deal)
     quotes = []
-    for _ in range(60 * scale):
+    for _ in range(max(1, int(60 * scale))):
         items = []
         for _ in range(rng.randint(1, 4)):
             product, price = rng.choice(PRODUCTS)

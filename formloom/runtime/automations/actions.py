@@ -96,7 +96,7 @@ def _no_record(key: str):
 
 class CreateRecord(FormAction):
     type = "create_record"
-    schema = _schema(("form", "values"), form=KEY, values=VALUES, owner={})
+    schema = _schema(("form", "values"), form=KEY, values=VALUES, owner={}, draft={"type": "boolean"})
 
     def check(self, action, ptr, app, source, err):
         form = self.target(action, ptr, app, err)
@@ -116,7 +116,9 @@ class CreateRecord(FormAction):
         owner = vals.evaluate(action["owner"], run, run.flat) if "owner" in action else (run.flat or {}).get("$owner")
         if isinstance(owner, list):
             owner = owner[0] if owner else None
-        record = service.create(run.actor, run.runtime, action["form"], data, owner=owner)
+        # "draft": true keeps the record out of its form's approval flow until a person submits it
+        record = service.create(run.actor, run.runtime, action["form"], data, owner=owner,
+                                draft=bool(action.get("draft")))
         return {"form": action["form"], "created": [record["id"]]}
 
     def describe(self, action, app, locale):

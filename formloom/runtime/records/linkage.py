@@ -119,11 +119,14 @@ def _lookup(actor, runtime, form, link: Linkage, values: dict, ctx: ValueContext
     env = replace(condition_env(actor, runtime, ctx=ctx), record=values)
     match = conditions.to_sql(link.where, sql_resolver(runtime, link.form), env,
                               record_resolver=operand_resolver(form))
-    stmt = (sa.select(ft.columns[link.field]).where(match, ft.table.c.deleted_at.is_(None))
+    column = ft.table.c.id if link.field == "$id" else ft.columns[link.field]
+    stmt = (sa.select(column).where(match, ft.table.c.deleted_at.is_(None))
             .order_by(ft.table.c.id).limit(1))
     row = db.session.execute(stmt).first()
     if row is None:
         return None
+    if link.field == "$id":  # the matching record itself, for a link field
+        return row[0]
     src = runtime.form(link.form).fields[link.field]
     src_type = field_types.get(src["type"])
     return src_type.to_json(src, src_type.from_db(src, row[0]))

@@ -4,7 +4,8 @@ this form's values picks (`"linkage": {"form", "where", "field", "overwrite"}`).
 A linkage may sit on a top-level field or on a subform column (then `record.` in the
 condition means the row). Checked here: the other form and its field exist, the field gives
 one value of the kind this field holds, the condition is valid, and the field is one a
-person could type (not computed, not a subform).
+person could type (not computed, not a subform). `"field": "$id"` fills a link field with the
+matching record itself.
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from formloom.runtime.fields.formula import RESULT
 from formloom.runtime.schema import relations
 
 SETTINGS = ("form", "where", "field", "overwrite")
+RECORD_ID = "$id"  # as `field`: the id of the matching record (a link field picks its record by a condition)
 
 
 def check(f: dict, form: FormDef, raw_forms: list, resolver_of) -> list[tuple[str, str]]:
@@ -41,12 +43,16 @@ def check(f: dict, form: FormDef, raw_forms: list, resolver_of) -> list[tuple[st
     if other is None:
         return [("/form", f'form "{spec["form"]}" is not a form of this app')]
     fields = {x["key"]: x for x in other["fields"] if isinstance(x, dict) and isinstance(x.get("key"), str)}
+    kinds = relations.Kinds(raw_forms, lambda *_a: None)
+    if spec["field"] == RECORD_ID:  # the matching record itself, for a link to that form
+        errors = [] if type_of(f).refers_to == "record" and f.get("form") == spec["form"] else [
+            ("/field", f'"$id" gives a record of form "{spec["form"]}"; only a link to that form can hold it')]
+        return errors + _condition(spec["where"], form, other["key"], fields, kinds, resolver_of)
     source = fields.get(spec["field"])
     if source is None or source.get("type") not in field_types:
         return [("/field", f'"{spec["field"]}" is not a field of form "{spec["form"]}"')]
     if field_types.get(source["type"]).storage_for(source) != "column":
         return [("/field", f'"{spec["field"]}" holds several values or rows; linkage copies one value')]
-    kinds = relations.Kinds(raw_forms, lambda *_a: None)
     errors = _kinds(f, spec, source, kinds.of(spec["form"], spec["field"]))
     errors += _condition(spec["where"], form, other["key"], fields, kinds, resolver_of)
     return errors

@@ -80,7 +80,8 @@ def panel(page: Page, record: dict, display: Display) -> Panel | None:
         "edit" in record.get("allowed", ()) or (record.get("owner") == actor.user_id and actor.user_id))
     rf = queries.record_flow(actor, page.runtime, page.form.key, record["id"], page.locale)
     if rf is None:
-        status = "draft" if record.get("flow_status") == "draft" else "none"
+        # No approval on file: a draft, never submitted, or a record that arrived decided (imported history)
+        status = record.get("flow_status") if record.get("flow_status") in ("draft", "approved", "rejected") else "none"
         return Panel(status, *status_words(status), diagram.svg(flow, (), None, page.locale, form=page.form),
                      can_submit=may_submit and status == "none")
     instance = rf.instance

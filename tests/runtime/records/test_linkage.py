@@ -180,3 +180,21 @@ def test_a_client_sending_back_a_read_only_linked_field_unchanged_is_not_refused
     assert after["fields"]["region"] == "south"
     # Another value for it does not stick either: the field holds the linked value.
     assert records.update(make.actor(rep), rt, "quote", q["id"], {"region": "north"})["fields"]["region"] == "south"
+
+
+def test_a_link_field_picks_the_matching_record_itself_with_id(make):
+    defn = copy.deepcopy(DEFINITION)
+    defn["forms"][2]["fields"].append({"key": "price_list", "type": "link", "form": "product", "label": "Price list",
+                                       "linkage": {"form": "product", "field": "$id", "where": {
+                                           "field": "code", "op": "eq", "value": {"var": "record.sku"}}}})
+    rt = make.install(defn)
+    new(rt, "product", name="Other", code="P2", price=1)
+    wanted = new(rt, "product", name="Wanted", code="P1", price=9)
+    quote = new(rt, "quote", sku="P1")
+    assert quote["fields"]["price_list"] == wanted["id"]
+    moved = records.update(SYSTEM, rt, "quote", quote["id"], {"sku": "nothing"})
+    assert moved["fields"]["price_list"] is None  # follows the condition, like any linked field
+    wrong = copy.deepcopy(DEFINITION)
+    quote_field(wrong, "sku")["linkage"] = {"form": "product", "field": "$id", "where": BY_ID}
+    assert errors_of(wrong)["/forms/2/fields/3/linkage/field"] == \
+        '"$id" gives a record of form "product"; only a link to that form can hold it'
