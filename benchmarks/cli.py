@@ -14,6 +14,7 @@ from benchmarks import (
     creates,
     events,
     flows,
+    imports,
     listing,
     over_http,
     relations,
@@ -24,7 +25,7 @@ from benchmarks import (
 from benchmarks.env import bench_env, pg_server_url
 
 BENCHMARKS = {module.NAME: module for module in (creates, bulk, listing, events, automations, flows,
-                                                        relations, views, over_http, scale)}
+                                                        relations, views, over_http, scale, imports)}
 DATABASES = {"sqlite": ["sqlite"], "postgres": ["postgres"], "both": ["sqlite", "postgres"]}
 
 

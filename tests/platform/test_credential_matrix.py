@@ -32,7 +32,8 @@ MEMBER = {
     # pages of an app
     "web.index": "open", "web.app_home": "open", "web.record_list": "open", "web.record_export": "open",
     "web.linkage_fill": "open", "web.lookup": "open", "web.record_new": "open", "web.record_detail": "open",
-    "web.compute": "open",
+    "web.compute": "open", "web.import_page": "open", "web.import_run": "open", "web.import_progress": "open",
+    "web.import_failed": "open",
     "web.flow_comment": "open", "web.flow_submit": "open", "web.flow_urge": "open", "web.flow_withdraw": "open",
     "web.record_delete": "open", "web.record_edit": "open", "web.record_print": "open",
     "web.record_restore": "open", "web.record_updating": "open", "web.download": "open",

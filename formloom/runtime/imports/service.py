@@ -151,6 +151,85 @@ def start(actor: Actor, runtime, form_key: str, stream, name: str, raw_options, 
     return row
 
 
+def stage(actor: Actor, runtime, form_key: str, stream, name: str, raw_options=None) -> ImportRun:
+    """Keep an upload as a draft import (the page's mapping step): read, not queued."""
+    options = opts.clean(raw_options)
+    form = runtime.form(form_key)
+    require(actor, runtime, form_key, options["mode"])
+    file_id, size = store_file(stream)
+    try:
+        lay = layout(runtime, form, folder() / file_id, name, options)
+    except ValidationFailed:
+        (folder() / file_id).unlink(missing_ok=True)
+        raise
+    options = {**options, "encoding": lay["encoding"], "sheet": lay["sheet"], "header_row": lay["header_row"],
+               "mapping": lay["auto"]}
+    with write_transaction():
+        row = ImportRun(app_id=runtime.app_id, form_key=form_key, created_by_id=actor.user_id, file_id=file_id,
+                        file_name=(Path(name or "file").name or "file")[:255], file_size=size, options=options,
+                        dry_run=False, status="draft", errors=[])
+        db.session.add(row)
+    return row
+
+
+def restage(actor: Actor, runtime, draft: ImportRun, raw_options) -> dict:
+    """Change a draft's options (the file read again when its encoding, sheet or header row
+    changed: the mapping then starts over from the automatic one); its layout."""
+    options = opts.clean(raw_options)
+    require(actor, runtime, draft.form_key, options["mode"])
+    form = runtime.form(draft.form_key)
+    reread = False
+    for k in ("encoding", "sheet", "header_row"):
+        if options.get(k) in (None, ""):
+            options[k] = draft.options.get(k)  # not said: as read before
+        elif options[k] != draft.options.get(k):
+            reread = True
+    lay = layout(runtime, form, file_path(draft), draft.file_name, options)
+    if reread:
+        options["mapping"] = lay["auto"]
+    with write_transaction():
+        db.session.execute(sa.update(ImportRun).where(ImportRun.id == draft.id).values(options={
+            **options, "encoding": lay["encoding"], "sheet": lay["sheet"], "header_row": lay["header_row"]}))
+    db.session.expire(draft)
+    return lay
+
+
+def launch(actor: Actor, runtime, draft: ImportRun, raw_options) -> ImportRun:
+    """Queue an import (or its dry run) of a draft's file with these options."""
+    return start(actor, runtime, draft.form_key, None, draft.file_name, raw_options, file_id=draft.file_id,
+                 size=draft.file_size)
+
+
+def sample(actor: Actor, runtime, row: ImportRun, locale: str, n: int = reading.PREVIEW_ROWS) -> dict:
+    """The first rows as they would be stored: {"columns": [Column], "rows": [(row number,
+    [(cell, shown, error)])]} (the preview)."""
+    from formloom.runtime.records.context import value_context
+
+    form = runtime.form(row.form_key)
+    lay = layout(runtime, form, file_path(row), row.file_name, row.options)
+    try:
+        columns = mapping.plan_columns(runtime, form, lay["headers"], row.options)
+    except ValidationFailed:
+        return {"columns": [], "rows": []}
+    ctx = value_context(actor, runtime)
+    cells = [r for r in lay["sample"] if any(c.strip() for c in r)][:n]
+    out = []
+    for i, (cells_of, (data, errors)) in enumerate(zip(cells, mapping.Converter(actor, runtime, form, columns, ctx)
+                                                          .convert(cells), strict=True)):
+        bad = {e["field"]: e["message"] for e in errors}
+        shown = []
+        for c in columns:
+            text = cells_of[c.index] if c.index < len(cells_of) else ""
+            ftype, f = form.type_of(c.key), form.fields[c.key]
+            try:
+                value = ftype.format(f, ftype.to_python(f, data.get(c.key), ctx), locale) if c.key not in bad else ""
+            except (ValueError, TypeError):
+                value = ""
+            shown.append((text, value, bad.get(c.key)))
+        out.append((i + 1, shown))
+    return {"columns": columns, "rows": out}
+
+
 def _check_key(form, options: dict, columns: list[mapping.Column]) -> None:
     if options["mode"] == "create":
         return
