@@ -15,6 +15,7 @@ from benchmarks import (
     dashboards,
     events,
     flows,
+    imports,
     listing,
     over_http,
     relations,
@@ -25,7 +26,7 @@ from benchmarks import (
 from benchmarks.env import bench_env, pg_server_url
 
 BENCHMARKS = {module.NAME: module for module in (creates, bulk, listing, events, automations, flows,
-                                                        relations, views, dashboards, over_http, scale)}
+                                                        relations, views, dashboards, over_http, scale, imports)}
 DATABASES = {"sqlite": ["sqlite"], "postgres": ["postgres"], "both": ["sqlite", "postgres"]}
 
 

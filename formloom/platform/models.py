@@ -536,3 +536,40 @@ class RelationPending(db.Model):
     form_key = db.Column(db.String(64), primary_key=True)
     record_id = db.Column(db.Integer, primary_key=True, autoincrement=False)
     app_id = db.Column(db.Integer, nullable=False)
+
+
+class ImportRun(db.Model):
+    """One import of a spreadsheet into a form (runtime/imports): the uploaded file (kept in the
+    instance's files folder), the options, and the progress and outcome the job writes.
+
+    `done`, `created`, `updated` and `failed_rows` move in the same transaction as the batch
+    they count, so a job that starts again (its worker died) goes on after the last batch.
+    `errors` keeps the first errors ({row, column, field, message}); the failed rows file
+    (`<file>.failed.csv`) keeps every failed row.
+    """
+
+    __tablename__ = "imports"
+    __table_args__ = (db.Index("ix_imports_form", "app_id", "form_key", "id"),)
+    id = db.Column(db.Integer, primary_key=True)
+    app_id = db.Column(db.Integer, db.ForeignKey("apps.id", ondelete="CASCADE"), nullable=False)
+    form_key = db.Column(db.String(64), nullable=False)
+    created_by_id = db.Column(db.Integer, db.ForeignKey("users.id", ondelete="SET NULL"))
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    started_at = db.Column(db.DateTime)
+    finished_at = db.Column(db.DateTime)
+    file_id = db.Column(db.String(32), nullable=False)  # the name under files/imports/
+    file_name = db.Column(db.String(255), nullable=False)
+    file_size = db.Column(db.BigInteger, nullable=False, default=0)
+    options = db.Column(JSON, nullable=False)  # as sent, with the encoding, sheet and header row read
+    dry_run = db.Column(db.Boolean, nullable=False, default=False)
+    status = db.Column(db.String(12), nullable=False, default="queued")  # queued running finished failed cancelled
+    phase = db.Column(db.String(12))  # checking | writing
+    total = db.Column(db.Integer)
+    done = db.Column(db.Integer, nullable=False, default=0)
+    created = db.Column(db.Integer, nullable=False, default=0)
+    updated = db.Column(db.Integer, nullable=False, default=0)
+    failed_rows = db.Column(db.Integer, nullable=False, default=0)
+    errors = db.Column(JSON, nullable=False, default=list)
+    error = db.Column(db.Text)  # what stopped the whole import (the file, the options)
+    cancel_asked = db.Column(db.Boolean, nullable=False, default=False)
+    job_id = db.Column(db.String(32))

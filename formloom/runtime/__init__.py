@@ -4,6 +4,7 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     import formloom.runtime.automations  # noqa: F401 - registers the automation jobs and tick
+    import formloom.runtime.imports.service  # noqa: F401 - registers the import job
     import formloom.runtime.records.refreshes  # noqa: F401 - registers the refresh job and tick
     from formloom.platform import hooks
     from formloom.runtime import access, flows

@@ -32,7 +32,8 @@ MEMBER = {
     # pages of an app
     "web.index": "open", "web.app_home": "open", "web.record_list": "open", "web.record_export": "open",
     "web.linkage_fill": "open", "web.lookup": "open", "web.record_new": "open", "web.record_detail": "open",
-    "web.compute": "open",
+    "web.compute": "open", "web.import_page": "open", "web.import_run": "open", "web.import_progress": "open",
+    "web.import_failed": "open",
     "web.flow_comment": "open", "web.flow_submit": "open", "web.flow_urge": "open", "web.flow_withdraw": "open",
     "web.record_delete": "open", "web.record_edit": "open", "web.record_print": "open",
     "web.record_restore": "open", "web.record_updating": "open", "web.download": "open",
@@ -66,7 +67,7 @@ MEMBER = {
         "delete_record", "comment_record", "record_flow", "record_history", "restore_record", "submit_record",
         "urge_record", "withdraw_record", "bulk_create", "form_schema", "openapi", "list_tasks", "get_task",
         "act_on_task", "act_in_batch", "task_counts", "view_records", "view_groups", "widget_data",
-        "widget_drill")},
+        "widget_drill", "start_import", "get_import", "cancel_import", "failed_rows")},
     "api.rebuild_form": "app_admin", "api.list_refreshes": "app_admin", "api.get_refresh": "app_admin",
     **{f"automations_api.{name}": "app_admin" for name in ("list_automations", "run_now", "list_runs", "retry")},
     **{f"webhooks_api.{name}": "app_admin" for name in (
@@ -88,7 +89,8 @@ MEMBER = {
 # API routes outside /apps/<app_key> that a token limited to one app may call: each keeps to
 # the token's app (tests elsewhere prove that they do). Every other one is refused to it.
 NARROWED = {"builder_api.list_apps", "api.openapi", "api.list_tasks", "api.task_counts", "api.get_task",
-            "api.act_on_task", "api.act_in_batch", "notifications_api.list_notifications",
+            "api.act_on_task", "api.act_in_batch", "api.get_import", "api.cancel_import", "api.failed_rows",
+            "notifications_api.list_notifications",
             "notifications_api.read", "tokens_api.list_tokens", "tokens_api.create_token_api",
             "tokens_api.revoke_token_api"}
 READ_ONLY = "This API token is read-only"
@@ -149,7 +151,7 @@ def world(app, make, client):
         db.session.flush()
         common = {"run_id": 1, "member_id": 1, "refresh_id": 1, "user_id": ulla.id, "dept_id": dept.id,
                   "role_id": role.id, "note_id": note.id, "job_id": "1", "token": "no-such-invite",
-                  "kind": "users", "filename": "no-such-file.css"}
+                  "kind": "users", "filename": "no-such-file.css", "import_id": 1}
     mia_token_id = make_token_id(make, mia)
     for key in values:
         values[key] |= common | {"token_id": mia_token_id}

@@ -4,7 +4,7 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     from formloom.platform.extensions import csrf
-    from formloom.runtime.api import dashboards, flows, openapi, records, relations, views  # noqa: F401  (routes)
+    from formloom.runtime.api import dashboards, flows, imports, openapi, records, relations, views  # noqa: F401  (routes)
     from formloom.runtime.api.base import bp
 
     csrf.exempt(bp)  # checked in `authenticate` for cookie sessions; tokens need none

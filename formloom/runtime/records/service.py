@@ -421,17 +421,7 @@ def bulk_create(actor: Actor, runtime, form_key: str, rows: list[dict], draft: b
     ft = runtime.form_tables(form_key)
     with write_transaction():
         ctx = value_context(actor, runtime)
-        prefetch(ctx, form, rows)
-        prepared, errors = [], []
-        for i, data in enumerate(rows):
-            try:
-                _refuse_locked(fa, data, locked)
-                prepared.append(_prepare(actor, runtime, form_key, data, None, draft, ctx, locked))
-                _refuse_owner(fa, data, prepared[-1])
-            except (ValidationFailed, PermissionDenied) as exc:
-                if isinstance(exc, PermissionDenied):
-                    raise PermissionDenied(f"Record {i}: {exc.message}", [{"index": i, **e} for e in exc.errors]) from None
-                errors.extend({"index": i, **e} for e in exc.errors)
+        prepared, errors = _prepare_all(fa, actor, runtime, form_key, rows, draft, ctx, locked)
         errors.extend(_bulk_unique_errors(runtime, form_key, prepared if not errors else []))
         if errors:
             raise ValidationFailed(f"{len({e['index'] for e in errors})} of {len(rows)} records are not valid; "
@@ -456,7 +446,63 @@ def bulk_create(actor: Actor, runtime, form_key: str, rows: list[dict], draft: b
     return ids
 
 
-def _bulk_unique_errors(runtime, form_key: str, prepared: list[dict]) -> list[dict]:
+def _prepare_all(fa, actor: Actor, runtime, form_key: str, rows: list[dict], draft: bool, ctx,
+                 locked: frozenset[str], denied_is_error: bool = False) -> tuple[list[dict], list[dict]]:
+    """The prepared values of the rows that are valid, and the errors of the others (`index`)."""
+    prefetch(ctx, runtime.form(form_key), rows)
+    prepared, errors = [], []
+    for i, data in enumerate(rows):
+        try:
+            _refuse_locked(fa, data, locked)
+            values = _prepare(actor, runtime, form_key, data, None, draft, ctx, locked)
+            _refuse_owner(fa, data, values)
+            prepared.append(values)
+        except (ValidationFailed, PermissionDenied) as exc:
+            if isinstance(exc, PermissionDenied) and not denied_is_error:
+                raise PermissionDenied(f"Record {i}: {exc.message}", [{"index": i, **e} for e in exc.errors]) from None
+            errors.extend({"index": i, **e} for e in (exc.errors or [{"message": exc.message}]))
+    return prepared, errors
+
+
+def check_rows(actor: Actor, runtime, form_key: str, rows: list[tuple[int | None, dict]],
+               name=lambda i: f"row {i}") -> list[dict]:
+    """What saving these rows would refuse, writing nothing: each row is (None, fields) for a
+    new record or (record id, fields) for a change. Errors name the row (`index`); a unique
+    value repeated among the new rows or taken already is an error too. For imports' checks
+    before anything is written (`"on_error": "stop"`, dry runs); `name(index)` names a row in
+    the message of a repeated value."""
+    fa = access.form_access(actor, runtime, form_key)
+    ctx = value_context(actor, runtime)
+    new = [(i, data) for i, (rid, data) in enumerate(rows) if rid is None]
+    errors: list[dict] = []
+    if new:
+        fa.require("add")
+        fa.require("import")
+        prepared, found = _prepare_all(fa, actor, runtime, form_key, [d for _i, d in new], False, ctx,
+                                       fa.locked(), denied_is_error=True)
+        bad = {e["index"] for e in found}
+        good = [i for i, (_n, _d) in enumerate(new) if i not in bad]
+        found.extend({**e, "index": good[e["index"]]} for e in _bulk_unique_errors(
+            runtime, form_key, prepared, lambda j: name(new[good[j]][0])))
+        errors.extend({**e, "index": new[e["index"]][0]} for e in found)
+    for i, (rid, data) in enumerate(rows):
+        if rid is None:
+            continue
+        try:
+            current = _load(fa, rid, action="edit")
+            locked = fa.locked(current)
+            _refuse_locked(fa, data, locked, current)
+            values = _prepare(actor, runtime, form_key, data, current, current["flow_status"] == "draft", ctx, locked)
+            _refuse_changed(fa, current, values, data, locked)
+            _check_unique(runtime, form_key, {k: v for k, v in values.items() if v != current["fields"].get(k)},
+                          exclude_id=rid)
+        except (ValidationFailed, PermissionDenied, NotFound) as exc:
+            errors.extend({"index": i, **e} for e in (exc.errors or [{"message": exc.message}]))
+    return errors
+
+
+def _bulk_unique_errors(runtime, form_key: str, prepared: list[dict],
+                        name=lambda i: f"row {i} in this request") -> list[dict]:
     """Unique values repeated within the request or already taken, one query per field."""
     form = runtime.form(form_key)
     ft = runtime.form_tables(form_key)
@@ -472,7 +518,7 @@ def _bulk_unique_errors(runtime, form_key: str, prepared: list[dict]) -> list[di
                 continue
             if v in first:
                 errors.append({"index": i, "field": key,
-                               "message": f"repeats the value of row {first[v]} in this request"})
+                               "message": f"repeats the value of {name(first[v])}"})
             first.setdefault(v, i)
         db_values = {store.column_values(ft, {key: v})[col.name]: v for v in first}
         for batch in store.chunks(list(db_values)):

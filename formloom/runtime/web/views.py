@@ -16,7 +16,7 @@ from formloom.platform.models import App
 from formloom.runtime import access
 from formloom.runtime.apps import runtime_for
 from formloom.runtime.records import query
-from formloom.runtime.web import dashboards, editing, export, files, records, viewpage  # noqa: F401  (routes)
+from formloom.runtime.web import dashboards, editing, export, files, imports, records, viewpage  # noqa: F401  (routes)
 from formloom.runtime.web.blueprint import bp
 from formloom.runtime.web.common import app_name, icon_name, load
 from formloom.runtime.web.display import count_label
