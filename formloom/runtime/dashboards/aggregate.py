@@ -143,8 +143,8 @@ class Plan:
 
 def _order(plan: Plan, g, values, dims: tuple[int, ...]) -> list:
     sort = plan.widget.source.sort
-    nulls_last = [k.is_(None) for k in g.keys[:len(dims)]]
-    natural = [x for pair in zip(nulls_last, g.keys[:len(dims)], strict=True) for x in pair]
+    keys = g.group_keys[:len(dims)]  # a bucket's first moment sorts as its key does
+    natural = [x for k in keys for x in (k.is_(None), k)]
     if not sort:
         return natural
     name, desc = sort.lstrip("-+"), sort.startswith("-")
@@ -154,7 +154,7 @@ def _order(plan: Plan, g, values, dims: tuple[int, ...]) -> list:
         return [sa.func.coalesce(expr, 0).desc() if desc else sa.func.coalesce(expr, 0).asc(), *natural]
     fields = [plan.widget.source.dimensions[i].field for i in dims]
     if name in fields:
-        k = g.keys[fields.index(name)]
+        k = g.group_keys[fields.index(name)]
         return [k.is_(None), k.desc() if desc else k.asc(), *natural]
     return natural
 
@@ -164,7 +164,7 @@ def run(plan: Plan, dims: tuple[int, ...], extra_where=(), limit: int | None = N
     titles = [i for i in dims if plan.keys[i].title is not None]
     stmt = sa.select(*g.keys, *values)
     if g.keys:
-        stmt = stmt.group_by(*g.keys).order_by(*_order(plan, g, values, dims))
+        stmt = stmt.group_by(*g.group_keys).order_by(*_order(plan, g, values, dims))
     if limit:
         stmt = stmt.limit(limit)
     out = []
