@@ -189,17 +189,6 @@ def key_json(k: Key, value):
     return int(value)
 
 
-def top_values(plan: Plan) -> tuple[list, int]:
-    """With a `limit`: the first dimension's values that make the cut, and how many there are."""
-    src = plan.widget.source
-    rows = run(plan, (0,), limit=src.limit)
-    key = plan.keys[0].expr
-    n = db.session.execute(sa.select(sa.func.count(sa.distinct(key))).select_from(plan.from_).where(*plan.where)).scalar()
-    n += 1 if db.session.execute(sa.select(sa.literal(1)).select_from(plan.from_).where(
-        *plan.where, key.is_(None)).limit(1)).first() else 0
-    return [r[0][0] for r in rows], int(n)
-
-
 def kept(plan: Plan, values: list, keep: bool):
     key = plan.keys[0].expr
     present = [v for v in values if v is not None]
@@ -207,4 +196,4 @@ def kept(plan: Plan, values: list, keep: bool):
     return inside if keep else sa.not_(inside)
 
 
-__all__ = ["OTHERS", "Plan", "key_json", "kept", "measure_json", "number", "run", "top_values"]
+__all__ = ["OTHERS", "Plan", "key_json", "kept", "measure_json", "number", "run"]
