@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from werkzeug.http import parse_options_header
 
+from formloom.app_templates import load_definition
 from formloom.platform.extensions import db, write_transaction
 from formloom.platform.models import Department, Role
 from formloom.runtime.records import service
@@ -55,7 +56,7 @@ def owner(make):
 @pytest.fixture
 def world(app, make, owner):
     """An app with records, a file, a department and a role: real values for URL arguments."""
-    rt = make.install("sales-mini", owner=owner)
+    rt = make.install(load_definition("sales_mini"), owner=owner)  # the example, with its dashboard
     actor = make.actor(owner)
     acme = service.create(actor, rt, "company", {"name": "Acme Ltd", "tier": "A"})
     deal = service.create(actor, rt, "deal", {"title": "Renewal", "company": acme["id"]})
@@ -88,7 +89,7 @@ def _samples(world, file_id) -> dict:
         "app_key": "sales_mini", "form_key": "deal", "record_id": world["deal"], "file_id": file_id,
         "user_id": 1, "dept_id": world["dept"], "role_id": world["role"], "kind": "users",
         "task_id": 1, "webhook_id": 1, "refresh_id": 1, "key": "nightly", "token": "no-such-invite",
-        "view_key": "pipeline",
+        "view_key": "pipeline", "dashboard_key": "sales_review", "widget_key": "by_month",
     }
 
 
@@ -123,7 +124,8 @@ def test_every_get_route_answers_with_the_security_headers(app, client, auth, ow
     # The walk reached real pages, not only "not found": records, org, builder, API, static.
     assert {"web.record_list", "web.record_detail", "web.record_edit", "web.download", "org.users",
             "org.department_form", "org.role_edit", "builder.permissions", "jobs_web.index", "api.list_records",
-            "api.download_file", "platform.static", "builder.static"} <= ok, sorted(seen)
+            "api.download_file", "platform.static", "builder.static", "web.dashboard_page", "web.dashboard_export",
+            "api.widget_data", "api.widget_drill"} <= ok, sorted(seen)
     assert pages >= 25, sorted(seen)
 
 

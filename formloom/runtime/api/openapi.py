@@ -13,6 +13,7 @@ from formloom.platform.extensions import db
 from formloom.platform.models import App
 from formloom.runtime import access
 from formloom.runtime.api.base import bp
+from formloom.runtime.api.dashboards import openapi_paths as dashboard_paths
 from formloom.runtime.apps import get_runtime
 from formloom.runtime.exceptions import NotFound
 from formloom.runtime.records.projections import fields_schema
@@ -357,6 +358,7 @@ def build_document(app_keys: list[str]) -> dict:
                 doc["paths"].update(_record_flow_paths(app_key, form, name, [f"{app_key}.{form.key}"]))
         for view in views_query.open_views(actor(), rt):
             doc["paths"].update(_view_paths(app_key, view, f"{_camel(app_key)}{_camel(view.form)}"))
+        doc["paths"].update(dashboard_paths(app_key, rt, actor()))
         if access.app_role(actor(), rt.app_id, rt) == "admin":
             doc["paths"].update(_relation_paths(app_key, rt))
     return doc

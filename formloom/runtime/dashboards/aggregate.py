@@ -143,8 +143,8 @@ class Plan:
 
 def _order(plan: Plan, g, values, dims: tuple[int, ...]) -> list:
     sort = plan.widget.source.sort
-    nulls_last = [k.is_(None) for k in g.keys[:len(dims)]]
-    natural = [x for pair in zip(nulls_last, g.keys[:len(dims)], strict=True) for x in pair]
+    keys = g.group_keys[:len(dims)]  # a bucket's first moment sorts as its key does
+    natural = [x for k in keys for x in (k.is_(None), k)]
     if not sort:
         return natural
     name, desc = sort.lstrip("-+"), sort.startswith("-")
@@ -154,7 +154,7 @@ def _order(plan: Plan, g, values, dims: tuple[int, ...]) -> list:
         return [sa.func.coalesce(expr, 0).desc() if desc else sa.func.coalesce(expr, 0).asc(), *natural]
     fields = [plan.widget.source.dimensions[i].field for i in dims]
     if name in fields:
-        k = g.keys[fields.index(name)]
+        k = g.group_keys[fields.index(name)]
         return [k.is_(None), k.desc() if desc else k.asc(), *natural]
     return natural
 
@@ -164,7 +164,7 @@ def run(plan: Plan, dims: tuple[int, ...], extra_where=(), limit: int | None = N
     titles = [i for i in dims if plan.keys[i].title is not None]
     stmt = sa.select(*g.keys, *values)
     if g.keys:
-        stmt = stmt.group_by(*g.keys).order_by(*_order(plan, g, values, dims))
+        stmt = stmt.group_by(*g.group_keys).order_by(*_order(plan, g, values, dims))
     if limit:
         stmt = stmt.limit(limit)
     out = []
@@ -189,17 +189,6 @@ def key_json(k: Key, value):
     return int(value)
 
 
-def top_values(plan: Plan) -> tuple[list, int]:
-    """With a `limit`: the first dimension's values that make the cut, and how many there are."""
-    src = plan.widget.source
-    rows = run(plan, (0,), limit=src.limit)
-    key = plan.keys[0].expr
-    n = db.session.execute(sa.select(sa.func.count(sa.distinct(key))).select_from(plan.from_).where(*plan.where)).scalar()
-    n += 1 if db.session.execute(sa.select(sa.literal(1)).select_from(plan.from_).where(
-        *plan.where, key.is_(None)).limit(1)).first() else 0
-    return [r[0][0] for r in rows], int(n)
-
-
 def kept(plan: Plan, values: list, keep: bool):
     key = plan.keys[0].expr
     present = [v for v in values if v is not None]
@@ -207,4 +196,4 @@ def kept(plan: Plan, values: list, keep: bool):
     return inside if keep else sa.not_(inside)
 
 
-__all__ = ["OTHERS", "Plan", "key_json", "kept", "measure_json", "number", "run", "top_values"]
+__all__ = ["OTHERS", "Plan", "key_json", "kept", "measure_json", "number", "run"]

@@ -26,7 +26,6 @@ from formloom.runtime.dashboards.aggregate import (
     key_json,
     measure_json,
     run,
-    top_values,
 )
 from formloom.runtime.dashboards.base import NAMED, Dashboard, DashFilter, Widget
 from formloom.runtime.dashboards.fields import filter_fits, resolve
@@ -159,14 +158,23 @@ def _table(plan: Plan, locale: str) -> dict:
     dims = tuple(range(n))
     body: dict = {"columns": _columns(plan, locale)}
     if src.limit and n:
-        top, groups = top_values(plan)
-        rows = run(plan, dims, [kept(plan, top, True)], limit=MAX_ROWS + 1)
-        rank = {v: i for i, v in enumerate(top)}
-        rows.sort(key=lambda r: rank.get(r[0][0], len(rank)))
+        # Every group of the first dimension in the sort's order (one GROUP BY): the first
+        # `limit` make the cut; with one dimension they are the rows themselves.
+        ranked = run(plan, (0,), limit=MAX_ROWS + 1)
+        groups = len(ranked)
+        top = [r[0][0] for r in ranked[:src.limit]]
+        if n == 1:
+            rows = ranked[:src.limit]
+        else:
+            rows = run(plan, dims, [kept(plan, top, True)], limit=MAX_ROWS + 1)
+            rank = {v: i for i, v in enumerate(top)}
+            rows.sort(key=lambda r: rank.get(r[0][0], len(rank)))
         if src.others and groups > len(top):
             for keys, titles, vals in run(plan, dims[1:], [kept(plan, top, False)], limit=MAX_ROWS):
                 rows.append(([OTHERS, *keys], [None, *titles], vals))
-        body["capped"] = {"limit": src.limit, "groups": groups}
+        body["capped"] = {"limit": src.limit, "groups": min(groups, MAX_ROWS)}
+        if groups > MAX_ROWS:
+            body["capped"]["more"] = True
     else:
         rows = run(plan, dims, limit=MAX_ROWS + 1)
         if len(rows) > MAX_ROWS:

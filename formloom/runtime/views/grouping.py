@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from formloom.runtime.fields import field_types
 from formloom.runtime.storage import store
 from formloom.runtime.views.base import SYSTEM_KINDS, value_kind
-from formloom.runtime.views.buckets import DateBucket
+from formloom.runtime.views.buckets import BucketText, DateBucket
 
 
 def column(ft, key: str):
@@ -51,31 +51,36 @@ def aggregate(col, agg: str):
 
 @dataclass
 class Grouped:
-    """A GROUP BY statement: `keys` and `values` are its outer columns, `stmt` the SELECT
-    (the caller adds ORDER BY and LIMIT, or wraps it)."""
+    """A GROUP BY statement: `keys` and `values` are its outer columns (a date bucket's key
+    formatted once per group), `group_keys` what it groups by, `stmt` the SELECT (the caller
+    adds ORDER BY and LIMIT, or builds another from these)."""
 
     keys: list
     values: list
     stmt: sa.Select
+    group_keys: list
 
 
 def grouped(keys: list, measured: list[tuple[str, object]], where, select_from=None) -> Grouped:
     """Group the rows meeting `where` by `keys` (SQL expressions) and take each (agg, value
     expression) of `measured`; a value of None counts rows (`count`)."""
-    inner_cols = [k.label(f"g{i}") for i, k in enumerate(keys)]
+    # A date bucket is grouped by its first moment and written as text once per group.
+    inner_cols = [(k.start() if isinstance(k, DateBucket) else k).label(f"g{i}") for i, k in enumerate(keys)]
     inner_cols += [(sa.literal(1) if v is None else v).label(f"m{i}") for i, (_agg, v) in enumerate(measured)]
     inner = sa.select(*inner_cols)
     if select_from is not None:
         inner = inner.select_from(select_from)
     inner = inner.where(*where).subquery()
-    outer_keys = [inner.c[f"g{i}"] for i in range(len(keys))]
+    group_keys = [inner.c[f"g{i}"] for i in range(len(keys))]
+    outer_keys = [BucketText(g, k.bucket).label(f"k{i}") if isinstance(k, DateBucket) else g
+                  for i, (g, k) in enumerate(zip(group_keys, keys, strict=True))]
     values = [aggregate(inner.c[f"m{i}"], agg) for i, (agg, _v) in enumerate(measured)]
     stmt = sa.select(*outer_keys, *values)
-    if outer_keys:
-        stmt = stmt.group_by(*outer_keys)
+    if group_keys:
+        stmt = stmt.group_by(*group_keys)
     else:
         stmt = stmt.select_from(inner)
-    return Grouped(outer_keys, values, stmt)
+    return Grouped(outer_keys, values, stmt, group_keys)
 
 
 def number(value):

@@ -222,7 +222,7 @@ def view_groups(actor: Actor, runtime, view_key: str, *, condition=None, group_b
     _col, key_expr = _key_expr(ov, grouping)
     g = grouped([key_expr], [("count", None)] + [(agg, column(ft, k)) for k, agg in wanted.items()],
                 _rows_of(ov, condition))
-    key = g.keys[0]
+    key = g.group_keys[0]
     rows = db.session.execute(g.stmt.order_by(key.is_(None), key).limit(MAX_GROUPS + 1)).all()
     more = len(rows) > MAX_GROUPS
     groups = [{"value": _group_value(ov, how, row[0]), "count": int(row[1]), "totals": _totals_of(form, wanted, row[2:])}

@@ -18,7 +18,7 @@ from formloom.runtime.apps import runtime_for
 from formloom.runtime.records import query
 from formloom.runtime.web import dashboards, editing, export, files, imports, records, viewpage  # noqa: F401  (routes)
 from formloom.runtime.web.blueprint import bp
-from formloom.runtime.web.common import app_name, icon_name, load
+from formloom.runtime.web.common import Page, app_name, icon_name, load
 from formloom.runtime.web.display import count_label
 
 COUNT_CAP = 10_000
@@ -49,15 +49,20 @@ def index():
     """The apps the signed-in person may use, as tiles."""
     actor = current_actor()
     locale = current_locale_name()
-    cards = []
+    cards, boards = [], []
     for app, role in _apps_for(actor):
         rt = runtime_for(app.id, app.published_version)
+        if rt.definition.dashboards:  # the person's dashboards, across their apps
+            page = Page(actor, rt, role, locale)
+            boards += [Card(d.label(locale), url_for("web.dashboard_page", app_key=app.key, dashboard_key=d.key),
+                            "bar-chart-line", d.raw.get("description", ""), app_name(rt, locale))
+                       for d in dashboards.open_dashboards(page)]
         n = len(rt.definition.forms)
         cards.append(Card(app_name(rt, locale), url_for("web.app_home", app_key=app.key),
                           icon_name(rt.raw.get("icon"), "grid-1x2"),
                           rt.raw.get("description", ""), ngettext("%(num)d form", "%(num)d forms", n),
                           "admin" if role == "admin" else ""))
-    return render_template("web/index.html", cards=cards)
+    return render_template("web/index.html", cards=cards, dashboards=boards)
 
 
 @bp.route("/a/<app_key>")

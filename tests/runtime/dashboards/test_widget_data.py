@@ -302,3 +302,11 @@ def test_empty_data(any_db, app, make, api_as):
     body = get(api, "won_kpi")
     assert body["rows"] == [[None]] and body["compare"]["value"] is None and body["compare"]["change"] is None
     assert get(api, "matrix")["totals"][-1]["rows"] == [[None, None]]
+
+
+def test_the_openapi_document_lists_the_widgets(world):
+    from openapi_spec_validator import validate
+
+    doc = world["owner"].get("/api/v1/openapi.json").get_json()
+    validate(doc)
+    assert DASH + "by_stage/data" in doc["paths"] and DASH + "won_kpi/drill" in doc["paths"]
