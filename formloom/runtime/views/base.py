@@ -44,6 +44,7 @@ COMMON = {
     "name": {"type": "string", "maxLength": 200},
     "name_en": {"type": "string", "maxLength": 200},
     "description": {"type": "string", "maxLength": 2000},
+    "default": {"type": "boolean", "description": "the form opens on this view (one per form)"},
     "filter": {"type": "object"},
     "sort": {"anyOf": [{"type": "string", "maxLength": 1000},
                        {"type": "array", "maxItems": 10, "items": {"type": "string", "pattern": r"^[-+]?\$?[a-z][a-z0-9_]{0,29}$"}}],

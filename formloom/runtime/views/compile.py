@@ -29,6 +29,7 @@ def compile_views(raw_views, forms: dict, err: Callable[[str, str], None]) -> di
     """The valid views by key; every problem reported through `err(pointer, message)`."""
     views: dict[str, View] = {}
     seen: set[str] = set()
+    defaults: dict[str, str] = {}  # form -> the view it opens on
     for i, raw in enumerate(raw_views if isinstance(raw_views, list) else []):
         ptr = f"/views/{i}"
         if not isinstance(raw, dict) or not isinstance(raw.get("key"), str):
@@ -38,6 +39,11 @@ def compile_views(raw_views, forms: dict, err: Callable[[str, str], None]) -> di
         if raw["key"] in seen:
             errors.append(("/key", f'view key "{raw["key"]}" is used twice'))
         seen.add(raw["key"])
+        if raw.get("default") is True and view is not None:
+            if view.form in defaults:
+                errors.append(("/default", f'form "{view.form}" opens on view "{defaults[view.form]}" already: '
+                                           'one default view per form'))
+            defaults.setdefault(view.form, view.key)
         for p, m in errors:
             err(ptr + p, m)
         if view is not None and not errors:

@@ -54,6 +54,19 @@ class Page:
 
         return open_dashboards(self)
 
+    def form_views(self, form_key: str | None = None) -> list:
+        """The views of one form (this page's) the actor may open, in order."""
+        key = form_key or (self.form.key if self.form else None)
+        return [v for v in self.views() if v.form == key]
+
+    def form_url(self, form_key: str) -> str:
+        """Where a form opens: its default view (when the definition names one the actor may
+        open), else its record list."""
+        for v in self.form_views(form_key):
+            if v.raw.get("default") is True:
+                return url_for("web.view_page", app_key=self.runtime.key, view_key=v.key)
+        return url_for("web.record_list", app_key=self.runtime.key, form_key=form_key)
+
     def can(self, action: str, form_key: str | None = None) -> bool:
         """Whether the actor may `action` in this page's form (or another of the app)."""
         if form_key is None or (self.form is not None and form_key == self.form.key):

@@ -11,6 +11,7 @@ from collections import defaultdict
 from typing import Any
 
 import sqlalchemy as sa
+from babel.numbers import format_compact_decimal
 from flask_babel import gettext as _
 
 from formloom.platform.extensions import db
@@ -24,7 +25,7 @@ from formloom.runtime.storage.store import chunks
 from formloom.runtime.web.fields import widget_for
 from formloom.runtime.web.fields.base import Cell, human_size, ids_of
 
-__all__ = ["Cell", "Display", "count_label", "human_size", "ids_of", "shown_as"]
+__all__ = ["Cell", "Display", "count_label", "count_text", "human_size", "ids_of", "shown_as"]
 
 def shown_as(f: dict) -> dict:
     """The definition a value is shown through: for a lookup, its source field's (the copy
@@ -137,3 +138,14 @@ def count_label(n: int, more: bool) -> str:
     """A capped count as people read it: "1,234", or "10,000+" past the cap."""
     return f"{n:,}+" if more else f"{n:,}"
 
+
+
+def count_text(count, locale: str) -> str:
+    """A `views.counts.Count` as people read it: "1,234", "10,000+" (no estimate past the
+    threshold) or "about 1.2 million" (the database's estimate, said to be one)."""
+    if count.exact:
+        return f"{count.n:,}"
+    if not count.estimated:
+        return f"{count.n:,}+"
+    return _("about %(num)s", num=format_compact_decimal(count.n, format_type="long", locale=locale,
+                                                         fraction_digits=1))

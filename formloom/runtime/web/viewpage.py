@@ -12,12 +12,12 @@ from flask_login import login_required
 
 from formloom.runtime.exceptions import NotFound, ValidationFailed
 from formloom.runtime.records import query as records_query
-from formloom.runtime.views import query
+from formloom.runtime.views import counts, query
 from formloom.runtime.views.base import groupable
 from formloom.runtime.web import calendarpage, filterbuilder, gallerypage, inline, kanban, listing
 from formloom.runtime.web.blueprint import bp
 from formloom.runtime.web.common import load
-from formloom.runtime.web.display import Display, count_label
+from formloom.runtime.web.display import Display, count_label, count_text
 from formloom.runtime.web.fields import widget_for
 from formloom.runtime.web.viewparts import group_arg, group_labels, totals
 
@@ -121,8 +121,8 @@ def table(page, ov):
         summary = query.view_totals(ov, condition=condition)
         total, total_row = count_label(summary["count"], False), totals(display, form, ov.totals, summary["totals"])
     else:  # a count alone stops at a cap, as the record list's does
-        total, total_row = count_label(*records_query.count_records(
-            page.actor, runtime, form.key, condition, cap=COUNT_CAP, within=ov.within())), []
+        total, total_row = count_text(counts.count(page.actor, runtime, form.key, condition, within=ov.within(),
+                                                   cap=COUNT_CAP), page.locale), []
     group_fields = [(k, form.label(k, page.locale)) for k in form.fields
                     if k not in ov.hidden and groupable(form, k)]
     return render_template(

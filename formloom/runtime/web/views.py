@@ -15,11 +15,11 @@ from formloom.platform.i18n import current_locale_name
 from formloom.platform.models import App
 from formloom.runtime import access
 from formloom.runtime.apps import runtime_for
-from formloom.runtime.records import query
+from formloom.runtime.views import counts
 from formloom.runtime.web import dashboards, editing, export, files, imports, records, viewpage  # noqa: F401  (routes)
 from formloom.runtime.web.blueprint import bp
 from formloom.runtime.web.common import Page, app_name, icon_name, load
-from formloom.runtime.web.display import count_label
+from formloom.runtime.web.display import count_text
 
 COUNT_CAP = 10_000
 
@@ -74,7 +74,7 @@ def app_home(app_key):
     for form in page.forms():
         meta = ""
         if page.can("view", form.key):
-            meta = count_label(*query.count_records(page.actor, page.runtime, form.key, cap=COUNT_CAP))
+            meta = count_text(counts.count(page.actor, page.runtime, form.key, cap=COUNT_CAP), page.locale)
         cards.append((form, Card(form.display_name(page.locale),
                                  page.url("web.record_list", form_key=form.key),
                                  icon_name(form.raw.get("icon"), "table"), form.raw.get("description", ""),

@@ -109,3 +109,53 @@ def test_a_view_without_totals_counts_up_to_a_cap(client, auth, make, owner, wor
     auth.login(owner.email)
     assert "2+ records" in html(client.get(f"{APP}/v/likely")).text  # no totals: a capped count
     assert "3 records" in html(client.get(f"{APP}/v/my_deals")).text  # totals: exact
+
+
+def test_a_form_opens_on_its_default_view_with_its_views_as_tabs(client, auth, make, owner, html):
+    d = load_definition("sales_mini")
+    d["views"][0]["default"] = True  # the pipeline
+    make.install(d, owner=owner)
+    auth.login(owner.email)
+    nav = {a.text.strip(): a.attrs["href"] for a in html(client.get(APP)).select("a", cls="nav-link")}
+    assert nav["Deal"] == f"{APP}/v/pipeline" and nav["Company"] == f"{APP}/f/company"
+    tabs = html(client.get(f"{APP}/v/closing")).one("ul", **{"data-view-tabs": ""})
+    assert [a.text.strip() for a in tabs.select("a")] == ["All records", "Pipeline", "My deals", "Close dates"]
+    assert tabs.one("a", **{"aria-current": "page"}).text.strip() == "Close dates"
+    listing = html(client.get(f"{APP}/f/deal")).one("ul", **{"data-view-tabs": ""})
+    assert listing.one("a", **{"aria-current": "page"}).text.strip() == "All records"
+    assert html(client.get(f"{APP}/f/company")).select("ul", **{"data-view-tabs": ""}) == []  # no views: no tabs
+
+
+def test_one_default_view_per_form(make, owner):
+    from formloom.platform.exceptions import DefinitionError
+
+    d = load_definition("sales_mini")
+    d["views"][0]["default"] = d["views"][1]["default"] = True
+    with pytest.raises(DefinitionError) as exc:
+        make.install(d, owner=owner)
+    assert any(e.get("pointer") == "/views/1/default" for e in exc.value.errors)
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("any_db", ["postgres"], indirect=True)
+def test_past_the_threshold_a_count_is_an_estimate_that_says_so(any_db, client, auth, make, owner, world, html,
+                                                                 monkeypatch):
+    import sqlalchemy as sa
+
+    from formloom.runtime.views import counts
+    from formloom.runtime.web import viewpage
+
+    rt, _rep = world
+    acme = service.create(make.actor(owner), rt, "company", {"name": "Acme"})["id"]
+    service.bulk_create(make.actor(owner), rt, "deal", [
+        {"title": f"D{i}", "company": acme, "stage": "new", "amount": i} for i in range(300)])
+    with write_transaction():
+        db.session.execute(sa.text(f'ANALYZE "{rt.form_tables("deal").table.name}"'))
+    monkeypatch.setattr(viewpage, "COUNT_CAP", 50)
+    got = counts.count(make.actor(owner), rt, "deal", cap=50)
+    assert got.estimated and not got.exact and 200 <= got.n <= 400  # the planner's, after ANALYZE
+    assert counts.count(make.actor(owner), rt, "deal", cap=1000) == counts.Count(300, True)  # under it: exact
+    auth.login(owner.email)
+    assert f"about {got.n} records" in html(client.get(f"{APP}/v/likely")).text
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "zh-CN"
+    assert f"约 {got.n} 条记录" in html(client.get(f"{APP}/v/likely")).text
