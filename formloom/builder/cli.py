@@ -67,6 +67,7 @@ def demo(password, key, language, scale, demo_password):
             click.echo(f"The {template} app is installed already.")
             continue
         org = people(template, language)
+        click.echo(f"Installing {template} ({language}) with sample data…")
         started = time.monotonic()
         actor = Actor.from_user(admin)
         result = install_template(template, actor, language=language)
