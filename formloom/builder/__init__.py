@@ -9,6 +9,7 @@ def init_app(app: Flask) -> None:
         automations_web,
         cli,
         relations_web,
+        templates_web,
         web,
         webhooks_api,
         webhooks_web,

@@ -67,6 +67,7 @@ def demo(password, key, language, scale, demo_password):
             click.echo(f"The {template} app is installed already.")
             continue
         org = people(template, language)
+        click.echo(f"Installing {template} ({language}) with sample data…")
         started = time.monotonic()
         actor = Actor.from_user(admin)
         result = install_template(template, actor, language=language)
@@ -75,7 +76,7 @@ def demo(password, key, language, scale, demo_password):
         if org:
             logins += [(u["email"], u["name"], ", ".join(u["roles"])) for u in org["users"]]
         click.echo(f"Installed {template} ({language}) with sample data in {time.monotonic() - started:.0f} s.")
-    click.echo("Sign in at http://127.0.0.1:5000/login")
+    click.echo(f"Sign in at http://127.0.0.1:5000/login?next=/a/{key} (it opens on the {key} app)")
     click.echo(f"  admin:    admin@example.com / {password}")
     for email, name, roles in logins:
         click.echo(f"  {roles:<16} {email:<34} {demo_password}   ({name})")

@@ -147,3 +147,31 @@ def test_a_ticket_gets_its_sla_and_goes_to_its_assignee(crm, make):
     closed = read(rt, "ticket", ticket["id"])
     assert closed["fields"]["status"] == "closed" and closed["fields"]["satisfaction"] == 5
     assert closed["fields"]["resolved_at"] is not None
+
+
+def test_a_payment_past_its_date_turns_overdue_and_its_owner_hears_of_it(crm):
+    from datetime import timedelta
+
+    from formloom.platform.models import utcnow
+    from formloom.runtime.automations import schedule
+
+    rt, u = crm
+    rep = as_(u["rep1"])
+    customer = records.create(rep, rt, "customer", {"name": "Umbrella"})
+    contract = records.create(rep, rt, "contract", {"customer": customer["id"], "amount": 90000}, draft=True)
+    due = records.create(as_(u["finance"]), rt, "payment", {
+        "contract": contract["id"], "customer": customer["id"], "plan_date": "2026-01-15", "planned_amount": 30000,
+        "owner": u["rep1"].id})
+    later = records.create(as_(u["finance"]), rt, "payment", {
+        "contract": contract["id"], "customer": customer["id"], "plan_date": "2099-01-15", "planned_amount": 60000,
+        "owner": u["rep1"].id})
+    start = utcnow()
+    for hours in range(0, 26):  # the daily 08:30 (Asia/Shanghai) comes within a day
+        if schedule.scan(start + timedelta(hours=hours))["scheduled"]:
+            break
+    settle()
+    assert read(rt, "payment", due["id"])["fields"]["status"] == "overdue"
+    assert read(rt, "payment", later["id"])["fields"]["status"] == "unpaid"
+    titles = [n.title for n in db.session.execute(sa.select(Notification).where(
+        Notification.user_id == u["rep1"].id)).scalars()]
+    assert titles == [f"Payment {due['fields']['number']} is overdue"]

@@ -171,3 +171,23 @@ def test_a_sample_quote_reads_as_approved_history_on_its_page(app, org, api_as):
     assert quote["flow_status"] == "approved"
     page = browser(app, org["rep1"]).get(f"/a/crm/f/quote/r/{quote['id']}").get_data(as_text=True)
     assert 'data-status="approved"' in page and "Submit for approval" not in page
+
+
+def test_the_gallery_installs_the_crm_in_english_and_opens_it(app, make):
+    user = make.user("Gallery")
+    client = browser(app, user)
+    page = client.get("/templates").get_data(as_text=True)
+    assert "CRM" in page and 'value="crm"' in page  # the CRM's card, its key proposed
+    assert client.get("/").get_data(as_text=True).count('href="/templates"') == 1  # reached from the apps
+    bad = client.post("/templates/crm/install", data={"crm-key": "Not A Key", "crm-language": "en"})
+    assert bad.status_code == 422 and "lower-case letters" in bad.get_data(as_text=True)
+    done = client.post("/templates/crm/install", data={"crm-key": "crm", "crm-language": "en"})
+    assert done.status_code == 302 and done.headers["Location"].endswith("/a/crm")
+    home = client.get("/a/crm").get_data(as_text=True)
+    assert "Opportunity" in home and "The app is installed." in home
+    again = client.post("/templates/crm/install", data={"crm-key": "crm", "crm-language": "zh"})
+    assert again.status_code == 422 and "exists already" in again.get_data(as_text=True)
+    assert 'value="crm_2"' in client.get("/templates").get_data(as_text=True)  # the next free key
+    zh = browser(app, user)
+    zh.environ_base["HTTP_ACCEPT_LANGUAGE"] = "zh-CN"
+    assert "应用模板" in zh.get("/templates").get_data(as_text=True)

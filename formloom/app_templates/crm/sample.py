@@ -79,6 +79,10 @@ class _Gen:
     def n(self, base: int, least: int = 1) -> int:
         return max(least, round(base * self.scale))
 
+    def money(self, amount: float) -> float:
+        """A target sized to the sample's scale, so completion stays believable at any size."""
+        return max(10_000, round(amount * self.scale, -4))
+
     def add(self, form: str, row: dict) -> int:
         self.out[form].append(row)
         return len(self.out[form])
@@ -144,7 +148,7 @@ class _Gen:
         customers = len(self.out["customer"])
         self.won_by_customer = [0.0] * customers
         self.last_contact = [None] * customers
-        for _ in range(self.n(600, 8)):
+        for _ in range(self.n(1000, 8)):
             c = self.rng.randrange(customers)
             opened = self.ago(5, DAYS)
             age = (self.today - opened).days
@@ -283,7 +287,7 @@ class _Gen:
             end = date(y + (m + 1) // 12, (m + 1) % 12 + 1, 1) - timedelta(days=1)
             period = f"{start:%Y-%m}"
             for rep in REPS:
-                base = self.rng.choice([600_000, 800_000, 1_000_000, 1_200_000])
+                base = self.money(self.rng.choice([1_000_000, 1_300_000, 1_600_000, 2_000_000]))
                 self.add("sales_target", {"name": self.w["person_target"].format(period=period, person=names[rep]),
                                           "period_type": "month", "period": period, "start_date": _day(start),
                                           "end_date": _day(end), "dimension": "person", "owner": rep,
@@ -297,8 +301,8 @@ class _Gen:
                     self.add("sales_target", {"name": self.w["team_target"].format(period=label, team=teams[team]),
                                               "period_type": "quarter", "period": label, "start_date": _day(qs),
                                               "end_date": _day(qe), "dimension": "team", "department": team,
-                                              "owner": manager, "baseline_target": 5_000_000,
-                                              "challenge_target": 7_000_000})
+                                              "owner": manager, "baseline_target": self.money(8_000_000),
+                                              "challenge_target": self.money(11_000_000)})
 
         for year in range(first.year - 1, first.year + 1):
             for region in REGIONS:
@@ -306,13 +310,14 @@ class _Gen:
                     "name": self.w["region_target"].format(period=year, region=self.w["regions"][region]),
                     "period_type": "year", "period": str(year), "start_date": f"{year}-01-01",
                     "end_date": f"{year}-12-31", "dimension": "region", "region": region, "owner": "director",
-                    "baseline_target": 8_000_000, "challenge_target": 12_000_000})
+                    "baseline_target": self.money(13_000_000), "challenge_target": self.money(20_000_000)})
             for line in LINES:
                 self.add("sales_target", {
                     "name": self.w["line_target"].format(period=year, line=self.w["lines"][line]),
                     "period_type": "year", "period": str(year), "start_date": f"{year}-01-01",
                     "end_date": f"{year}-12-31", "dimension": "product_line", "product_line": line,
-                    "owner": "director", "baseline_target": 10_000_000, "challenge_target": 14_000_000})
+                    "owner": "director", "baseline_target": self.money(16_000_000),
+                    "challenge_target": self.money(23_000_000)})
 
     def finish_customers(self):
         for i, row in enumerate(self.out["customer"]):
