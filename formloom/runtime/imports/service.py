@@ -222,7 +222,12 @@ def sample(actor: Actor, runtime, row: ImportRun, locale: str, n: int = reading.
             text = cells_of[c.index] if c.index < len(cells_of) else ""
             ftype, f = form.type_of(c.key), form.fields[c.key]
             try:
-                value = ftype.format(f, ftype.to_python(f, data.get(c.key), ctx), locale) if c.key not in bad else ""
+                if c.key in bad:
+                    value = ""
+                elif ftype.refers_to and text.strip():
+                    value = text.strip()  # the record, person or department it matched, as named
+                else:
+                    value = ftype.format(f, ftype.to_python(f, data.get(c.key), ctx), locale)
             except (ValueError, TypeError):
                 value = ""
             shown.append((text, value, bad.get(c.key)))

@@ -24,7 +24,8 @@ ONE = BASE + "/<int:import_id>"
 ENCODINGS = (("", _l("Detect")), ("utf-8", "UTF-8"), ("utf-8-sig", "UTF-8 BOM"), ("gb18030", "GB18030 / GBK"),
              ("big5", "Big5"), ("shift_jis", "Shift-JIS"), ("latin-1", "Latin-1"))
 MESSAGES = [
-    (re.compile(r'"(?P<v>.*)" matches no (?P<what>.*)'), _l('"%(v)s" matches no record (%(what)s)')),
+    (re.compile(r'"(?P<v>.*)" matches no (?P<form>.+?) records? \(by (?P<by>.+)\)'),
+     _l('"%(v)s" matches no %(form)s record by %(by)s')),
     (re.compile(r'"(?P<v>.*)" matches (?P<n>\d+) .*'), _l('"%(v)s" matches %(n)s records; map the column by a unique field')),
     (re.compile(r"repeats the value of row (?P<n>\d+) in this file"), _l("repeats the value of row %(n)s in this file")),
     (re.compile(r"has (?P<n>\d+) cells; the header names (?P<m>\d+) columns"),
