@@ -5,7 +5,9 @@ import json
 from importlib import import_module, resources
 
 TEMPLATES = {
-    "sales_mini": {"name": "Sales (mini)", "module": "formloom.app_templates.sales_mini"},
+    "sales_mini": {"name": "Sales (mini)", "name_zh": "销售（简版）", "module": "formloom.app_templates.sales_mini",
+                   "description": "Companies, deals with stages and amounts, quotes with line items and totals.",
+                   "description_zh": "客户、带阶段和金额的商机、含明细行和合计的报价单。"},
 }
 
 

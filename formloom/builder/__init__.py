@@ -8,6 +8,8 @@ def init_app(app: Flask) -> None:
         automations_api,
         automations_web,
         cli,
+        designer_web,
+        publish_web,
         relations_web,
         web,
         webhooks_api,

@@ -46,6 +46,8 @@ MEMBER = {
     "builder.webhooks": "app_admin", "builder.webhook_detail": "app_admin", "builder.webhook_delete": "app_admin",
     "builder.webhook_edit": "app_admin", "builder.webhook_off": "app_admin", "builder.webhook_on": "app_admin",
     "builder.webhook_secret": "app_admin", "builder.webhook_new": "app_admin",
+    "builder.app_new": "open", "builder.designer_page": "app_admin", "builder.publish_review": "app_admin",
+    "builder.publish_apply": "app_admin",
     # the person's own pages
     "tokens.index": "open", "tokens.revoke_page": "open", "notifications.index": "open",
     "notifications.open_one": "open", "notifications.prefs": "open", "notifications.read_all": "open",

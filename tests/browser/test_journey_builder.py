@@ -1,0 +1,128 @@
+"""The builder in the browser, with no JSON in sight: an admin creates an app from blank,
+drags a text and a single-choice field onto its form, gives the choice coloured options,
+publishes after reading the plan, and fills in the form; a second tab editing the same draft
+is refused with a message instead of overwriting; the pages in Chinese at phone width."""
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.browser
+expect = pytest.importorskip("playwright.sync_api").expect
+SHOTS = os.environ.get("FORMLOOM_SHOTS")
+
+
+def shot(page, name):
+    if SHOTS:
+        Path(SHOTS).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), full_page=True)
+
+
+def saved(page):
+    expect(page.locator("[data-draft-status]")).to_have_attribute("data-state", re.compile("saved|invalid"))
+
+
+def drag(page, source, target):
+    """Drag with the mouse, in steps, as a person does (SortableJS follows the pointer)."""
+    start, end = source.bounding_box(), target.bounding_box()
+    page.mouse.move(start["x"] + start["width"] / 2, start["y"] + start["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(start["x"] + start["width"] / 2 + 10, start["y"] + start["height"] / 2 + 10, steps=5)
+    page.mouse.move(end["x"] + end["width"] / 2, end["y"] + min(end["height"] / 2, 20), steps=15)
+    page.mouse.up()
+
+
+def new_app(page, name="Visits", key="visits"):
+    page.goto("/")
+    page.locator("[data-new-app]").click()
+    page.locator("#name").fill(name)
+    page.locator("#key").fill(key)
+    page.locator("[data-create-app]").click()
+    expect(page).to_have_url(re.compile(f"/a/{key}/design$"))
+
+
+def test_admin_builds_publishes_and_fills_a_form(signed_in):
+    page = signed_in
+    new_app(page)
+    shot(page, "designer-new")
+    canvas = page.locator("[data-canvas]")
+    drag(page, page.locator("[data-palette] [data-type='text']"), canvas.locator(".fl-field-card").first)
+    expect(canvas.locator(".fl-field-card")).to_have_count(2)
+    page.locator("#fl-set-label").fill("Customer")
+    expect(canvas.locator(".fl-field-card.is-selected")).to_contain_text("Customer")
+    drag(page, page.locator("[data-palette] [data-type='select']"), canvas.locator(".fl-field-card").first)
+    cards = canvas.locator(".fl-field-card")
+    expect(cards).to_have_count(3)
+    expect(page.locator("#fl-set-type")).to_have_value("select")
+    page.locator("#fl-set-label").fill("Region")
+    page.locator("#fl-set-required").check()
+    page.locator("[data-option-label='0']").fill("North")
+    page.locator("[data-add-option]").click()
+    page.locator("[data-option-label='1']").fill("South")
+    page.locator("[data-add-option]").click()
+    page.locator("[data-option-label='2']").fill("East")
+    page.locator("[data-pointer$='/options/2'] input[type='color']").fill("#d97706")
+    expect(canvas.locator(".fl-field-card.is-selected")).to_contain_text("Region")
+    saved(page)
+    shot(page, "designer-fields")
+    page.locator("[data-publish]").click()
+    expect(page).to_have_url(re.compile("/a/visits/publish$"))
+    plan = page.locator("[data-plan]")
+    expect(plan).to_contain_text("Adds the field Region to Form 1")
+    expect(plan).to_contain_text("Adds the field Customer to Form 1")
+    shot(page, "publish-plan")
+    page.locator("[data-publish-now]").click()
+    expect(page.locator(".alert-success")).to_contain_text("Version 2 is published")
+    page.goto("/a/visits/f/form_1/new")
+    page.get_by_label("Title").fill("First visit")
+    page.get_by_label("Customer").fill("Acme")
+    page.get_by_label("Region").select_option(label="East")
+    page.get_by_role("button", name=re.compile("^(Save|Create)")).first.click()
+    expect(page.locator("body")).to_contain_text("First visit")
+    expect(page.locator("body")).to_contain_text("East")
+
+
+def test_a_second_editor_is_refused_instead_of_overwriting(signed_in, browser, live_server):
+    page = signed_in
+    new_app(page)
+    other = page.context.new_page()
+    other.goto("/a/visits/design")
+    page.locator("[data-palette] [data-type='number']").click()
+    saved(page)
+    other.locator("[data-palette] [data-type='date']").click()
+    expect(other.locator("[data-conflict]")).to_be_visible()
+    expect(other.locator("[data-conflict]")).to_contain_text("Someone else changed this draft")
+    expect(other.locator("[data-draft-status]")).to_have_attribute("data-state", "conflict")
+    other.locator("[data-reload]").click()
+    expect(other.locator("[data-canvas] .fl-field-card")).to_have_count(2)
+    expect(other.locator("[data-canvas]")).to_contain_text("Number")
+
+
+def test_chinese_at_phone_width(browser, live_server):
+    context = browser.new_context(base_url=live_server.url, locale="zh-CN", viewport={"width": 390, "height": 844})
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    page.goto("/login")
+    page.locator("input[name='email']").fill(live_server.email)
+    page.locator("input[name='password']").fill(live_server.password)
+    page.locator(".btn-primary[type='submit']").click()
+    page.wait_for_url(live_server.url + "/")
+    page.goto("/apps/new")
+    expect(page.locator(".fl-gallery-card")).to_have_count(2)
+    shot(page, "zh-390-new-app")
+    page.goto("/a/sales_mini/design")
+    expect(page.locator("[data-form-tabs]")).to_contain_text("添加表单")
+    page.locator("[data-palette] [data-type='number']").click()
+    expect(page.locator("#fl-set-precision")).to_be_visible()
+    page.locator("#fl-set-precision").fill("2")
+    saved(page)
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"the designer scrolls sideways at 390 px ({width} px)"
+    shot(page, "zh-390-designer")
+    page.goto("/a/sales_mini/publish")
+    expect(page.locator("[data-plan]")).to_contain_text("添加字段")
+    shot(page, "zh-390-publish")
+    context.close()
