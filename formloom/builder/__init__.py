@@ -11,6 +11,8 @@ def init_app(app: Flask) -> None:
         designer_web,
         publish_web,
         relations_web,
+        versions_api,
+        versions_web,
         web,
         webhooks_api,
         webhooks_web,

@@ -118,10 +118,13 @@ def draft_version(actor: Actor, app_key: str) -> int:
     return get_app(actor, app_key, admin=True).lock_version
 
 
-def publish(actor: Actor, app_key: str, dry_run: bool = False, accept_loss: bool = False) -> dict:
-    """Publish the draft: plan, then (unless dry_run) apply DDL and data steps in one transaction."""
+def publish(actor: Actor, app_key: str, dry_run: bool = False, accept_loss: bool = False,
+            definition: dict | None = None) -> dict:
+    """Publish the draft (or `definition`, which then becomes the draft too: a restore): plan,
+    then (unless dry_run) apply DDL and data steps in one transaction."""
     app = get_app(actor, app_key, admin=True) if actor.via != "system" else _app_by_key(app_key)
-    definition = app.draft
+    replaces_draft = definition is not None
+    definition = definition if replaces_draft else app.draft
     if not isinstance(definition, dict):
         raise DefinitionError("There is no draft to publish")
     old_rt = runtime_for(app.id, app.published_version) if app.published_version else None
@@ -152,7 +155,7 @@ def publish(actor: Actor, app_key: str, dry_run: bool = False, accept_loss: bool
                                       published_by_id=actor.user_id))
             app.published_version = number
             app.name = definition["name"]
-            if view_steps:  # the draft goes on from what was published
+            if view_steps or replaces_draft:  # the draft goes on from what was published
                 app.draft = definition
             db.session.add(OutboxEvent(app_id=app.id, type="app.published", actor_id=actor.user_id,
                                        payload={"version": number, "steps": len(plan)}))

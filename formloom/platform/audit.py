@@ -27,6 +27,8 @@ ACTIONS = {
     "signout": _l("Signed out"),
     "denied": _l("Access denied"),
     "publish": _l("Definition published"),
+    "restore": _l("Version restored"),
+    "app_import": _l("App imported"),
     "permissions": _l("Permissions changed"),
     "member": _l("App members changed"),
     "user": _l("User changed"),

@@ -115,3 +115,34 @@ def test_builder_pages_are_for_app_admins(app, make):
     for url in ("/a/sales_mini/design", "/a/sales_mini/publish"):
         assert client.get(url).status_code == 403
     assert client.post("/a/sales_mini/publish").status_code in (400, 403)
+
+
+def test_versions_pages_compare_restore_and_import(app, make):
+    owner = make.user("Olga")
+    make.install("sales-mini", owner=owner)
+    actor = Actor.from_user(owner)
+    draft = apps.draft(actor, "sales_mini")
+    draft["forms"][0]["fields"].append({"key": "website", "type": "url", "label": "Website"})
+    apps.save_draft(actor, "sales_mini", draft)
+    apps.publish(actor, "sales_mini")
+    client = browser(app, owner)
+    listing = client.get("/a/sales_mini/versions").get_data(as_text=True)
+    assert 'data-version="2"' in listing and "Olga" in listing
+    diff = client.get("/a/sales_mini/versions/1/diff?to=2").get_data(as_text=True)
+    assert "Adds the field Website to Company" in diff
+    review = client.get("/a/sales_mini/versions/1/restore").get_data(as_text=True)
+    assert "Removes the field Website from Company" in review
+    done = client.post("/a/sales_mini/versions/1/restore", data={})
+    assert done.status_code == 302
+    assert "Version 1 is published again as version 3" in client.get("/a/sales_mini/versions").get_data(as_text=True)
+    exported = client.get("/a/sales_mini/export?data=1")
+    assert exported.status_code == 200 and exported.get_json()["version"] == 3
+    import io
+
+    made = client.post("/apps/import", data={"key": "copy", "name": "",
+                                             "file": (io.BytesIO(exported.get_data()), "sales.formloom.json")},
+                       content_type="multipart/form-data")
+    assert made.status_code == 302 and made.location.endswith("/a/copy")
+    bad = client.post("/apps/import", data={"key": "other", "file": (io.BytesIO(b"{}"), "x.json")},
+                      content_type="multipart/form-data")
+    assert bad.status_code == 422 and "not a Formloom app file" in bad.get_data(as_text=True)
