@@ -126,3 +126,59 @@ def test_chinese_at_phone_width(browser, live_server):
     expect(page.locator("[data-plan]")).to_contain_text("添加字段")
     shot(page, "zh-390-publish")
     context.close()
+
+
+def _company_codes(server):
+    """Company gets a text field Code, published, and two companies: code "12" and code "A-7"."""
+    import sqlalchemy as sa
+
+    from formloom.builder import apps
+    from formloom.platform.actor import Actor
+    from formloom.platform.extensions import db
+    from formloom.platform.models import User
+    from formloom.runtime.apps import get_runtime
+    from formloom.runtime.records import service
+
+    def seed():
+        owner = db.session.execute(sa.select(User).where(User.email == server.email)).scalar_one()
+        actor = Actor.from_user(owner)
+        draft = apps.draft(actor, "sales_mini")
+        draft["forms"][0]["fields"].append({"key": "code", "type": "text", "label": "Code"})
+        apps.save_draft(actor, "sales_mini", draft)
+        apps.publish(actor, "sales_mini")
+        rt = get_runtime("sales_mini")
+        return [service.create(actor, rt, "company", {"name": n, "code": c})["id"]
+                for n, c in (("Acme", "12"), ("Beta", "A-7"))]
+
+    return server.run(seed)
+
+
+def test_admin_changes_a_type_reads_the_loss_confirms_then_restores(signed_in, live_server):
+    page = signed_in
+    acme, beta = _company_codes(live_server)
+    page.goto("/a/sales_mini/design")
+    page.locator("[data-canvas] [data-field-key='code']").click()
+    page.locator("#fl-set-type").select_option("number")
+    saved(page)
+    page.locator("[data-publish]").click()
+    expect(page.locator("[data-plan]")).to_contain_text("Changes Code of Company from Single-line text to Number")
+    loss = page.locator("[data-loss]")
+    expect(loss).to_contain_text("1 value cannot be converted")
+    expect(loss.locator("[data-loss-row]")).to_have_count(1)
+    expect(loss.locator(f"a[href$='/f/company/r/{beta}']")).to_be_visible()
+    expect(loss).to_contain_text("A-7")
+    shot(page, "publish-loss")
+    page.locator("#accept_loss").check()
+    page.locator("[data-publish-now]").click()
+    expect(page.locator(".alert-success")).to_contain_text("Version 3 is published")
+    page.goto(f"/a/sales_mini/f/company/r/{acme}")
+    expect(page.locator("[data-field='code']")).to_contain_text("12")
+
+    page.goto("/a/sales_mini/versions")
+    expect(page.locator("[data-version]")).to_have_count(3)
+    page.locator("[data-version='2'] [data-restore]").click()
+    expect(page.locator("[data-plan]")).to_contain_text("Changes Code of Company from Number to Single-line text")
+    shot(page, "restore-review")
+    page.locator("[data-publish-now]").click()
+    expect(page.locator(".alert-success")).to_contain_text("Version 2 is published again as version 4")
+    shot(page, "versions")
