@@ -42,7 +42,7 @@ from formloom.runtime.views import removed as removed_fields
 
 def get_app(actor: Actor, app_key: str, admin: bool = False) -> App:
     """The app row, for a member (or, with `admin`, an app admin). Raises NotFound."""
-    app = db.session.execute(sa.select(App).where(App.key == app_key)).scalar_one_or_none()
+    app = db.session.execute(sa.select(App).where(App.key == app_key, App.deleted_at.is_(None))).scalar_one_or_none()
     if app is None or access.app_role(actor, app.id) is None:
         raise NotFound(f'No app "{app_key}"')
     if admin and access.app_role(actor, app.id) != "admin":
@@ -300,7 +300,7 @@ def _audit_reveal(actor: Actor, app_id: int, key: str, name: str, which: str) ->
 
 def list_apps(actor: Actor) -> list[App]:
     """Apps the actor may use, by name (members by user, department, role or grant)."""
-    stmt = sa.select(App).where(App.published_version > 0).order_by(App.name)
+    stmt = sa.select(App).where(App.published_version > 0, App.deleted_at.is_(None)).order_by(App.name)
     return [a for a in db.session.execute(stmt).scalars() if access.app_role(actor, a.id) is not None]
 
 

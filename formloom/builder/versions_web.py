@@ -15,7 +15,7 @@ from flask_wtf.file import FileField
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length, Regexp
 
-from formloom.builder import transfer, versions
+from formloom.builder import recycle, transfer, versions
 from formloom.builder.publish_web import losses, plan_lines
 from formloom.builder.web import admin_page, bp
 from formloom.platform.auth import current_actor
@@ -139,3 +139,28 @@ def app_import():
     elif request.method == "POST":
         status = 422
     return render_template("builder/app_import.html", form=form), status
+
+
+@bp.post("/a/<app_key>/delete")
+@login_required
+def app_delete(app_key):
+    """Move the app to the bin; an organisation admin can restore it."""
+    page = admin_page(app_key, denied=DENIED, write=True)
+    name = page.app_name
+    recycle.move_to_bin(page.actor, app_key)
+    flash(_("%(name)s is in the bin. An organisation administrator can restore it.", name=name), "success")
+    return redirect(url_for("web.index"))
+
+
+@bp.get("/apps/bin")
+@login_required
+def app_bin():
+    return render_template("builder/bin.html", items=recycle.in_bin(current_actor()))
+
+
+@bp.post("/apps/bin/<int:app_id>/restore")
+@login_required
+def app_bin_restore(app_id):
+    app = recycle.restore(current_actor(), app_id)
+    flash(_("%(name)s is back.", name=app.name), "success")
+    return redirect(url_for("web.app_home", app_key=app.key))

@@ -29,6 +29,7 @@ ACTIONS = {
     "publish": _l("Definition published"),
     "restore": _l("Version restored"),
     "app_import": _l("App imported"),
+    "app_bin": _l("App moved to the bin or restored"),
     "permissions": _l("Permissions changed"),
     "member": _l("App members changed"),
     "user": _l("User changed"),

@@ -61,7 +61,8 @@ def build_runtime(app_id: int, key: str, name: str, number: int, definition: dic
 def get_runtime(app_key: str) -> AppRuntime:
     """The published runtime of the app `app_key`. Raises NotFound."""
     row = db.session.execute(
-        sa.select(App.id, App.key, App.name, App.published_version).where(App.key == app_key)
+        sa.select(App.id, App.key, App.name, App.published_version).where(App.key == app_key,
+                                                                        App.deleted_at.is_(None))
     ).first()
     if row is None or not row.published_version:
         raise NotFound(f'No published app "{app_key}"')

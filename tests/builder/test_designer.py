@@ -146,3 +146,22 @@ def test_versions_pages_compare_restore_and_import(app, make):
     bad = client.post("/apps/import", data={"key": "other", "file": (io.BytesIO(b"{}"), "x.json")},
                       content_type="multipart/form-data")
     assert bad.status_code == 422 and "not a Formloom app file" in bad.get_data(as_text=True)
+
+
+def test_an_app_in_the_bin_is_gone_until_an_org_admin_restores_it(app, make):
+    owner, boss = make.user("Olga"), make.user("Boss", admin=True)
+    make.install("sales-mini", owner=owner)
+    client = browser(app, owner)
+    assert client.post("/a/sales_mini/delete").status_code == 302
+    assert client.get("/a/sales_mini").status_code == 404
+    assert "Sales (mini)" not in client.get("/").get_data(as_text=True)
+    assert client.get("/apps/bin").status_code == 403
+    admin = browser(app, boss)
+    assert admin.get("/a/sales_mini/f/company").status_code == 404
+    page = admin.get("/apps/bin").get_data(as_text=True)
+    assert 'data-bin-app="sales_mini"' in page
+    app_id = db.session.execute(sa.select(App.id).where(App.key == "sales_mini")).scalar()
+    assert client.post(f"/apps/bin/{app_id}/restore").status_code == 403
+    assert admin.post(f"/apps/bin/{app_id}/restore").status_code == 302
+    assert client.get("/a/sales_mini/f/company").status_code == 200
+    assert "The bin is empty" in admin.get("/apps/bin").get_data(as_text=True)

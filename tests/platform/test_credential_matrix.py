@@ -50,6 +50,7 @@ MEMBER = {
     "builder.publish_apply": "app_admin", "builder.versions_page": "app_admin",
     "builder.version_diff_page": "app_admin", "builder.version_restore_review": "app_admin",
     "builder.version_restore": "app_admin", "builder.app_export": "app_admin", "builder.app_import": "open",
+    "builder.app_delete": "app_admin", "builder.app_bin": "org_admin", "builder.app_bin_restore": "org_admin",
     # the person's own pages
     "tokens.index": "open", "tokens.revoke_page": "open", "notifications.index": "open",
     "notifications.open_one": "open", "notifications.prefs": "open", "notifications.read_all": "open",
@@ -150,7 +151,8 @@ def world(app, make, client):
         db.session.flush()
         common = {"run_id": 1, "member_id": 1, "refresh_id": 1, "user_id": ulla.id, "dept_id": dept.id,
                   "role_id": role.id, "note_id": note.id, "job_id": "1", "token": "no-such-invite",
-                  "kind": "users", "filename": "no-such-file.css", "number": 1}
+                  "kind": "users", "filename": "no-such-file.css", "number": 1,
+                  "app_id": alpha_id}
     mia_token_id = make_token_id(make, mia)
     for key in values:
         values[key] |= common | {"token_id": mia_token_id}

@@ -37,7 +37,7 @@ class Card:
 
 def _apps_for(actor) -> list[tuple[App, str]]:
     """Published apps the actor may use with the actor's role, by name."""
-    stmt = sa.select(App).where(App.published_version > 0).order_by(App.name)
+    stmt = sa.select(App).where(App.published_version > 0, App.deleted_at.is_(None)).order_by(App.name)
     # Members come by user, department, role or a grant of the definition: app_role decides.
     apps = [(a, access.app_role(actor, a.id)) for a in db.session.execute(stmt).scalars()]
     return [(a, role) for a, role in apps if role]
