@@ -27,6 +27,10 @@ from formloom.runtime.web.fields.palette import GROUPS, palette
 KEY_HELP = _l("Lower-case letters, digits and _, starting with a letter; it is part of the app's address "
               "and cannot change later.")
 DENIED = _l("Only the app's administrators can design it.")
+# Icons an app may pick for its tile (Bootstrap Icons names).
+ICONS = ["grid-1x2", "briefcase", "people", "person-vcard", "cart", "box-seam", "truck", "cash-coin", "receipt",
+         "calendar-check", "clipboard-check", "journal-text", "building", "house", "tools", "mortarboard",
+         "heart-pulse", "headset", "megaphone", "graph-up"]
 
 
 class NewAppForm(FlaskForm):
@@ -106,6 +110,6 @@ def designer_page(app_key):
         "published": published_keys(page),
         "functions": {n: n + "(" + ", ".join(fn.params) + ")" for n, fn in sorted(FUNCTIONS.items())},
         "form": request.args.get("form", ""), "locale": page.locale,
-        "errors": apps.draft_errors(page.actor, app_key),
+        "errors": apps.draft_errors(page.actor, app_key), "icons": ICONS,
     }
     return render_template("builder/designer.html", page=page, data=data)

@@ -2,6 +2,8 @@
 `apps.publish` the API calls), the values a type change cannot convert, then publish."""
 from __future__ import annotations
 
+import copy
+
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -128,3 +130,13 @@ def publish_apply(app_key):
         return review(app_key, page, exc.status)
     flash(_("Version %(n)s is published: everyone now uses it.", n=result["version"]), "success")
     return redirect(url_for("web.app_home", app_key=app_key))
+
+
+@bp.post("/a/<app_key>/draft/discard")
+@login_required
+def draft_discard(app_key):
+    """Throw the draft away: it becomes the published version again."""
+    page = admin_page(app_key, denied=DENIED, write=True)
+    apps.save_draft(page.actor, app_key, copy.deepcopy(page.runtime.raw))
+    flash(_("The draft was discarded: it is version %(n)s again.", n=page.runtime.version), "success")
+    return redirect(url_for("builder.designer_page", app_key=app_key))

@@ -165,3 +165,31 @@ def test_an_app_in_the_bin_is_gone_until_an_org_admin_restores_it(app, make):
     assert admin.post(f"/apps/bin/{app_id}/restore").status_code == 302
     assert client.get("/a/sales_mini/f/company").status_code == 200
     assert "The bin is empty" in admin.get("/apps/bin").get_data(as_text=True)
+
+
+def test_discarding_the_draft_brings_back_the_published_version(app, make):
+    owner = make.user("Olga")
+    make.install("sales-mini", owner=owner)
+    actor = Actor.from_user(owner)
+    draft = apps.draft(actor, "sales_mini")
+    draft["forms"][0]["fields"].append({"key": "website", "type": "url", "label": "Website"})
+    apps.save_draft(actor, "sales_mini", draft)
+    client = browser(app, owner)
+    assert "Adds the field Website" in client.get("/a/sales_mini/publish").get_data(as_text=True)
+    assert client.post("/a/sales_mini/draft/discard").status_code == 302
+    assert "website" not in json.dumps(apps.draft(actor, "sales_mini"))
+    assert "Nothing changes the stored data" in client.get("/a/sales_mini/publish").get_data(as_text=True)
+
+
+def test_an_apps_name_icon_and_colour_show_on_its_tile(app, make):
+    owner = make.user("Olga")
+    make.install("sales-mini", owner=owner)
+    actor = Actor.from_user(owner)
+    draft = apps.draft(actor, "sales_mini")
+    draft.update(name="Deals", icon="briefcase", color="green")
+    assert apps.save_draft(actor, "sales_mini", draft)["valid"]
+    assert not apps.save_draft(actor, "sales_mini", {**draft, "color": "#00ff00"})["valid"]
+    apps.save_draft(actor, "sales_mini", draft)
+    apps.publish(actor, "sales_mini")
+    index = browser(app, owner).get("/").get_data(as_text=True)
+    assert "Deals" in index and "fl-tile-icon fl-tile-green" in index and "bi-briefcase" in index

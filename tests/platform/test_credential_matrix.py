@@ -47,7 +47,7 @@ MEMBER = {
     "builder.webhook_edit": "app_admin", "builder.webhook_off": "app_admin", "builder.webhook_on": "app_admin",
     "builder.webhook_secret": "app_admin", "builder.webhook_new": "app_admin",
     "builder.app_new": "open", "builder.designer_page": "app_admin", "builder.publish_review": "app_admin",
-    "builder.publish_apply": "app_admin", "builder.versions_page": "app_admin",
+    "builder.publish_apply": "app_admin", "builder.draft_discard": "app_admin", "builder.versions_page": "app_admin",
     "builder.version_diff_page": "app_admin", "builder.version_restore_review": "app_admin",
     "builder.version_restore": "app_admin", "builder.app_export": "app_admin", "builder.app_import": "open",
     "builder.app_delete": "app_admin", "builder.app_bin": "org_admin", "builder.app_bin_restore": "org_admin",

@@ -385,11 +385,36 @@
     D.settingsPanel(box, { properties: { name: { type: "string" }, name_en: { type: "string" }, title_field: {} } }, ctx);
     box.appendChild(el("p", { className: "fl-muted small", text: words.pickField }));
     box.appendChild(el("h3", { className: "fl-settings-sub", text: words.appSettings }));
-    D.settingsPanel(box, { properties: { name: { type: "string" }, name_en: { type: "string" }, description: { type: "string" } } },
-      { target: def, pointer: "", words: words, editors: {}, onChange: function () { draft.change(); } });
+    D.settingsPanel(box, { properties: { name: { type: "string" }, name_en: { type: "string" }, description: { type: "string" },
+                                         icon: {}, color: {} } },
+      { target: def, pointer: "", words: words, editors: { icon: iconPicker, color: colorPicker }, onChange: function () { draft.change(); } });
     box.querySelectorAll("[data-pointer='/name'] input, [data-pointer='/name_en'] input, [data-pointer='/description'] input")
       .forEach(function (n) { n.id = n.id + "-app"; n.previousSibling.setAttribute("for", n.id); });
     markErrors();
+  }
+
+  function iconPicker(prop, ctx, changed) {
+    var preview = el("i", { className: "bi bi-" + (def.icon || data.icons[0]), "aria-hidden": "true" });
+    var sel = el("select", { className: "form-select form-select-sm", id: "fl-set-icon", onchange: function () {
+      changed(this.value); preview.className = "bi bi-" + (this.value || data.icons[0]);
+    } }, [el("option", { value: "", text: "—" })].concat(data.icons.map(function (n) {
+      return el("option", { value: n, text: n.replace(/-/g, " "), selected: def.icon === n });
+    })));
+    return el("div", {}, [el("label", { className: "form-label", "for": "fl-set-icon", text: words.settings.icon }),
+      el("div", { className: "fl-icon-pick" }, [el("span", { className: "fl-icon-preview" }, [preview]), sel])]);
+  }
+
+  function colorPicker(prop, ctx, changed) {
+    var names = ["blue", "green", "orange", "purple", "cyan", "pink", "slate", "red"];
+    var row = el("div", { className: "fl-swatches", role: "radiogroup", "aria-label": words.settings.color });
+    names.forEach(function (n) {
+      var id = "fl-set-color-" + n;
+      row.appendChild(el("input", { type: "radio", className: "btn-check", name: "fl-app-color", id: id, value: n,
+        checked: (def.color || "blue") === n, onchange: function () { changed(n === "blue" ? "" : n); } }));
+      row.appendChild(el("label", { className: "fl-swatch fl-tile-" + n, "for": id, title: words.values[n] || n },
+        [el("span", { className: "visually-hidden", text: words.values[n] || n })]));
+    });
+    return el("div", {}, [el("div", { className: "form-label", text: words.settings.color }), row]);
   }
 
   /* ---- errors --------------------------------------------------------------------------- */
@@ -401,6 +426,17 @@
       list.appendChild(el("li", {}, [el("code", { text: err.pointer || "/" }), " ", err.message]));
     });
     list.closest("[data-errors]").hidden = !left.length;
+    // A formula's problem points at its token: the formula again, marked from that column.
+    root.querySelectorAll("[data-formula-caret]").forEach(function (n) { n.remove(); });
+    state.errors.forEach(function (err) {
+      var at = /column (\d+)/.exec(err.message || "");
+      var box = at && root.querySelector('[data-pointer="' + err.pointer + '"] .fl-formula');
+      if (!box) return;
+      var col = Number(at[1]) - 1, text = box.value.split("\n")[0];
+      box.parentNode.insertBefore(el("div", { className: "fl-formula-caret", "data-formula-caret": "" }, [
+        el("span", { text: text.slice(0, col) }), el("mark", { text: text.slice(col, col + 1) || " " }),
+        el("span", { text: text.slice(col + 1) })]), box.nextSibling);
+    });
     // A field's card shows that something inside it is wrong, even when its settings are closed.
     state.errors.forEach(function (err) {
       var m = (err.pointer || "").match(/^\/forms\/(\d+)\/fields\/(\d+)(\/fields\/(\d+))?/);

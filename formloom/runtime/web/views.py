@@ -33,6 +33,7 @@ class Card:
     meta: str = ""
     badge: str = ""
     can_add: bool = False
+    color: str = ""  # an app's tile colour (app.schema.json "color")
 
 
 def _apps_for(actor) -> list[tuple[App, str]]:
@@ -56,7 +57,7 @@ def index():
         cards.append(Card(app_name(rt, locale), url_for("web.app_home", app_key=app.key),
                           icon_name(rt.raw.get("icon"), "grid-1x2"),
                           rt.raw.get("description", ""), ngettext("%(num)d form", "%(num)d forms", n),
-                          "admin" if role == "admin" else ""))
+                          "admin" if role == "admin" else "", color=rt.raw.get("color", "")))
     return render_template("web/index.html", cards=cards)
 
 
