@@ -27,11 +27,15 @@ def saved(page):
 
 def drag(page, source, target):
     """Drag with the mouse, in steps, as a person does (SortableJS follows the pointer)."""
+    source.scroll_into_view_if_needed()
     start, end = source.bounding_box(), target.bounding_box()
     page.mouse.move(start["x"] + start["width"] / 2, start["y"] + start["height"] / 2)
     page.mouse.down()
     page.mouse.move(start["x"] + start["width"] / 2 + 10, start["y"] + start["height"] / 2 + 10, steps=5)
     page.mouse.move(end["x"] + end["width"] / 2, end["y"] + min(end["height"] / 2, 20), steps=15)
+    for _ in range(2):  # the list makes room while the pointer passes: aim again, as a person would
+        end = target.bounding_box()
+        page.mouse.move(end["x"] + end["width"] / 2, end["y"] + min(end["height"] / 2, 20), steps=5)
     page.mouse.up()
 
 
@@ -182,3 +186,46 @@ def test_admin_changes_a_type_reads_the_loss_confirms_then_restores(signed_in, l
     page.locator("[data-publish-now]").click()
     expect(page.locator(".alert-success")).to_contain_text("Version 2 is published again as version 4")
     shot(page, "versions")
+
+
+def test_admin_adds_a_number_a_formula_a_link_and_a_subform(signed_in):
+    page = signed_in
+    new_app(page)
+    page.locator("[data-add-form]").click()
+    expect(page.locator("[data-form-tab]")).to_have_count(2)
+    page.locator("[data-form-tab='form_1']").click()
+    canvas = page.locator("[data-canvas]")
+    page.locator("[data-palette] [data-type='number']").click()
+    page.locator("#fl-set-label").fill("Amount")
+    page.locator("#fl-set-key").fill("amount")
+    page.locator("#fl-set-precision").fill("2")
+    page.locator("[data-palette] [data-type='formula']").click()
+    page.locator("#fl-set-label").fill("Double")
+    page.locator("#fl-set-key").fill("double")
+    page.locator("#fl-set-expr").fill("amount * ")
+    expect(page.locator("[data-formula-caret]")).to_be_visible()  # the validator's problem, at its token
+    page.locator("#fl-set-expr").fill("amount * 2")
+    expect(page.locator("[data-formula-caret]")).to_have_count(0)
+    page.locator("[data-palette] [data-type='link']").click()
+    page.locator("#fl-set-label").fill("Other")
+    expect(page.locator("#fl-set-form")).to_have_value("form_2")
+    page.locator("[data-palette] [data-type='subform']").click()
+    page.locator("#fl-set-label").fill("Lines")
+    sub = canvas.locator(".fl-canvas-sub")
+    page.locator("[data-palette] [data-type='number']").click()  # the subform is chosen: a column
+    expect(sub.locator(".fl-field-card")).to_have_count(2)
+    page.locator("#fl-set-label").fill("Qty")
+    saved(page)
+    expect(page.locator("[data-draft-status]")).to_have_attribute("data-state", "saved")
+    page.locator("[data-publish]").click()
+    plan = page.locator("[data-plan]")
+    for label in ("Amount", "Double", "Other", "Lines"):
+        expect(plan).to_contain_text(f"Adds the field {label} to Form 1")
+    expect(plan).to_contain_text("Adds the form Form 2")
+    page.locator("[data-publish-now]").click()
+    expect(page.locator(".alert-success")).to_contain_text("Version 2 is published")
+    page.goto("/a/visits/f/form_1/new")
+    page.get_by_label("Title").fill("Second visit")
+    page.get_by_label("Amount").fill("12.5")
+    expect(page.locator("[data-computed='double']")).to_have_text("25")
+    expect(page.locator("[data-subform]")).to_be_visible()

@@ -71,7 +71,7 @@
       var list = el("div", { className: "fl-palette-list", "data-palette-list": "" });
       data.types.filter(function (t) { return t.group === g; }).forEach(function (t) {
         list.appendChild(el("button", { type: "button", className: "fl-palette-item", "data-type": t.type,
-          title: words.addHint, onclick: function () { add(t.type, [form().fields.length]); } },
+          title: words.addHint, onclick: function () { add(t.type, clickTarget(t)); } },
           [el("i", { className: "bi bi-" + t.icon, "aria-hidden": "true" }), el("span", { text: t.label })]));
       });
       box.appendChild(el("div", { className: "fl-palette-group" }, [el("h3", { text: pair[1] }), list]));
@@ -82,8 +82,18 @@
     });
   }
 
+  /* Where a click on the palette adds: into the chosen subform (or beside the chosen column),
+     when the type may be a column; at the end of the form otherwise. */
+  function clickTarget(t) {
+    var sub = state.path && (state.path.length === 2 ? state.path[0]
+              : (types[(fieldAt(state.path) || {}).type] || {}).rows ? state.path[0] : null);
+    if (sub !== null && sub !== undefined && t.in_subform && !t.rows) return [sub, (form().fields[sub].fields || []).length];
+    return [form().fields.length];
+  }
+
   function add(type, path) {
     if (path.length === 2 && !types[type].in_subform) return;
+    if (path.length === 2 && !form().fields[path[0]].fields) form().fields[path[0]].fields = [];
     var list = fieldsAt(path);
     list.splice(path[path.length - 1], 0, newField(type));
     state.path = path;
@@ -148,6 +158,7 @@
     var canvas = root.querySelector("[data-canvas]");
     canvas.textContent = "";
     canvas.dataset.pointer = "/forms/" + state.form + "/fields";
+    canvas.onclick = function (e) { if (e.target === canvas) { state.path = null; renderCanvas(); renderSettings(); } };
     form().fields.forEach(function (f, j) { canvas.appendChild(card(f, [j])); });
     if (!form().fields.length) canvas.appendChild(el("p", { className: "fl-canvas-empty", text: words.empty }));
     sortable(canvas, []);
@@ -160,7 +171,7 @@
       group: { name: "fields", put: function (to, from, item) {
         return !parent.length || (item.dataset.type ? types[item.dataset.type].in_subform && !types[item.dataset.type].rows
                                                     : !item.querySelector(".fl-canvas-sub")); } },
-      handle: ".fl-field-head", animation: 120, forceFallback: true, filter: ".fl-field-remove", preventOnFilter: false,
+      handle: ".fl-field-head", animation: 120, forceFallback: true, fallbackOnBody: true, swapThreshold: 0.65, filter: ".fl-field-remove", preventOnFilter: false,
       onAdd: function (evt) {
         var type = evt.item.dataset.type;
         if (type) {  // from the palette
