@@ -9,9 +9,9 @@ TEMPLATES = {
             "description": "销售目标、客户、线索与跟进、商机、报价与合同、订单与回款、售后服务。",
             "description_en": "Sales targets, customers, leads and follow-ups, opportunities, quotes and contracts, "
                               "orders and payments, after-sales service."},
-    "sales_mini": {"name": "Sales (mini)", "name_en": "Sales (mini)", "module": "formloom.app_templates.sales_mini",
-                   "languages": ["zh", "en"], "description": "公司、商机与报价：一个小例子。",
-                   "description_en": "Companies, deals and quotes: a small example."},
+    "sales_mini": {"name": "销售（简版）", "name_en": "Sales (mini)", "module": "formloom.app_templates.sales_mini",
+                   "languages": ["zh", "en"], "description": "客户、带阶段和金额的商机、含明细行和合计的报价单。",
+                   "description_en": "Companies, deals with stages and amounts, quotes with line items and totals."},
 }
 
 

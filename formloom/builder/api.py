@@ -7,7 +7,7 @@ from flask_babel import get_locale
 from formloom.app_templates import listing
 from formloom.builder import apps
 from formloom.builder.templates import install_template
-from formloom.platform.api import actor, api_blueprint, json_body
+from formloom.platform.api import actor, api_blueprint, if_match, json_body, with_etag
 from formloom.platform.credentials import narrowed_to_token_app
 from formloom.platform.inputs import is_id
 from formloom.runtime.exceptions import ValidationFailed
@@ -64,7 +64,10 @@ def get_definition(app_key):
 
 @bp.get("/apps/<app_key>/draft")
 def get_draft(app_key):
-    return jsonify(apps.draft(actor(), app_key, reveal=_reveal()))
+    """The draft; its `ETag` is the version a `PUT` sends back as `If-Match`."""
+    resp = jsonify(apps.draft(actor(), app_key, reveal=_reveal()))
+    resp.headers["ETag"] = f'"{apps.draft_version(actor(), app_key)}"'
+    return resp
 
 
 def _reveal() -> bool:
@@ -77,7 +80,8 @@ def _reveal() -> bool:
 
 @bp.put("/apps/<app_key>/draft")
 def put_draft(app_key):
-    return jsonify(apps.save_draft(actor(), app_key, json_body()))
+    """Save the draft; with `If-Match` (the draft's ETag) a stale one gets 409 and changes nothing."""
+    return with_etag(apps.save_draft(actor(), app_key, json_body(), expected_version=if_match()))
 
 
 @bp.post("/apps/<app_key>/publish")

@@ -42,7 +42,7 @@ from formloom.runtime.views import removed as removed_fields
 
 def get_app(actor: Actor, app_key: str, admin: bool = False) -> App:
     """The app row, for a member (or, with `admin`, an app admin). Raises NotFound."""
-    app = db.session.execute(sa.select(App).where(App.key == app_key)).scalar_one_or_none()
+    app = db.session.execute(sa.select(App).where(App.key == app_key, App.deleted_at.is_(None))).scalar_one_or_none()
     if app is None or access.app_role(actor, app.id) is None:
         raise NotFound(f'No app "{app_key}"')
     if admin and access.app_role(actor, app.id) != "admin":
@@ -73,29 +73,58 @@ def create_app(actor: Actor, definition: dict) -> dict:
     return publish(Actor.system() if actor.via == "system" else actor, key)
 
 
-def save_draft(actor: Actor, app_key: str, definition: dict) -> dict:
-    """Keep a draft (valid or not) and say what is wrong with it."""
+def save_draft(actor: Actor, app_key: str, definition: dict, expected_version: int | None = None) -> dict:
+    """Keep a draft (valid or not) and say what is wrong with it. With `expected_version`
+    (the draft version the editor loaded, `If-Match`), a draft changed since is never
+    overwritten. Raises Conflict (stale version), NotFound, PermissionDenied."""
     app = get_app(actor, app_key, admin=True)
     if actor.read_only:
         raise PermissionDenied("This API token is read-only")
     published = runtime_for(app.id, app.published_version).source if app.published_version else None
     definition = secrets.keep_secrets(definition, app.draft, published)  # a masked URL stays as stored
+    errors = _draft_errors(app, definition, published)
+    with write_transaction():
+        app = db.session.get(App, app.id, with_for_update=True, populate_existing=True)
+        if expected_version is not None and expected_version != app.lock_version:
+            raise Conflict(STALE_DRAFT, version=app.lock_version)
+        app.draft = definition
+        db.session.flush()
+    return {"app": app.key, "errors": errors, "valid": not errors, "version": app.lock_version}
+
+
+def _draft_errors(app: App, definition, published: dict | None) -> list[dict]:
     # Views drop the fields the draft removes at publish: not an error of the draft.
     errors = validate_definition(removed_fields.adapt(published, definition)[0])
     seen = {e["pointer"] for e in errors}
     errors += [e for e in webhook_errors(definition) if e["pointer"] not in seen]
     if isinstance(definition, dict) and definition.get("key") not in (None, app.key):
         errors.append({"pointer": "/key", "message": f'the app key is "{app.key}" and cannot change'})
-    with write_transaction():
-        app = db.session.get(App, app.id)
-        app.draft = definition
-    return {"app": app.key, "errors": errors, "valid": not errors}
+    return errors
 
 
-def publish(actor: Actor, app_key: str, dry_run: bool = False, accept_loss: bool = False) -> dict:
-    """Publish the draft: plan, then (unless dry_run) apply DDL and data steps in one transaction."""
+def draft_errors(actor: Actor, app_key: str) -> list[dict]:
+    """What is wrong with the saved draft (what saving it said), for app admins."""
+    app = get_app(actor, app_key, admin=True)
+    published = runtime_for(app.id, app.published_version).source if app.published_version else None
+    return _draft_errors(app, app.draft, published)
+
+
+STALE_DRAFT = ("Someone else changed this draft (or published the app) after you opened it; "
+               "reload to see their changes before you save yours")
+
+
+def draft_version(actor: Actor, app_key: str) -> int:
+    """The draft's version, its `ETag`: it moves with every save and every publish."""
+    return get_app(actor, app_key, admin=True).lock_version
+
+
+def publish(actor: Actor, app_key: str, dry_run: bool = False, accept_loss: bool = False,
+            definition: dict | None = None) -> dict:
+    """Publish the draft (or `definition`, which then becomes the draft too: a restore): plan,
+    then (unless dry_run) apply DDL and data steps in one transaction."""
     app = get_app(actor, app_key, admin=True) if actor.via != "system" else _app_by_key(app_key)
-    definition = app.draft
+    replaces_draft = definition is not None
+    definition = definition if replaces_draft else app.draft
     if not isinstance(definition, dict):
         raise DefinitionError("There is no draft to publish")
     old_rt = runtime_for(app.id, app.published_version) if app.published_version else None
@@ -126,7 +155,7 @@ def publish(actor: Actor, app_key: str, dry_run: bool = False, accept_loss: bool
                                       published_by_id=actor.user_id))
             app.published_version = number
             app.name = definition["name"]
-            if view_steps:  # the draft goes on from what was published
+            if view_steps or replaces_draft:  # the draft goes on from what was published
                 app.draft = definition
             db.session.add(OutboxEvent(app_id=app.id, type="app.published", actor_id=actor.user_id,
                                        payload={"version": number, "steps": len(plan)}))
@@ -271,7 +300,7 @@ def _audit_reveal(actor: Actor, app_id: int, key: str, name: str, which: str) ->
 
 def list_apps(actor: Actor) -> list[App]:
     """Apps the actor may use, by name (members by user, department, role or grant)."""
-    stmt = sa.select(App).where(App.published_version > 0).order_by(App.name)
+    stmt = sa.select(App).where(App.published_version > 0, App.deleted_at.is_(None)).order_by(App.name)
     return [a for a in db.session.execute(stmt).scalars() if access.app_role(actor, a.id) is not None]
 
 

@@ -103,6 +103,8 @@ class App(db.Model):
     name = db.Column(db.String(200), nullable=False)
     draft = db.Column(JSON)
     published_version = db.Column(db.Integer, nullable=False, default=0)
+    # In the bin since then: nobody reaches it until an organisation admin restores it.
+    deleted_at = db.Column(db.DateTime)
     created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
     created_by_id = db.Column(db.Integer, db.ForeignKey("users.id", ondelete="SET NULL"))
     # Optimistic lock: two admins publishing at once never interleave.

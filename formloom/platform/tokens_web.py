@@ -46,7 +46,7 @@ def own_tokens(actor: Actor) -> list[ApiToken]:
 
 def token_apps(actor: Actor) -> list[App]:
     """Published apps a new token may be limited to: the ones the actor may use."""
-    apps = db.session.execute(sa.select(App).where(App.published_version > 0).order_by(App.name)).scalars()
+    apps = db.session.execute(sa.select(App).where(App.published_version > 0, App.deleted_at.is_(None)).order_by(App.name)).scalars()
     return [a for a in apps if hooks.app_role(actor, a.id) is not None]
 
 

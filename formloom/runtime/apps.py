@@ -69,7 +69,8 @@ def get_runtime(app_key: str) -> AppRuntime:
 
 def _published(app_key: str) -> tuple[int, int] | None:
     """The app's id and published version (0: never published)."""
-    row = db.session.execute(sa.select(App.id, App.published_version).where(App.key == app_key)).first()
+    row = db.session.execute(sa.select(App.id, App.published_version)
+                             .where(App.key == app_key, App.deleted_at.is_(None))).first()
     return None if row is None else (row.id, row.published_version)
 
 

@@ -49,6 +49,11 @@ MEMBER = {
     "builder.webhooks": "app_admin", "builder.webhook_detail": "app_admin", "builder.webhook_delete": "app_admin",
     "builder.webhook_edit": "app_admin", "builder.webhook_off": "app_admin", "builder.webhook_on": "app_admin",
     "builder.webhook_secret": "app_admin", "builder.webhook_new": "app_admin",
+    "builder.app_new": "open", "builder.designer_page": "app_admin", "builder.publish_review": "app_admin",
+    "builder.publish_apply": "app_admin", "builder.draft_discard": "app_admin", "builder.versions_page": "app_admin",
+    "builder.version_diff_page": "app_admin", "builder.version_restore_review": "app_admin",
+    "builder.version_restore": "app_admin", "builder.app_export": "app_admin", "builder.app_import": "open",
+    "builder.app_delete": "app_admin", "builder.app_bin": "org_admin", "builder.app_bin_restore": "org_admin",
     # the person's own pages
     "tokens.index": "open", "tokens.revoke_page": "open", "notifications.index": "open",
     "notifications.open_one": "open", "notifications.prefs": "open", "notifications.read_all": "open",
@@ -77,6 +82,9 @@ MEMBER = {
     "builder_api.get_definition": "open", "builder_api.get_draft": "app_admin", "builder_api.put_draft": "app_admin",
     "builder_api.publish": "app_admin", "builder_api.list_members": "app_admin",
     "builder_api.add_member": "app_admin", "builder_api.remove_member": "app_admin",
+    "builder_api.list_templates": "open", "builder_api.import_app": "open",
+    **{f"builder_api.{name}": "app_admin" for name in ("list_versions", "version_diff", "version_restore",
+                                                       "export_app")},
     # the person's own things, and the organisation, on the API
     "notifications_api.list_notifications": "open", "notifications_api.read": "open",
     "tokens_api.list_tokens": "open", "tokens_api.create_token_api": "open", "tokens_api.revoke_token_api": "open",
@@ -151,7 +159,8 @@ def world(app, make, client):
         db.session.flush()
         common = {"run_id": 1, "member_id": 1, "refresh_id": 1, "user_id": ulla.id, "dept_id": dept.id,
                   "role_id": role.id, "note_id": note.id, "job_id": "1", "token": "no-such-invite",
-                  "kind": "users", "filename": "no-such-file.css", "import_id": 1}
+                  "kind": "users", "filename": "no-such-file.css", "import_id": 1, "number": 1,
+                  "app_id": alpha_id}
     mia_token_id = make_token_id(make, mia)
     for key in values:
         values[key] |= common | {"token_id": mia_token_id}

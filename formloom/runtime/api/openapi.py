@@ -371,6 +371,6 @@ def _camel(key: str) -> str:
 @bp.get("/openapi.json")
 @narrowed_to_token_app
 def openapi():
-    rows = db.session.execute(sa.select(App.id, App.key).where(App.published_version > 0).order_by(App.key)).all()
+    rows = db.session.execute(sa.select(App.id, App.key).where(App.published_version > 0, App.deleted_at.is_(None)).order_by(App.key)).all()
     keys = [key for app_id, key in rows if access.app_role(actor(), app_id)]
     return jsonify(build_document(keys))

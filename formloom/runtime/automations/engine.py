@@ -109,7 +109,7 @@ def jobs_for(events: list[OutboxEvent]) -> list[dict]:
     """One run job per (event, automation whose trigger may want it)."""
     apps = {e.app_id for e in events}
     versions = dict(db.session.execute(sa.select(App.id, App.published_version).where(
-        App.id.in_(apps), App.published_version.is_not(None))).all())
+        App.id.in_(apps), App.published_version.is_not(None), App.deleted_at.is_(None))).all())
     rows = []
     for event in events:
         if event.app_id not in versions:

@@ -41,6 +41,7 @@ def scan(now: datetime | None = None) -> dict:
     apps = db.session.execute(
         sa.select(App.id, App.published_version, AppVersion.published_at)
         .join(AppVersion, sa.and_(AppVersion.app_id == App.id, AppVersion.number == App.published_version))
+        .where(App.deleted_at.is_(None))
     ).all()
     wanted: list[tuple[str, dict]] = []  # (mark slot, job row)
     for app_id, version, published_at in apps:

@@ -33,11 +33,12 @@ class Card:
     meta: str = ""
     badge: str = ""
     can_add: bool = False
+    color: str = ""  # an app's tile colour (app.schema.json "color")
 
 
 def _apps_for(actor) -> list[tuple[App, str]]:
     """Published apps the actor may use with the actor's role, by name."""
-    stmt = sa.select(App).where(App.published_version > 0).order_by(App.name)
+    stmt = sa.select(App).where(App.published_version > 0, App.deleted_at.is_(None)).order_by(App.name)
     # Members come by user, department, role or a grant of the definition: app_role decides.
     apps = [(a, access.app_role(actor, a.id)) for a in db.session.execute(stmt).scalars()]
     return [(a, role) for a, role in apps if role]
@@ -61,7 +62,7 @@ def index():
         cards.append(Card(app_name(rt, locale), url_for("web.app_home", app_key=app.key),
                           icon_name(rt.raw.get("icon"), "grid-1x2"),
                           rt.raw.get("description", ""), ngettext("%(num)d form", "%(num)d forms", n),
-                          "admin" if role == "admin" else ""))
+                          "admin" if role == "admin" else "", color=rt.raw.get("color", "")))
     return render_template("web/index.html", cards=cards, dashboards=boards)
 
 
