@@ -20,10 +20,11 @@ def available() -> dict:
 
 
 def listing(locale: str = "zh") -> list[dict]:
-    """The templates as `GET /api/v1/templates` gives them, named in `locale`."""
+    """The templates as `GET /api/v1/templates` gives them, named in `locale`, with their forms' keys."""
     en = locale.startswith("en")
     return [{"key": key, "name": meta["name_en"] if en else meta["name"],
-             "description": meta["description_en"] if en else meta["description"], "languages": meta["languages"]}
+             "description": meta["description_en"] if en else meta["description"], "languages": meta["languages"],
+             "forms": [f["key"] for f in load_definition(key, "en" if en else "zh")["forms"]]}
             for key, meta in TEMPLATES.items()]
 
 

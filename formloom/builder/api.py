@@ -37,9 +37,10 @@ def create_app():
 
 @bp.get("/templates")
 def list_templates():
-    """The template packs: key, name and description in the reader's language, languages offered."""
+    """The template packs, a JSON list as DESIGN.md section 11 fixes it: key, name and description
+    in the reader's language, the languages offered and the forms' keys."""
     actor()  # signed in (any user or token may read the list)
-    return jsonify({"items": listing(str(get_locale() or "zh"))})
+    return jsonify(listing(str(get_locale() or "zh")))
 
 
 @bp.post("/apps/from-template")

@@ -1,9 +1,8 @@
-"""Versions, diff, restore, export, import and templates on the API (DESIGN.md section 11)."""
+"""Versions, diff, restore, export and import on the API (DESIGN.md section 11)."""
 from __future__ import annotations
 
 from flask import jsonify, request
 
-from formloom.app_templates import TEMPLATES, load_definition
 from formloom.builder import transfer, versions
 from formloom.builder.api import bp
 from formloom.platform.api import actor, json_body
@@ -14,17 +13,6 @@ def _number(name: str, value) -> int:
     if not (isinstance(value, str) and value.isdigit() and int(value) > 0):
         raise ValidationFailed(f'"{name}" must be a version number', [{"field": name, "message": "is not a version"}])
     return int(value)
-
-
-@bp.get("/templates")
-def list_templates():
-    items = []
-    for key, meta in TEMPLATES.items():
-        en = load_definition(key, "en")
-        items.append({"key": key, "name": meta["name"], "description": meta.get("description", ""),
-                      "languages": ["zh", "en"] if en != load_definition(key, "zh") else ["zh"],
-                      "forms": [f["key"] for f in en["forms"]]})
-    return jsonify({"items": items})
 
 
 @bp.get("/apps/<app_key>/versions")
