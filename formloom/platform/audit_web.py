@@ -18,8 +18,9 @@ from formloom.platform import audit
 from formloom.platform.auth import current_actor
 from formloom.platform.exceptions import PermissionDenied, ValidationFailed
 from formloom.platform.extensions import db
+from formloom.platform.i18n import app_names
 from formloom.platform.inputs import as_id
-from formloom.platform.models import App, AuditEvent, User
+from formloom.platform.models import AuditEvent, User
 
 bp = Blueprint("audit", __name__)
 PAGE_SIZE = 50
@@ -99,7 +100,7 @@ def index():
     if not current_actor().org_admin:
         raise PermissionDenied(_("Only organisation administrators can see the audit log."))
     tz = ZoneInfo(str(get_timezone()))
-    apps = dict(db.session.execute(sa.select(App.id, App.name).order_by(App.name)).all())
+    apps = app_names()
     users = db.session.execute(sa.select(User.id, User.name, User.email).order_by(User.name)).all()
     errors: dict[str, str] = {}
     try:

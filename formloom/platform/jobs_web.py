@@ -18,7 +18,8 @@ from formloom.platform import audit, jobs
 from formloom.platform.auth import current_actor
 from formloom.platform.exceptions import PermissionDenied
 from formloom.platform.extensions import db, write_transaction
-from formloom.platform.models import App, Job, utcnow
+from formloom.platform.i18n import app_names
+from formloom.platform.models import Job, utcnow
 
 bp = Blueprint("jobs_web", __name__)
 PAGE_SIZE = 50
@@ -147,7 +148,7 @@ def index():
     now, tab, kind = utcnow(), _tab(), request.args.get("kind", "")
     found, next_after = find(tab, kind, now, _after())
     app_ids = {job.app_id for job in found if job.app_id}
-    apps = dict(db.session.execute(sa.select(App.id, App.name).where(App.id.in_(app_ids))).all())
+    apps = app_names(app_ids)
     kinds = list(db.session.execute(sa.select(Job.kind).distinct().order_by(Job.kind)).scalars())
     filters = _filter_args(request.args)
     return render_template(

@@ -126,7 +126,7 @@ def _form_paths(app_key: str, form, name: str) -> dict:
     record_id = [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}]
     return {
         f"{base}/records": {
-            "get": {"tags": tag, "operationId": f"list{op}", "summary": f"List {form.name}", "parameters": [
+            "get": {"tags": tag, "operationId": f"list{op}", "summary": f"List {form.display_name()}", "parameters": [
                 {"name": "filter", "in": "query", "schema": {"type": "string"}, "description": "Condition JSON"},
                 {"name": "sort", "in": "query", "schema": {"type": "string"}, "example": "-$created_at"},
                 {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500}},
@@ -135,7 +135,7 @@ def _form_paths(app_key: str, form, name: str) -> dict:
                 "responses": {"200": _json({"type": "object", "required": ["items", "next_cursor"], "properties": {
                     "items": {"type": "array", "items": ref}, "next_cursor": {"type": ["string", "null"]}}}, "A page"),
                     **_errors("422")}},
-            "post": {"tags": tag, "operationId": f"create{op}", "summary": f"Create a {form.name} record",
+            "post": {"tags": tag, "operationId": f"create{op}", "summary": f"Create a {form.display_name()} record",
                      "parameters": [{"$ref": "#/components/parameters/IdempotencyKey"}],
                      "requestBody": {"required": True, "content": {"application/json": {"schema": write}}},
                      "responses": {"201": _json(ref, "Created"), **_errors("403", "409", "422")}},

@@ -15,7 +15,7 @@ from flask_login import current_user, login_required
 
 from formloom.platform.auth import current_actor
 from formloom.platform.extensions import db
-from formloom.platform.i18n import current_locale_name
+from formloom.platform.i18n import current_locale_name, localized
 from formloom.platform.inputs import as_id
 from formloom.platform.models import FlowTask, User, utcnow
 from formloom.runtime import access
@@ -423,7 +423,7 @@ def _render(page: Page, view: queries.TaskView, inputs: Inputs, status: int = 20
         title=display.title(form, view.record), fields=detail_fields(page, record, display),
         timeline=_timeline(view, form, display, hidden), status=_status(task.status),
         flow_status=_status(view.instance.status), step=queries.step_name(view.flow, task.step_key, page.locale),
-        flow_name=view.flow.name, returned=returned if task.kind == "submit" else None,
+        flow_name=localized(view.flow.raw, "name", page.locale, view.flow.name), returned=returned if task.kind == "submit" else None,
         mine=task.assignee_id == page.actor.user_id, record_url=_record_url(page, view),
         users=_users(page.actor) if {"transfer", "add_signer"} & set(view.actions) else [],
         return_to=[(service.SUBMITTER_STEP, _("The submitter"))] + view.returnable,
