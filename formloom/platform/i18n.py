@@ -3,8 +3,10 @@
 `init_app(app)` binds Flask-Babel, registers the `platform` blueprint (`POST /language`)
 and a context processor with `url_for_safe`, `current_locale` and `available_locales`.
 """
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 from babel import Locale
 from flask import (
@@ -19,7 +21,7 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import get_locale
+from flask_babel import get_locale, get_timezone
 from flask_login import current_user
 from werkzeug.exceptions import default_exceptions
 
@@ -61,6 +63,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.policies["ext.i18n.trimmed"] = True
     app.register_blueprint(bp)
     app.context_processor(ui_context)
+    app.jinja_env.filters["moment"] = format_moment
 
 
 # --- locale and timezone -------------------------------------------------------------------
@@ -181,6 +184,26 @@ def localized(source, key: str = "name", locale: str | None = None, default: str
         locale = current_locale_name() if has_app_context() else "zh_CN"
     first, second = (english, base) if locale.startswith("en") else (base, english)
     return first or second or default
+
+
+MOMENT = "%Y-%m-%d %H:%M"
+MOMENT_SECONDS = "%Y-%m-%d %H:%M:%S"
+
+
+def format_moment(value: datetime | None, tz=None, seconds: bool = False) -> str:
+    """A moment as every page, export and email shows it, in either language: "2026-12-07 14:05"
+    (with seconds for logs), in `tz` (a name or ZoneInfo; the instance's time zone by default,
+    an app's pages pass the app's). A naive value is UTC, as the database keeps it. The Jinja
+    filter `moment` is this function."""
+    if value is None:
+        return ""
+    if tz is None:
+        tz = get_timezone() if has_app_context() else UTC
+    if isinstance(tz, str):
+        tz = ZoneInfo(tz)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(tz).strftime(MOMENT_SECONDS if seconds else MOMENT)
 
 
 def app_names(ids=None, locale: str | None = None) -> dict[int, str]:

@@ -5,7 +5,6 @@ tell nothing. The small service functions here are shared with notifications_api
 """
 from __future__ import annotations
 
-from datetime import UTC
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -142,7 +141,7 @@ def index():
     tab = "unread" if unread_only else None
     notes, next_id = find(user_id, unread_only, _before(), PAGE_SIZE)
     tz = ZoneInfo(str(get_timezone()))
-    times = {n.id: n.created_at.replace(tzinfo=UTC).astimezone(tz).strftime("%Y-%m-%d %H:%M") for n in notes}
+    times = {n.id: i18n.format_moment(n.created_at, tz) for n in notes}
     return render_template(
         "notifications/index.html", notes=notes, times=times, apps=app_names(notes),
         texts={n.id: notify.text(n) for n in notes}, tab=tab or "all",

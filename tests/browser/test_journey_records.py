@@ -115,7 +115,7 @@ def test_a_required_field_left_empty_shows_its_error_and_keeps_the_rest(signed_i
     title.fill("Acme expansion")
     page.get_by_role("button", name="Save", exact=True).click()
     expect(page.get_by_text("The record was created.")).to_be_visible()
-    expect(detail_value(page, "amount")).to_have_text("5000.00")
+    expect(detail_value(page, "amount")).to_have_text("5,000.00")
 
 
 def test_a_rule_shows_its_field_while_typing(signed_in, live_server):

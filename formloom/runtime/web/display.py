@@ -14,10 +14,10 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from formloom.platform.extensions import db
+from formloom.platform.i18n import format_moment
 from formloom.platform.models import Department, User
 from formloom.runtime.definition import FormDef
 from formloom.runtime.fields import field_types, type_of
-from formloom.runtime.fields.datetime_ import to_local
 from formloom.runtime.records import query
 from formloom.runtime.records.context import app_timezone
 from formloom.runtime.storage.store import chunks
@@ -120,7 +120,7 @@ class Display:
         return self.users.get(user_id) or _("User #%(id)s", id=user_id)
 
     def local_time(self, value) -> str:
-        return to_local(value, self.tz).strftime("%Y-%m-%d %H:%M") if value else ""
+        return format_moment(value, self.tz)
 
     def cell(self, form: FormDef, key: str, value: Any) -> Cell:
         """A value as a list cell, by its field type's widget (a lookup's by its source's)."""

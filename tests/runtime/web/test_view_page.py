@@ -50,7 +50,7 @@ def test_a_table_view_shows_its_columns_groups_and_totals(client, auth, make, ow
     titles = [a.text for a in table.select("a", cls="fl-cell-title")]
     assert titles == ["Alpha", "Beta", "Gamma"]  # the view's sort: close date, blanks last
     totals = page.one(**{"data-view-totals": ""}).text
-    assert "Sum · Amount" in totals and "1350.50" in totals and "Average · Probability %" in totals
+    assert "Sum · Amount" in totals and "1,350.50" in totals and "Average · Probability %" in totals
     # The reader's own sort, in the URL.
     page = html(client.get(f"{APP}/v/my_deals?sort=-amount"))
     assert [a.text for a in page.select("a", cls="fl-cell-title")] == ["Gamma", "Beta", "Alpha"]
@@ -58,7 +58,7 @@ def test_a_table_view_shows_its_columns_groups_and_totals(client, auth, make, ow
     page = html(client.get(f"{APP}/v/my_deals?group_by=stage"))
     groups = {tr.one("th").text: [td.text for td in tr.select("td")] for tr in
               page.one("table", **{"data-view-groups": ""}).one("tbody").select("tr")}
-    assert groups["won"][0] == "2" and groups["won"][1] == "1250.50"
+    assert groups["won"][0] == "2" and groups["won"][1] == "1,250.50"
     assert groups["new"][0] == "1" and groups["proposal"][0] == "0" and groups["(empty)"][0] == "0"
     # One group's records: its row links to them.
     links = [a.attrs["href"] for a in page.one("table", **{"data-view-groups": ""}).select("a")]
