@@ -49,7 +49,7 @@ def test_group_a_table_view_by_stage(signed_in, live_server, browser):
     page.get_by_label("Group by", exact=True).select_option("stage")  # submits itself (web.js)
     groups = page.locator("[data-view-groups] tbody tr")
     expect(groups.filter(has_text="won")).to_contain_text("2")
-    expect(groups.filter(has_text="won")).to_contain_text("1500")
+    expect(groups.filter(has_text="won")).to_contain_text("1,500")
     expect(page).to_have_url(re.compile(r"group_by=stage"))  # the reader's grouping is in the URL
     _shot(page, "view-my-deals-grouped")
     # The same link on a phone, in Chinese.
