@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 import sqlalchemy as sa
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import with_appcontext
 
 from formloom.builder import apps
@@ -35,8 +35,10 @@ def _user(email: str) -> User:
 
 @click.command("demo")
 @click.option("--password", default="formloom-admin", show_default=True)
+@click.option("--url", default=None, help="where Formloom is served (default: FORMLOOM_BASE_URL, else "
+              "http://127.0.0.1:5000); `make run` passes its HOST and PORT")
 @with_appcontext
-def demo(password):
+def demo(password, url):
     """Install the example app with sample data and print how to sign in."""
     admin = ensure_user("admin@example.com", "Admin", password, admin=True)
     if template_installed("sales_mini"):
@@ -44,7 +46,8 @@ def demo(password):
     else:
         install_template("sales_mini", Actor.from_user(admin), sample_data=True)
         click.echo("Installed the example app with sample data.")
-    click.echo("Sign in at http://127.0.0.1:5000/login")
+    url = (url or current_app.config.get("FORMLOOM_BASE_URL") or "http://127.0.0.1:5000").rstrip("/")
+    click.echo(f"Sign in at {url}/login")
     click.echo(f"  email:    admin@example.com\n  password: {password}")
 
 
