@@ -13,6 +13,7 @@ from formloom.platform.extensions import db
 from formloom.platform.models import App
 from formloom.runtime import access
 from formloom.runtime.api.base import bp
+from formloom.runtime.api.openapi_fixed import fixed_paths
 from formloom.runtime.apps import get_runtime
 from formloom.runtime.exceptions import NotFound
 from formloom.runtime.records.projections import fields_schema
@@ -335,7 +336,7 @@ def build_document(app_keys: list[str]) -> dict:
     doc = {"openapi": "3.1.0",
            "info": {"title": "Formloom API", "version": "1",
                     "description": "Records of the published apps the caller can use, and approvals."},
-           "security": [{"bearer": []}], "paths": _task_paths(), "components": _components()}
+           "security": [{"bearer": []}], "paths": {**_task_paths(), **fixed_paths()}, "components": _components()}
     for app_key in app_keys:
         try:
             rt = get_runtime(app_key)
