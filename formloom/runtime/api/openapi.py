@@ -80,8 +80,10 @@ def _components() -> dict:
         },
         "responses": {"Problem": PROBLEM},
         "parameters": {
-            "IfMatch": {"name": "If-Match", "in": "header", "schema": {"type": "string"},
-                        "description": "The record version last read; a stale one gets 409"},
+            "IfMatch": {"name": "If-Match", "in": "header",
+                        "schema": {"type": "string", "pattern": '^\\s*(\\*|(W/)?"?[1-9][0-9]{0,15}"?)\\s*$'},
+                        "description": 'The record version last read ("3", W/"3", 3, or * for any); a stale one '
+                                       "gets 409, one that is not a version 422"},
             "IdempotencyKey": {"name": "Idempotency-Key", "in": "header", "schema": {"type": "string", "maxLength": 200}},
         },
     }
@@ -160,7 +162,8 @@ def _form_paths(app_key: str, form, name: str) -> dict:
                       "requestBody": {"required": True, "content": {"application/json": {"schema": write}}},
                       "responses": {"200": _json(ref, "The changed record"), **_errors("403", "409", "422")}},
             "delete": {"tags": tag, "operationId": f"delete{op}", "parameters": [{"$ref": "#/components/parameters/IfMatch"}],
-                       "responses": {"204": {"description": "Moved to the recycle bin"}, **_errors("403", "409")}},
+                       "responses": {"204": {"description": "Moved to the recycle bin"},
+                                     **_errors("403", "409", "422")}},
         },
         f"{base}/records/{{id}}/restore": {"parameters": record_id, "post": {
             "tags": tag, "operationId": f"restore{op}", "summary": "Bring a record back from the recycle bin",
