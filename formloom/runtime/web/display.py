@@ -12,6 +12,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from formloom.platform.extensions import db
 from formloom.platform.i18n import format_moment
@@ -24,7 +25,7 @@ from formloom.runtime.storage.store import chunks
 from formloom.runtime.web.fields import widget_for
 from formloom.runtime.web.fields.base import Cell, human_size, ids_of
 
-__all__ = ["Cell", "Display", "count_label", "human_size", "ids_of", "shown_as"]
+__all__ = ["Cell", "Display", "count_label", "human_size", "ids_of", "records_phrase", "shown_as"]
 
 def shown_as(f: dict) -> dict:
     """The definition a value is shown through: for a lookup, its source field's (the copy
@@ -136,4 +137,13 @@ class Display:
 def count_label(n: int, more: bool) -> str:
     """A capped count as people read it: "1,234", or "10,000+" past the cap."""
     return f"{n:,}+" if more else f"{n:,}"
+
+
+def records_phrase(n: int, more: bool, matching: bool = False) -> str:
+    """"1 record", "1,234 records", "10,000+ matching records": the count in words, singular
+    or plural as the reader's language wants."""
+    if matching:
+        return ngettext("%(count)s matching record", "%(count)s matching records", n + more,
+                        count=count_label(n, more))
+    return ngettext("%(count)s record", "%(count)s records", n + more, count=count_label(n, more))
 

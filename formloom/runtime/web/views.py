@@ -19,7 +19,7 @@ from formloom.runtime.records import query
 from formloom.runtime.web import editing, export, files, records, viewpage  # noqa: F401  (routes)
 from formloom.runtime.web.blueprint import bp
 from formloom.runtime.web.common import app_name, icon_name, load
-from formloom.runtime.web.display import count_label
+from formloom.runtime.web.display import records_phrase
 
 COUNT_CAP = 10_000
 
@@ -69,7 +69,7 @@ def app_home(app_key):
     for form in page.forms():
         meta = ""
         if page.can("view", form.key):
-            meta = count_label(*query.count_records(page.actor, page.runtime, form.key, cap=COUNT_CAP))
+            meta = records_phrase(*query.count_records(page.actor, page.runtime, form.key, cap=COUNT_CAP))
         cards.append((form, Card(form.display_name(page.locale),
                                  page.url("web.record_list", form_key=form.key),
                                  icon_name(form.raw.get("icon"), "table"), form.raw.get("description", ""),

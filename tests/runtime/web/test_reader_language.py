@@ -107,3 +107,17 @@ def test_a_notification_reads_in_the_language_of_whoever_reads_it(client, auth, 
     stored = db.session.execute(sa.select(Notification.message).where(Notification.user_id == org.max.id,
                                                                       Notification.kind == "flow_task")).scalar()
     assert stored["title"] == "To approve: %(title)s"  # the message, not one language's sentence
+
+
+def test_a_quick_filter_on_a_value_that_is_no_option_says_so(client, auth, make, html):
+    user = make.user("Quinn", password="secret-pass-1")
+    rt = make.install("sales-mini", user)
+    records.create(make.actor(user), rt, "company", {"name": "Acme", "tier": "A"})
+    auth.login(user.email)
+    raw = client.get("/a/sales_mini/f/company?f_tier=ZZZ", headers=EN).get_data(as_text=True)
+    assert "ZZZ" in html(raw).one(data_filter_unknown="tier").text and "Acme" not in raw
+    one = client.get("/a/sales_mini/f/company?f_tier=A", headers=EN).get_data(as_text=True)
+    assert "Acme" in one and "1 matching record<" in one.replace("\n", "")
+    assert "1 record<" in client.get("/a/sales_mini", headers=EN).get_data(as_text=True)
+    zh = client.get("/a/sales_mini/f/company?f_tier=ZZZ", headers=ZH).get_data(as_text=True)
+    assert "不是" in zh and "Acme" not in zh
