@@ -3,6 +3,11 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
+RUNTIME_STAMP := $(VENV)/.installed
+# Where `make run` serves: `make run PORT=8080 HOST=0.0.0.0`.
+PORT ?= 5000
+HOST ?= 127.0.0.1
+URL_HOST := $(if $(filter 0.0.0.0 ::,$(HOST)),127.0.0.1,$(HOST))
 export FORMLOOM_INSTANCE ?= $(CURDIR)/instance
 
 .PHONY: run test bench lint install clean-instance
@@ -11,16 +16,21 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
+# The runtime dependencies only (make run); the dev extra (tests, linters) for make test & co.
+$(RUNTIME_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e .
+	touch $(RUNTIME_STAMP)
+
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e '.[dev]'
-	touch $(STAMP)
+	touch $(STAMP) $(RUNTIME_STAMP)
 
 install: $(STAMP)
 
-run: $(STAMP)
+run: $(RUNTIME_STAMP)
 	$(BIN)/formloom init
-	$(BIN)/formloom demo
-	$(BIN)/formloom serve --host 127.0.0.1 --port 5000
+	$(BIN)/formloom demo --url http://$(URL_HOST):$(PORT)
+	$(BIN)/formloom serve --host $(HOST) --port $(PORT)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n auto --dist loadgroup $(PYTEST_ARGS)

@@ -20,9 +20,19 @@ def main() -> None:
     cli.main(prog_name="formloom")
 
 
+def served_url(host: str, port: int) -> str:
+    """The address to open for a bind: all interfaces (0.0.0.0, ::, "") are reached on this machine
+    at the loopback address; an IPv6 address goes in brackets."""
+    if host in ("0.0.0.0", "", "::"):
+        host = "127.0.0.1"
+    elif ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
 @click.command("serve")
-@click.option("--host", default="127.0.0.1")
-@click.option("--port", default=5000, type=int)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, type=int, show_default=True)
 @click.option("--workers", default=None, type=int, help="gunicorn workers (default: 2 x cores + 1, at most 8)")
 @click.option("--control-socket", default=None, help="a gunicorn control socket at this path (default: none)")
 def serve(host, port, workers, control_socket):
@@ -33,6 +43,6 @@ def serve(host, port, workers, control_socket):
     if control_socket:
         options["control_socket"] = str(Path(control_socket).resolve())
     os.environ["FORMLOOM_INSTANCE"] = str(instance_path())  # the same folder, whatever the workers' cwd
-    click.echo(f"Formloom on http://{host}:{port} ({workers} workers)")
+    click.echo(f"Formloom on {served_url(host, port)} ({workers} workers)")
     args = command(options)
     os.execvp(args[0], args)

@@ -65,7 +65,8 @@ def create_app(actor: Actor, definition: dict) -> dict:
     with write_transaction():
         if db.session.execute(sa.select(App.id).where(App.key == key)).first():
             raise Conflict(f'An app with key "{key}" exists already')
-        app = App(key=key, name=definition["name"], draft=definition, created_by_id=actor.user_id)
+        app = App(key=key, name=definition["name"], name_en=definition.get("name_en"), draft=definition,
+                  created_by_id=actor.user_id)
         db.session.add(app)
         db.session.flush()
         if actor.user_id:
@@ -154,7 +155,7 @@ def publish(actor: Actor, app_key: str, dry_run: bool = False, accept_loss: bool
                                       plan={"steps": plan, "ddl": ddl, "report": report},
                                       published_by_id=actor.user_id))
             app.published_version = number
-            app.name = definition["name"]
+            app.name, app.name_en = definition["name"], definition.get("name_en")
             if view_steps or replaces_draft:  # the draft goes on from what was published
                 app.draft = definition
             db.session.add(OutboxEvent(app_id=app.id, type="app.published", actor_id=actor.user_id,

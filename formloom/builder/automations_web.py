@@ -20,11 +20,11 @@ from markupsafe import Markup, escape
 from formloom.builder import web
 from formloom.builder.web import bp
 from formloom.platform.exceptions import ValidationFailed
+from formloom.platform.i18n import format_moment
 from formloom.platform.inputs import as_id
 from formloom.platform.models import AutomationRun, utcnow
 from formloom.runtime.automations import history
 from formloom.runtime.automations.model import Automation
-from formloom.runtime.fields.datetime_ import to_local
 from formloom.runtime.records.context import app_timezone
 from formloom.runtime.web.common import Page
 
@@ -65,7 +65,7 @@ class Moment:
 def moment(value: datetime | None, tz: str) -> Moment | None:
     if value is None:
         return None
-    return Moment(to_local(value, tz).strftime("%Y-%m-%d %H:%M:%S"),
+    return Moment(format_moment(value, tz, seconds=True),
                   format_timedelta(value - utcnow(), granularity="minute", add_direction=True))
 
 
@@ -127,7 +127,7 @@ def cause(page: Page, auto: Automation, row: AutomationRun, tz: str) -> str:
         form = page.runtime.definition.forms.get(auto.form or "")
         label = form.label(auto.trigger["field"], page.locale) if form and auto.trigger.get("field") in \
             form.fields else auto.trigger.get("field", "")
-        shown = (to_local(datetime.fromisoformat(day), tz).strftime("%Y-%m-%d %H:%M") if "T" in day
+        shown = (format_moment(datetime.fromisoformat(day), tz) if "T" in day
                  else date.fromisoformat(day).isoformat())
         return _("%(field)s reached: %(date)s", field=label, date=shown)
     return row.slot

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 import sqlalchemy as sa
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import with_appcontext
 
 from formloom.builder import apps
@@ -51,8 +51,10 @@ def _machine_language() -> str:
               help="the app's language (default: the machine's locale, Chinese if it is Chinese, else English)")
 @click.option("--scale", type=float, default=1, show_default=True, help="multiplies the sample data")
 @click.option("--demo-password", default="formloom-demo", show_default=True, help="the demo users' password")
+@click.option("--url", default=None, help="where Formloom is served (default: FORMLOOM_BASE_URL, else "
+              "http://127.0.0.1:5000); `make run` passes its HOST and PORT")
 @with_appcontext
-def demo(password, key, language, scale, demo_password):
+def demo(password, key, language, scale, demo_password, url):
     """Install the CRM (and the small example) with sample data and print how to sign in."""
     from formloom.app_templates import available, people
     from formloom.builder.demo_org import ensure_people
@@ -76,7 +78,8 @@ def demo(password, key, language, scale, demo_password):
         if org:
             logins += [(u["email"], u["name"], ", ".join(u["roles"])) for u in org["users"]]
         click.echo(f"Installed {template} ({language}) with sample data in {time.monotonic() - started:.0f} s.")
-    click.echo(f"Sign in at http://127.0.0.1:5000/login?next=/a/{key} (it opens on the {key} app)")
+    url = (url or current_app.config.get("FORMLOOM_BASE_URL") or "http://127.0.0.1:5000").rstrip("/")
+    click.echo(f"Sign in at {url}/login?next=/a/{key} (it opens on the {key} app)")
     click.echo(f"  admin:    admin@example.com / {password}")
     for email, name, roles in logins:
         click.echo(f"  {roles:<16} {email:<34} {demo_password}   ({name})")

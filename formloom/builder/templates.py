@@ -43,8 +43,9 @@ def install_template(key: str, actor: Actor, *, sample_data: bool = False, app_k
     definition = load_definition(key, language)
     if app_key:
         definition["key"] = app_key
-    if name:
-        definition["name"] = definition["name_en"] = name
+    if name:  # the name given is the app's name in every language
+        definition["name"] = name
+        definition.pop("name_en", None)
     result = create_app(actor, definition)
     if sample_data:
         result["sample_data"] = fill_sample_data(key, actor, definition["key"], scale, language, people)

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import UTC
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -18,8 +17,9 @@ from formloom.platform import audit
 from formloom.platform.auth import current_actor
 from formloom.platform.exceptions import PermissionDenied, ValidationFailed
 from formloom.platform.extensions import db
+from formloom.platform.i18n import app_names, format_moment
 from formloom.platform.inputs import as_id
-from formloom.platform.models import App, AuditEvent, User
+from formloom.platform.models import AuditEvent, User
 
 bp = Blueprint("audit", __name__)
 PAGE_SIZE = 50
@@ -70,7 +70,7 @@ def _shown(value: Any) -> str:
 
 def _line(event: AuditEvent, tz, apps: dict[int, str]) -> Line:
     rows = [(name, _shown(old), _shown(new), old != new) for name, old, new in audit.changes(event.before, event.after)]
-    return Line(event, event.at.replace(tzinfo=UTC).astimezone(tz).strftime("%Y-%m-%d %H:%M:%S"),
+    return Line(event, format_moment(event.at, tz, seconds=True),
                 action_label(event.action), ACTION_COLORS.get(event.action, "info"),
                 str(OBJECT_TYPES.get(event.object_type, event.object_type or "")),
                 apps.get(event.app_id, f"#{event.app_id}") if event.app_id else "", rows)
@@ -99,7 +99,7 @@ def index():
     if not current_actor().org_admin:
         raise PermissionDenied(_("Only organisation administrators can see the audit log."))
     tz = ZoneInfo(str(get_timezone()))
-    apps = dict(db.session.execute(sa.select(App.id, App.name).order_by(App.name)).all())
+    apps = app_names()
     users = db.session.execute(sa.select(User.id, User.name, User.email).order_by(User.name)).all()
     errors: dict[str, str] = {}
     try:

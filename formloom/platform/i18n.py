@@ -3,8 +3,10 @@
 `init_app(app)` binds Flask-Babel, registers the `platform` blueprint (`POST /language`)
 and a context processor with `url_for_safe`, `current_locale` and `available_locales`.
 """
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 from babel import Locale
 from flask import (
@@ -12,17 +14,18 @@ from flask import (
     Flask,
     abort,
     current_app,
+    has_app_context,
     has_request_context,
     redirect,
     request,
     session,
     url_for,
 )
-from flask_babel import get_locale
+from flask_babel import get_locale, get_timezone
 from flask_login import current_user
 from werkzeug.exceptions import default_exceptions
 
-from formloom.platform.extensions import babel, write_transaction
+from formloom.platform.extensions import babel, db, write_transaction
 
 SUPPORTED_LOCALES = ("zh_CN", "en")
 
@@ -60,6 +63,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.policies["ext.i18n.trimmed"] = True
     app.register_blueprint(bp)
     app.context_processor(ui_context)
+    app.jinja_env.filters["moment"] = format_moment
 
 
 # --- locale and timezone -------------------------------------------------------------------
@@ -164,6 +168,60 @@ def current_locale_name() -> str:
     return _PARSED.get(locale, str(locale))
 
 
+def localized(source, key: str = "name", locale: str | None = None, default: str = "") -> str:
+    """A definition's text in the reader's language: `key` (Chinese) or `key + "_en"` (English),
+    each falling back to the other, then to `default`. The one place that picks between
+    `name`/`name_en`, `label`/`label_en` (apps, forms, fields, options, views, flows, steps,
+    automations): pages, exports, emails and notifications all call it. `source` is a dict
+    or an object with those attributes; `locale` defaults to the reader's."""
+    if source is None:
+        return default
+    if isinstance(source, dict):
+        base, english = source.get(key), source.get(f"{key}_en")
+    else:
+        base, english = getattr(source, key, None), getattr(source, f"{key}_en", None)
+    if locale is None:
+        locale = current_locale_name() if has_app_context() else "zh_CN"
+    first, second = (english, base) if locale.startswith("en") else (base, english)
+    return first or second or default
+
+
+MOMENT = "%Y-%m-%d %H:%M"
+MOMENT_SECONDS = "%Y-%m-%d %H:%M:%S"
+
+
+def format_moment(value: datetime | None, tz=None, seconds: bool = False) -> str:
+    """A moment as every page, export and email shows it, in either language: "2026-12-07 14:05"
+    (with seconds for logs), in `tz` (a name or ZoneInfo; the instance's time zone by default,
+    an app's pages pass the app's). A naive value is UTC, as the database keeps it. The Jinja
+    filter `moment` is this function."""
+    if value is None:
+        return ""
+    if tz is None:
+        tz = get_timezone() if has_app_context() else UTC
+    if isinstance(tz, str):
+        tz = ZoneInfo(tz)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(tz).strftime(MOMENT_SECONDS if seconds else MOMENT)
+
+
+def app_names(ids=None, locale: str | None = None) -> dict[int, str]:
+    """{app id: the app's name in the reader's language} for `ids` (every app when None),
+    in that order of names."""
+    import sqlalchemy as sa
+
+    from formloom.platform.models import App
+
+    stmt = sa.select(App.id, App.name, App.name_en).order_by(App.name)
+    if ids is not None:
+        ids = set(ids)
+        if not ids:
+            return {}
+        stmt = stmt.where(App.id.in_(ids))
+    return {row.id: localized(row, "name", locale) for row in db.session.execute(stmt)}
+
+
 def error_detail(detail: str | None, status: int | None = None) -> str:
     """`detail` for an error page, or '' when it is Werkzeug's stock English description.
 
@@ -183,5 +241,6 @@ def ui_context() -> dict:
         "url_for_safe": url_for_safe,
         "error_detail": error_detail,
         "current_locale": current_locale_name(),
+        "localized": localized,
         "available_locales": AVAILABLE_LOCALES,
     }

@@ -4,7 +4,7 @@ with retry and cancel. The `jobs` rows are the truth; this page only reads them 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -18,7 +18,8 @@ from formloom.platform import audit, jobs
 from formloom.platform.auth import current_actor
 from formloom.platform.exceptions import PermissionDenied
 from formloom.platform.extensions import db, write_transaction
-from formloom.platform.models import App, Job, utcnow
+from formloom.platform.i18n import app_names, format_moment
+from formloom.platform.models import Job, utcnow
 
 bp = Blueprint("jobs_web", __name__)
 PAGE_SIZE = 50
@@ -27,6 +28,12 @@ FILTERS = ("status", "kind")
 # The tabs: "due" and "later" split the queued jobs by whether their time has come.
 TABS = {"all": _l("All"), "due": _l("Due now"), "later": _l("Scheduled later"), "running": _l("Running"),
         "held": _l("Held"), "failed": _l("Failed"), "done": _l("Done"), "cancelled": _l("Cancelled")}
+# Each kind of job in words (the code stays beside it, for the logs); a kind not listed shows its code.
+KIND_LABELS = {"email.send": _l("Send a notification email"), "email.invite": _l("Send an invitation email"),
+               "files.sweep": _l("Clear unused uploads"), "flow.timeout": _l("Approval step timeout"),
+               "relations.refresh": _l("Refresh linked values"), "webhook.deliver": _l("Deliver a webhook"),
+               "webhook.fanout": _l("Find the webhooks for an event"), "automation.run": _l("Run an automation"),
+               "automation.webhook": _l("Call a URL from an automation")}
 STATUS_LABELS = {"queued": _l("Queued"), "retrying": _l("Retrying"), "running": _l("Running"), "held": _l("Held"),
                  "failed": _l("Failed"), "done": _l("Done"), "cancelled": _l("Cancelled")}
 STATUS_COLORS = {"queued": "info", "retrying": "warning", "running": "primary", "held": "warning",
@@ -67,7 +74,7 @@ class Row:
 
 
 def _local(value: datetime | None, tz) -> str:
-    return value.replace(tzinfo=UTC).astimezone(tz).strftime("%Y-%m-%d %H:%M:%S") if value else ""
+    return format_moment(value, tz, seconds=True)
 
 
 def _row(job: Job, tz, apps: dict[int, str]) -> Row:
@@ -147,12 +154,12 @@ def index():
     now, tab, kind = utcnow(), _tab(), request.args.get("kind", "")
     found, next_after = find(tab, kind, now, _after())
     app_ids = {job.app_id for job in found if job.app_id}
-    apps = dict(db.session.execute(sa.select(App.id, App.name).where(App.id.in_(app_ids))).all())
+    apps = app_names(app_ids)
     kinds = list(db.session.execute(sa.select(Job.kind).distinct().order_by(Job.kind)).scalars())
     filters = _filter_args(request.args)
     return render_template(
         "jobs/index.html", rows=[_row(job, tz, apps) for job in found], tabs=TABS, tab=tab, kind=kind,
-        kinds=kinds, counts=counts(kind, now), filters=filters, timezone=str(tz),
+        kinds=kinds, kind_labels=KIND_LABELS, counts=counts(kind, now), filters=filters, timezone=str(tz),
         next_url=url_for("jobs_web.index", **filters, after=next_after) if next_after else None,
         first_url=url_for("jobs_web.index", **filters) if request.args.get("after") else None)
 

@@ -55,11 +55,15 @@ def absolute(base: str | None, endpoint: str, **values) -> str | None:
     return base + current_app.url_map.bind("localhost").build(endpoint, values)
 
 
+def default_locale() -> str:
+    return current_app.config.get("BABEL_DEFAULT_LOCALE", "zh_CN")
+
+
 def locale_of(user: User) -> str:
     """The user's chosen language, else the site's default."""
     if user.locale in SUPPORTED_LOCALES:
         return user.locale
-    return current_app.config.get("BABEL_DEFAULT_LOCALE", "zh_CN")
+    return default_locale()
 
 
 def render(template: str, locale: str, **context) -> tuple[str, str]:

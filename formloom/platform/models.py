@@ -101,6 +101,7 @@ class App(db.Model):
     id = db.Column(db.Integer, primary_key=True)
     key = db.Column(db.String(64), nullable=False, unique=True)
     name = db.Column(db.String(200), nullable=False)
+    name_en = db.Column(db.String(200))  # the definition's `name_en`: pages show the reader's (i18n.localized)
     draft = db.Column(JSON)
     published_version = db.Column(db.Integer, nullable=False, default=0)
     # In the bin since then: nobody reaches it until an organisation admin restores it.
@@ -376,6 +377,10 @@ class Notification(db.Model):
     kind = db.Column(db.String(40), nullable=False)
     title = db.Column(db.String(300), nullable=False)
     body = db.Column(db.Text)
+    # What it says, rendered in each reader's language when read (notify.render):
+    # {"title": msgid, "body": msgid, "args": {name: text or {"name": .., "name_en": ..}}}.
+    # None for notifications whose text an app's author wrote (title/body are the text).
+    message = db.Column(JSON)
     url = db.Column(db.String(1000))
     dedupe_key = db.Column(db.String(200), unique=True)
     created_at = db.Column(db.DateTime, nullable=False, default=utcnow)

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from flask import Flask, jsonify, request
 
+from formloom.platform import notify
 from formloom.platform.api import actor, api_blueprint, json_body
 from formloom.platform.audit_api import decode_cursor, encode_cursor
 from formloom.platform.credentials import narrowed_to_token_app
@@ -31,7 +32,8 @@ def _iso(moment: datetime | None) -> str | None:
 
 
 def note_json(note: Notification, apps: dict[int, str]) -> dict:
-    return {"id": note.id, "kind": note.kind, "title": note.title, "body": note.body or "", "url": note.url,
+    title, body = notify.text(note)
+    return {"id": note.id, "kind": note.kind, "title": title, "body": body, "url": note.url,
             "app": note.app_id, "app_name": apps.get(note.app_id), "created_at": _iso(note.created_at),
             "read_at": _iso(note.read_at)}
 

@@ -5,7 +5,6 @@ tell nothing. The small service functions here are shared with notifications_api
 """
 from __future__ import annotations
 
-from datetime import UTC
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -24,12 +23,12 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
-from formloom.platform import mail
+from formloom.platform import i18n, mail, notify
 from formloom.platform.auth import current_actor
 from formloom.platform.exceptions import NotFound
 from formloom.platform.extensions import db, write_transaction
 from formloom.platform.inputs import as_id
-from formloom.platform.models import App, Notification, NotificationPreference, utcnow
+from formloom.platform.models import Notification, NotificationPreference, utcnow
 
 bp = Blueprint("notifications", __name__)
 PAGE_SIZE = 30
@@ -91,10 +90,7 @@ def own_notification(user_id: int, note_id: int) -> Notification:
 
 
 def app_names(notes) -> dict[int, str]:
-    ids = {n.app_id for n in notes if n.app_id}
-    if not ids:
-        return {}
-    return dict(db.session.execute(sa.select(App.id, App.name).where(App.id.in_(ids))).all())
+    return i18n.app_names({n.app_id for n in notes if n.app_id})
 
 
 def is_local(url: str | None) -> bool:
@@ -145,9 +141,10 @@ def index():
     tab = "unread" if unread_only else None
     notes, next_id = find(user_id, unread_only, _before(), PAGE_SIZE)
     tz = ZoneInfo(str(get_timezone()))
-    times = {n.id: n.created_at.replace(tzinfo=UTC).astimezone(tz).strftime("%Y-%m-%d %H:%M") for n in notes}
+    times = {n.id: i18n.format_moment(n.created_at, tz) for n in notes}
     return render_template(
-        "notifications/index.html", notes=notes, times=times, apps=app_names(notes), tab=tab or "all",
+        "notifications/index.html", notes=notes, times=times, apps=app_names(notes),
+        texts={n.id: notify.text(n) for n in notes}, tab=tab or "all",
         local={n.id: is_local(n.url) for n in notes}, timezone=str(tz),
         unread=unread_count(user_id), kinds=KINDS,
         next_url=url_for("notifications.index", tab=tab, before=next_id) if next_id else None,

@@ -6,9 +6,12 @@ the same transaction, so a rolled-back change emails nobody and a committed one 
 from __future__ import annotations
 
 import sqlalchemy as sa
+from flask_babel import force_locale
+from flask_babel import gettext as _
 
 from formloom.platform import jobs, mail
 from formloom.platform.extensions import db, write_transaction
+from formloom.platform.i18n import localized
 from formloom.platform.models import Notification, NotificationPreference, User, utcnow
 
 
@@ -21,10 +24,40 @@ def wants(user_id: int, kind: str, channel: str) -> bool:
     return True if pref is None else bool(getattr(pref, channel))
 
 
-def notify(user_ids, kind: str, title: str, body: str = "", url: str | None = None, app_id: int | None = None,
-           dedupe_key: str | None = None) -> list[int]:
+def message(title: str, body: str = "", /, **args) -> dict:
+    """What a notification says, kept untranslated: `title` and `body` are msgids (marked
+    with N_), `args` their parameters; an argument that is a dict {"name", "name_en"} is
+    text in both languages. `text()` renders it in each reader's language when read."""
+    return {"title": title, "body": body, "args": args}
+
+
+def _render(msgid: str, args: dict) -> str:
+    if not msgid:
+        return ""
+    return _(msgid, **{k: localized(v) if isinstance(v, dict) else v for k, v in args.items()})
+
+
+def text(note: Notification, locale: str | None = None) -> tuple[str, str]:
+    """(title, body) of `note` in `locale` (the reader's by default): rendered from its
+    message when it has one, else the text it was made with (an author's own words)."""
+    if not note.message:
+        return note.title, note.body or ""
+    if locale is None:
+        return _render(note.message["title"], note.message["args"]), _render(note.message.get("body"),
+                                                                             note.message["args"])
+    with force_locale(locale):
+        return text(note)
+
+
+def notify(user_ids, kind: str, title: str | dict, body: str = "", url: str | None = None,
+           app_id: int | None = None, dedupe_key: str | None = None) -> list[int]:
     """Add in-app notifications in the current transaction, and their email jobs; the ids
-    made. With a `dedupe_key`, a user already told (same key) is not told again."""
+    made. With a `dedupe_key`, a user already told (same key) is not told again. `title` is
+    the text itself (an app author's words) or a `message()`, read in each reader's language."""
+    said = title if isinstance(title, dict) else None
+    if said is not None:  # title/body keep the default language's text for search and old clients
+        with force_locale(mail.default_locale()):
+            title, body = _render(said["title"], said["args"]), _render(said.get("body"), said["args"])
     made = []
     emailing = mail.enabled()
     base = mail.base_url() if emailing else None
@@ -35,7 +68,7 @@ def notify(user_ids, kind: str, title: str, body: str = "", url: str | None = No
         if not wants(user_id, kind, "in_app"):
             continue
         note = Notification(user_id=user_id, app_id=app_id, kind=kind, title=title[:300], body=body, url=url,
-                            dedupe_key=key)
+                            dedupe_key=key, message=said)
         db.session.add(note)
         db.session.flush()
         made.append(note.id)
@@ -60,9 +93,11 @@ def send_email(payload: dict) -> dict:
     base = payload.get("base_url")
     local = bool(note.url) and note.url.startswith("/") and not note.url.startswith(("//", "/\\"))
     link = base + note.url if base and local else mail.absolute(base, "notifications.index")
-    text, html = mail.render("notification", mail.locale_of(user), note=note, link=link,
-                             prefs_link=mail.absolute(base, "notifications.prefs"))
-    msg, note_id, address = mail.message(user, note.title, text, html), note.id, user.email
+    locale = mail.locale_of(user)
+    title, body = text(note, locale)
+    plain, html = mail.render("notification", locale, title=title, body=body, link=link,
+                              prefs_link=mail.absolute(base, "notifications.prefs"))
+    msg, note_id, address = mail.message(user, title, plain, html), note.id, user.email
     db.session.rollback()  # no transaction held open across the network call
     mail.send(msg)
     with write_transaction():

@@ -24,6 +24,7 @@ from formloom.platform.auth import add_token, current_actor
 from formloom.platform.credentials import narrowed_to_token_app
 from formloom.platform.exceptions import NotFound, PermissionDenied, ValidationFailed
 from formloom.platform.extensions import csrf, db, write_transaction
+from formloom.platform.i18n import app_names, localized
 from formloom.platform.models import ApiToken, App, utcnow
 
 bp = Blueprint("tokens", __name__)
@@ -104,7 +105,7 @@ class TokenForm(FlaskForm):
 
 def _form(apps: list[App], blank: bool = False) -> TokenForm:
     form = TokenForm(formdata=None) if blank else TokenForm()
-    form.app.choices = [("", _("All my apps"))] + [(str(a.id), a.name) for a in apps]
+    form.app.choices = [("", _("All my apps"))] + [(str(a.id), localized(a)) for a in apps]
     return form
 
 
@@ -112,7 +113,7 @@ def _render(form: TokenForm, new_token: str | None = None, new_name: str = "", s
     tokens = own_tokens(current_actor())
     # A token may name an app the user has since lost access to: name it all the same.
     ids = {t.app_id for t in tokens if t.app_id}
-    names = dict(db.session.execute(sa.select(App.id, App.name).where(App.id.in_(ids))).all()) if ids else {}
+    names = app_names(ids)
     return render_template("auth/tokens.html", form=form, tokens=tokens, app_names=names,
                            new_token=new_token, new_name=new_name), status
 

@@ -9,6 +9,7 @@ from dataclasses import field as dc_field
 from functools import cached_property
 from typing import Any
 
+from formloom.platform.i18n import localized
 from formloom.runtime.fields import FieldType, field_types
 
 # Value kinds as formulas see them, per field result kind.
@@ -41,16 +42,13 @@ class FormDef:
     def stored_fields(self) -> list[dict]:
         return [f for f in self.fields.values() if field_types.get(f["type"]).storage_for(f) == "column"]
 
-    def label(self, key: str, locale: str = "zh") -> str:
-        f = self.fields[key]
-        if locale.startswith("en") and f.get("label_en"):
-            return f["label_en"]
-        return f.get("label") or key
+    def label(self, key: str, locale: str | None = None) -> str:
+        """The field's label in `locale` (the reader's by default)."""
+        return localized(self.fields[key], "label", locale, key)
 
-    def display_name(self, locale: str = "zh") -> str:
-        if locale.startswith("en") and self.raw.get("name_en"):
-            return self.raw["name_en"]
-        return self.name
+    def display_name(self, locale: str | None = None) -> str:
+        """The form's name in `locale` (the reader's by default); a subform's is its field's label."""
+        return localized(self.raw, "name", locale, self.name)
 
     @cached_property
     def types_by_key(self) -> dict[str, FieldType]:

@@ -68,7 +68,7 @@ def test_fill_find_and_change_a_quote(signed_in, live_server):
 
     page.get_by_role("button", name="Save", exact=True).click()
     expect(page.get_by_text("The record was created.")).to_be_visible()
-    expect(detail_value(page, "total")).to_have_text("18800")  # 10 × 1200 × 90% + 8000
+    expect(detail_value(page, "total")).to_have_text("18,800")  # 10 × 1200 × 90% + 8000
     expect(detail_value(page, "deal")).to_have_text("Acme renewal")
     number = page.locator("h1").inner_text()
     assert re.fullmatch(r"Q-\d{4}-0001", number)
@@ -76,7 +76,7 @@ def test_fill_find_and_change_a_quote(signed_in, live_server):
     # Back in the list, the quote is there with its total.
     page.get_by_role("navigation", name="Breadcrumb").get_by_role("link", name="Quote").click()
     row = page.locator("tbody tr", has_text=number)
-    expect(row).to_contain_text("18800")
+    expect(row).to_contain_text("18,800")
     expect(row).to_contain_text("Acme renewal")
     row.get_by_role("link", name=number).click()
 
@@ -86,11 +86,11 @@ def test_fill_find_and_change_a_quote(signed_in, live_server):
     page.locator("[name='items-1-qty']").fill("3")
     page.get_by_role("button", name="Save", exact=True).click()
     expect(page.get_by_text("Your changes were saved.")).to_be_visible()
-    expect(detail_value(page, "total")).to_have_text("34800")
+    expect(detail_value(page, "total")).to_have_text("34,800")
     latest = page.locator(".fl-timeline-item").first
     expect(latest).to_contain_text("changed the record")
     expect(change(latest, "Items, row 2 · Quantity")).to_contain_text(re.compile(r"Quantity\s*1\s*3$"))
-    expect(change(latest, "Total")).to_contain_text(re.compile(r"Total\s*18800\s*34800$"))
+    expect(change(latest, "Total")).to_contain_text(re.compile(r"Total\s*18,800\s*34,800$"))
     expect(page.locator(".fl-timeline-item")).to_have_count(2)
 
 
@@ -115,7 +115,7 @@ def test_a_required_field_left_empty_shows_its_error_and_keeps_the_rest(signed_i
     title.fill("Acme expansion")
     page.get_by_role("button", name="Save", exact=True).click()
     expect(page.get_by_text("The record was created.")).to_be_visible()
-    expect(detail_value(page, "amount")).to_have_text("5000.00")
+    expect(detail_value(page, "amount")).to_have_text("5,000.00")
 
 
 def test_a_rule_shows_its_field_while_typing(signed_in, live_server):

@@ -1,4 +1,4 @@
-"""The reference example app (../shared/examples/sales-mini.json) and its sample data."""
+"""The example app (tests/data/sales-mini.json, in both languages and with views) and its sample data."""
 from __future__ import annotations
 
 import random

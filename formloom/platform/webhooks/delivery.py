@@ -17,10 +17,10 @@ import json
 from datetime import timedelta
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
 
 from formloom.platform import audit, jobs, outbox
 from formloom.platform.extensions import db, write_transaction
+from formloom.platform.i18n import N_
 from formloom.platform.models import (
     App,
     AppMember,
@@ -30,7 +30,7 @@ from formloom.platform.models import (
     WebhookDelivery,
     utcnow,
 )
-from formloom.platform.notify import notify
+from formloom.platform.notify import message, notify
 from formloom.platform.webhooks import send
 from formloom.platform.webhooks.safety import UnsafeURL, allowed_hosts, check_url
 
@@ -197,9 +197,9 @@ def _disable(hook_id: int, now, reason: str) -> None:
     admins = db.session.execute(sa.select(AppMember.user_id).where(
         AppMember.app_id == hook.app_id, AppMember.is_admin.is_(True), AppMember.user_id.is_not(None))).scalars()
     notify(list(admins), "webhook_disabled",
-           _('Webhook "%(name)s" was switched off', name=hook.name),
-           _("%(count)s deliveries to %(url)s failed in a row. Fix the receiver, then switch the webhook "
-             "on again.", count=MAX_FAILURES, url=hook.url),
+           message(N_('Webhook "%(name)s" was switched off'),
+                   N_("%(count)s deliveries to %(url)s failed in a row. Fix the receiver, then switch the webhook "
+                      "on again."), name=hook.name, count=MAX_FAILURES, url=hook.url),
            app_id=hook.app_id, dedupe_key=f"webhook-disabled:{hook_id}:{now.isoformat()}")
 
 

@@ -14,6 +14,7 @@ from formloom.platform.models import App
 from formloom.runtime import access
 from formloom.runtime.api.base import bp
 from formloom.runtime.api.dashboards import openapi_paths as dashboard_paths
+from formloom.runtime.api.openapi_fixed import fixed_paths
 from formloom.runtime.apps import get_runtime
 from formloom.runtime.exceptions import NotFound
 from formloom.runtime.records.projections import fields_schema
@@ -80,8 +81,10 @@ def _components() -> dict:
         },
         "responses": {"Problem": PROBLEM},
         "parameters": {
-            "IfMatch": {"name": "If-Match", "in": "header", "schema": {"type": "string"},
-                        "description": "The record version last read; a stale one gets 409"},
+            "IfMatch": {"name": "If-Match", "in": "header",
+                        "schema": {"type": "string", "pattern": '^\\s*(\\*|(W/)?"?[1-9][0-9]{0,15}"?)\\s*$'},
+                        "description": 'The record version last read ("3", W/"3", 3, or * for any); a stale one '
+                                       "gets 409, one that is not a version 422"},
             "IdempotencyKey": {"name": "Idempotency-Key", "in": "header", "schema": {"type": "string", "maxLength": 200}},
         },
     }
@@ -127,7 +130,7 @@ def _form_paths(app_key: str, form, name: str) -> dict:
     record_id = [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}]
     return {
         f"{base}/records": {
-            "get": {"tags": tag, "operationId": f"list{op}", "summary": f"List {form.name}", "parameters": [
+            "get": {"tags": tag, "operationId": f"list{op}", "summary": f"List {form.display_name()}", "parameters": [
                 {"name": "filter", "in": "query", "schema": {"type": "string"}, "description": "Condition JSON"},
                 {"name": "sort", "in": "query", "schema": {"type": "string"}, "example": "-$created_at"},
                 {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500}},
@@ -136,7 +139,7 @@ def _form_paths(app_key: str, form, name: str) -> dict:
                 "responses": {"200": _json({"type": "object", "required": ["items", "next_cursor"], "properties": {
                     "items": {"type": "array", "items": ref}, "next_cursor": {"type": ["string", "null"]}}}, "A page"),
                     **_errors("422")}},
-            "post": {"tags": tag, "operationId": f"create{op}", "summary": f"Create a {form.name} record",
+            "post": {"tags": tag, "operationId": f"create{op}", "summary": f"Create a {form.display_name()} record",
                      "parameters": [{"$ref": "#/components/parameters/IdempotencyKey"}],
                      "requestBody": {"required": True, "content": {"application/json": {"schema": write}}},
                      "responses": {"201": _json(ref, "Created"), **_errors("403", "409", "422")}},
@@ -160,7 +163,8 @@ def _form_paths(app_key: str, form, name: str) -> dict:
                       "requestBody": {"required": True, "content": {"application/json": {"schema": write}}},
                       "responses": {"200": _json(ref, "The changed record"), **_errors("403", "409", "422")}},
             "delete": {"tags": tag, "operationId": f"delete{op}", "parameters": [{"$ref": "#/components/parameters/IfMatch"}],
-                       "responses": {"204": {"description": "Moved to the recycle bin"}, **_errors("403", "409")}},
+                       "responses": {"204": {"description": "Moved to the recycle bin"},
+                                     **_errors("403", "409", "422")}},
         },
         f"{base}/records/{{id}}/restore": {"parameters": record_id, "post": {
             "tags": tag, "operationId": f"restore{op}", "summary": "Bring a record back from the recycle bin",
@@ -336,7 +340,7 @@ def build_document(app_keys: list[str]) -> dict:
     doc = {"openapi": "3.1.0",
            "info": {"title": "Formloom API", "version": "1",
                     "description": "Records of the published apps the caller can use, and approvals."},
-           "security": [{"bearer": []}], "paths": _task_paths(), "components": _components()}
+           "security": [{"bearer": []}], "paths": {**_task_paths(), **fixed_paths()}, "components": _components()}
     for app_key in app_keys:
         try:
             rt = get_runtime(app_key)

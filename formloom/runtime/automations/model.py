@@ -18,6 +18,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
+from formloom.platform.i18n import localized
 from formloom.runtime.registry import Instance, Registry
 
 Err = Callable[[str, str], None]  # (json pointer, message)
@@ -43,8 +44,8 @@ class Automation:
     def form(self) -> str | None:
         return self.trigger.get("form")
 
-    def display_name(self, locale: str = "zh") -> str:
-        return self.name_en if locale.startswith("en") and self.name_en else (self.name or self.key)
+    def display_name(self, locale: str | None = None) -> str:
+        return localized(self, "name", locale, self.key)
 
 
 class Part(Instance):

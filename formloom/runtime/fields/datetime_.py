@@ -4,6 +4,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
+from formloom.platform.i18n import format_moment
 from formloom.runtime.fields.base import FieldType, FieldValueError, ValueContext
 
 # Spreadsheet spellings; ISO text is read by `to_python`. Read in the app's time zone.
@@ -70,7 +71,7 @@ class DateTimeFieldType(FieldType):
         return value.isoformat(timespec="seconds") + "Z" if value else None
 
     def format(self, field: dict, value, locale: str = "en", tz: str = "UTC") -> str:
-        return to_local(value, tz).strftime("%Y-%m-%d %H:%M") if value else ""
+        return format_moment(value, tz)
 
     def to_form(self, field: dict, value, tz: str = "UTC"):
         return to_local(value, tz) if value else None

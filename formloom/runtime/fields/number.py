@@ -141,8 +141,10 @@ class NumberFieldType(FieldType):
         if value is None:
             return ""
         places = field.get("precision")
-        display = field.get("display", "plain")
-        grouped = "," if display in ("thousands", "currency") else ""
+        # One number format on every page: thousands separated, unless the field asks for
+        # "plain" digits (codes, years).
+        display = field.get("display", "thousands")
+        grouped = "" if display == "plain" else ","
         text = f"{abs(value):{grouped}.{places}f}" if places is not None else f"{abs(value):{grouped}}"
         sign = "-" if value < 0 else ""
         if display == "currency":

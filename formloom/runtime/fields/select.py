@@ -1,6 +1,7 @@
 """One choice from a list of options."""
 import sqlalchemy as sa
 
+from formloom.platform.i18n import localized
 from formloom.runtime.fields.base import (
     FieldType,
     FieldValueError,
@@ -50,12 +51,10 @@ def duplicate_options(field: dict) -> list[tuple[str, str]]:
     return errors
 
 
-def option_label(field: dict, value, locale: str = "zh") -> str:
+def option_label(field: dict, value, locale: str | None = None) -> str:
     for opt in options(field):
         if opt["value"] == value:
-            if locale.startswith("en") and opt.get("label_en"):
-                return opt["label_en"]
-            return opt["label"]
+            return localized(opt, "label", locale, str(value))
     return "" if value is None else str(value)
 
 

@@ -19,6 +19,7 @@ from flask_babel import gettext as _
 from markupsafe import Markup, escape
 
 from formloom.platform.extensions import db
+from formloom.platform.i18n import localized
 from formloom.platform.models import Department, Role, User
 from formloom.runtime.flows.engine import OPEN
 from formloom.runtime.flows.model import Flow
@@ -372,12 +373,6 @@ def _names(stmt) -> dict:
     return dict(db.session.execute(stmt).all())
 
 
-def _localized(spec: dict, locale: str) -> str:
-    if locale.startswith("en") and spec.get("name_en"):
-        return spec["name_en"]
-    return spec.get("name") or ""
-
-
 def _caption(spec: dict) -> str:
     if spec["type"] == "cc":
         return _("Copy · nothing to do")
@@ -398,19 +393,19 @@ def _build(steps: list, words: Words, progress: Progress, locale: str) -> Seq:
             cases = []
             for i, seq in enumerate(_cases(step)):
                 if i < len(raw_cases):
-                    label = _localized(raw_cases[i], locale) or (
+                    label = localized(raw_cases[i], "name", locale) or (
                         _("Case %(n)s", n=i + 1) if step["type"] == "branch" else _("Branch %(n)s", n=i + 1))
                 else:
                     label = _("Otherwise")
                 cases.append(Case(label, _build(seq, words, progress, locale), (sid, i) in progress.skipped))
-            name = _localized(step, locale)
+            name = localized(step, "name", locale)
             if step["type"] == "branch":
                 header = name or _("Branch")
             else:
                 header = _("%(name)s · all branches", name=name or _("Parallel"))
             items.append(Split(sid, step["type"], header, cases))
             continue
-        name = _localized(step, locale) or ({"cc": _("Copy to"), "action": _("Action")}.get(step["type"]) or sid)
+        name = localized(step, "name", locale) or ({"cc": _("Copy to"), "action": _("Action")}.get(step["type"]) or sid)
         items.append(Step(sid, step["type"], _caption(step), name, words.who(step), progress.status.get(sid, "")))
     boxes = [i for i in items if isinstance(i, Step)]
     widest = max((b.wanted for b in boxes), default=BOX_W)
@@ -445,7 +440,7 @@ def _draw(flow: Flow, tasks: list, instance, locale: str, form) -> str:
         status, _("End")), END_STATES.get(status, "todo" if tracking else ""))
     whole = Seq([start, *body.items, end])
     width, height = whole.width + 2 * PAD, whole.height + 2 * PAD
-    title = _("Approval flow: %(name)s", name=_localized(flow.raw, locale) or flow.name)
+    title = _("Approval flow: %(name)s", name=localized(flow.raw, "name", locale) or flow.name)
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="fld" role="img" aria-label="{escape(title)}" '
            f'width="{width:g}" height="{height:g}" viewBox="0 0 {width:g} {height:g}">',
            f"<title>{escape(title)}</title>"]

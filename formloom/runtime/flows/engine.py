@@ -19,7 +19,6 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from formloom.platform import jobs, reqcache
@@ -39,7 +38,7 @@ from formloom.platform.models import (
     utcnow,
 )
 from formloom.platform.models import Role as RoleRow
-from formloom.platform.notify import notify
+from formloom.platform.notify import message, notify
 from formloom.runtime import conditions
 from formloom.runtime.conditions.values import parse_duration
 from formloom.runtime.flows.model import END, Flow, Node, flow_node_types
@@ -211,17 +210,16 @@ class Run:
         title = self.title()
         url = f"/tasks/{task.id}" if task is not None else (
             f"/a/{self.runtime.key}/f/{self.flow.form}/r/{self.record['id']}")
-        for user_id in user_ids:
-            user = db.session.get(User, user_id)
-            if user is None:
-                continue
-            with force_locale(user.locale or "zh_CN"):
-                notify([user_id], kind, _(text, title=title), url=url, app_id=self.runtime.app_id)
+        # Kept as the message and its parameters: each reader reads it in their language.
+        known = [u for u in user_ids if db.session.get(User, u) is not None]
+        notify(known, kind, message(text, title=title), url=url, app_id=self.runtime.app_id)
 
-    def title(self) -> str:
+    def title(self) -> dict:
+        """The record's title after its form's name, in both languages ({"name", "name_en"})."""
         form = self.runtime.form(self.flow.form)
         value = self.record["fields"].get(form.title_field) if form.title_field else None
-        return f"{form.name} {value}" if value not in (None, "") else f"{form.name} #{self.record['id']}"
+        tail = str(value) if value not in (None, "") else f"#{self.record['id']}"
+        return {"name": f"{form.display_name('zh_CN')} {tail}", "name_en": f"{form.display_name('en')} {tail}"}
 
     # -- ends ----------------------------------------------------------------------------------
     def finish(self, outcome: str) -> None:

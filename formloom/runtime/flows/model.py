@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from formloom.platform.i18n import localized
 from formloom.runtime.automations.model import Part
 from formloom.runtime.registry import Registry
 
@@ -38,10 +39,8 @@ class Node:
     def name(self) -> str:
         return self.spec.get("name") or self.id
 
-    def display_name(self, locale: str = "zh") -> str:
-        if locale.startswith("en") and self.spec.get("name_en"):
-            return self.spec["name_en"]
-        return self.name
+    def display_name(self, locale: str | None = None) -> str:
+        return localized(self.spec, "name", locale, self.id)
 
 
 @dataclass

@@ -16,6 +16,7 @@ from flask_babel import gettext as _
 from formloom.platform.actor import Actor
 from formloom.platform.exceptions import NotFound
 from formloom.platform.extensions import db, write_transaction
+from formloom.platform.i18n import localized
 from formloom.platform.models import App, FlowInstance, FlowLog, FlowTask, User
 from formloom.runtime import access
 from formloom.runtime.apps import runtime_for
@@ -125,7 +126,7 @@ def _items(instances: list[FlowInstance], tasks: list, locale: str) -> list[Item
         flow = runtime.definition.flows.get(inst.flow_key)
         title = titles.get((inst.app_id, inst.form_key, inst.record_id)) or f"#{inst.record_id}"
         app = apps[inst.app_id]
-        out.append(Item(app.key, app.name, inst.form_key, form.display_name(locale), inst.record_id, title, inst, task,
+        out.append(Item(app.key, localized(app, "name", locale), inst.form_key, form.display_name(locale), inst.record_id, title, inst, task,
                         step_name=step_name(flow, task.step_key if task else current_step(inst), locale),
                         submitter=names.get(inst.submitter_id, "")))
     return out

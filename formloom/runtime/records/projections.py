@@ -16,7 +16,7 @@ def fields_schema(form: FormDef, for_write: bool = False, leave_out=frozenset())
         schema = dict(ftype.value_schema(f))
         if type_of(f).holds_rows:
             schema["items"] = fields_schema(form.children[key], for_write)
-        schema["title"] = f.get("label") or key
+        schema["title"] = form.label(key)
         if f.get("help"):
             schema["description"] = f["help"]
         if ftype.computed:
@@ -37,7 +37,7 @@ def record_schema(form: FormDef, hidden=frozenset(), locked=frozenset()) -> dict
     for key in set(locked) - set(hidden):
         schema["properties"][key]["readOnly"] = True
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["title"] = form.name
+    schema["title"] = form.display_name()
     required = [k for k, f in form.fields.items()
                 if f.get("required") and not field_types.get(f["type"]).computed and k not in hidden | set(locked)]
     if required:

@@ -206,7 +206,8 @@ class _Compiler:
                        rules=raw.get("rules", []))
         for key, f in fields.items():
             if type_of(f).holds_rows and isinstance(f.get("fields"), list):
-                child_raw = {"key": key, "name": f.get("label") or key, "fields": f["fields"]}
+                child_raw = {"key": key, "name": f.get("label") or key, "name_en": f.get("label_en") or "",
+                             "fields": f["fields"]}
                 form.children[key] = self.form(child_raw, self._fptr(form, ptr, key), parent=raw["key"])
         self.check_form_refs(form, ptr)
         self.formulas(form, ptr)

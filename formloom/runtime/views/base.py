@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from dataclasses import field as dc_field
 from typing import Any
 
+from formloom.platform.i18n import localized
 from formloom.runtime import conditions
 from formloom.runtime.fields import type_of
 from formloom.runtime.registry import Instance
@@ -92,10 +93,8 @@ class View:
     def sort_text(self) -> str | None:
         return ",".join(self.sort) or None
 
-    def label(self, locale: str = "zh") -> str:
-        if locale.startswith("en") and self.raw.get("name_en"):
-            return self.raw["name_en"]
-        return self.raw.get("name") or self.key
+    def label(self, locale: str | None = None) -> str:
+        return localized(self.raw, "name", locale, self.key)
 
     def placed_by(self) -> set[str]:
         """Fields the view reads records by ranges of (a calendar's dates): storage indexes them."""

@@ -7,7 +7,7 @@ from flask import url_for
 
 from formloom.platform.actor import Actor
 from formloom.platform.auth import current_actor
-from formloom.platform.i18n import current_locale_name
+from formloom.platform.i18n import current_locale_name, localized
 from formloom.runtime import access
 from formloom.runtime.apps import AppRuntime, get_runtime
 from formloom.runtime.definition import FormDef
@@ -80,11 +80,8 @@ class Page:
         return url_for(endpoint, **values)
 
 
-def app_name(runtime: AppRuntime, locale: str) -> str:
-    raw = runtime.raw
-    if locale.startswith("en") and raw.get("name_en"):
-        return raw["name_en"]
-    return raw.get("name") or runtime.name
+def app_name(runtime: AppRuntime, locale: str | None = None) -> str:
+    return localized(runtime.raw, "name", locale, runtime.name)
 
 
 def load(app_key: str, form_key: str | None = None) -> Page:

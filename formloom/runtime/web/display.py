@@ -13,19 +13,21 @@ from typing import Any
 import sqlalchemy as sa
 from babel.numbers import format_compact_decimal
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from formloom.platform.extensions import db
+from formloom.platform.i18n import format_moment
 from formloom.platform.models import Department, User
 from formloom.runtime.definition import FormDef
 from formloom.runtime.fields import field_types, type_of
-from formloom.runtime.fields.datetime_ import to_local
 from formloom.runtime.records import query
 from formloom.runtime.records.context import app_timezone
 from formloom.runtime.storage.store import chunks
 from formloom.runtime.web.fields import widget_for
 from formloom.runtime.web.fields.base import Cell, human_size, ids_of
 
-__all__ = ["Cell", "Display", "count_label", "count_text", "human_size", "ids_of", "shown_as"]
+__all__ = ["Cell", "Display", "count_label", "count_text", "human_size", "ids_of", "records_phrase",
+           "shown_as"]
 
 def shown_as(f: dict) -> dict:
     """The definition a value is shown through: for a lookup, its source field's (the copy
@@ -121,7 +123,7 @@ class Display:
         return self.users.get(user_id) or _("User #%(id)s", id=user_id)
 
     def local_time(self, value) -> str:
-        return to_local(value, self.tz).strftime("%Y-%m-%d %H:%M") if value else ""
+        return format_moment(value, self.tz)
 
     def cell(self, form: FormDef, key: str, value: Any) -> Cell:
         """A value as a list cell, by its field type's widget (a lookup's by its source's)."""
@@ -149,3 +151,13 @@ def count_text(count, locale: str) -> str:
         return f"{count.n:,}+"
     return _("about %(num)s", num=format_compact_decimal(count.n, format_type="long", locale=locale,
                                                          fraction_digits=1))
+
+
+def records_phrase(count, locale: str, matching: bool = False) -> str:
+    """"1 record", "1,234 records", "10,000+ matching records", "about 1.2 million records":
+    a `views.counts.Count` in words, singular or plural as the reader's language wants."""
+    n, words = count.n + (not count.exact), count_text(count, locale)
+    if matching:
+        return ngettext("%(count)s matching record", "%(count)s matching records", n, count=words)
+    return ngettext("%(count)s record", "%(count)s records", n, count=words)
+

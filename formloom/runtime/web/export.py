@@ -27,6 +27,7 @@ from openpyxl.styles import Font
 
 from formloom.platform import audit
 from formloom.platform.extensions import db, write_transaction
+from formloom.platform.i18n import MOMENT
 from formloom.runtime import access
 from formloom.runtime.definition import FormDef
 from formloom.runtime.exceptions import PermissionDenied, ValidationFailed
@@ -134,7 +135,7 @@ def _csv_text(value) -> str:
     if value is None:
         return ""
     if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M")
+        return value.strftime(MOMENT)  # a local time already: the format every page uses
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, str) and value.startswith(FORMULA_START):

@@ -55,6 +55,12 @@ class FilterChoice:
     options: list[tuple[str, str]]
     selected: str
 
+    @property
+    def unknown(self) -> bool:
+        """The URL asks for a value that is none of the options (?f_tier=ZZZ): nothing matches,
+        and the page says why rather than showing every record."""
+        return bool(self.selected) and self.selected not in dict(self.options)
+
 
 def filter_fields(form: FormDef, args, locale: str) -> list[FilterChoice]:
     """One dropdown per select field (what a filter bar can offer without typing), and one
@@ -89,7 +95,10 @@ def condition(form: FormDef, search: str, filters: list[FilterChoice]) -> dict |
         anyof = anyof or [{"field": "$id", "op": "eq", "value": 0}]
         parts.append({"any": anyof} if len(anyof) > 1 else anyof[0])
     for choice in filters:
-        if not choice.selected or choice.selected not in dict(choice.options):
+        if choice.unknown:
+            parts.append({"field": "$id", "op": "eq", "value": 0})  # ids start at 1: nothing
+            continue
+        if not choice.selected:
             continue
         f = form.fields[choice.key]
         value = int(choice.selected) if type_of(f).refers_to == "record" else choice.selected

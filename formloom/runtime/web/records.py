@@ -17,7 +17,7 @@ from formloom.runtime.views import counts
 from formloom.runtime.web import listing
 from formloom.runtime.web.blueprint import bp
 from formloom.runtime.web.common import Page, load, record_form
-from formloom.runtime.web.display import Display, count_text
+from formloom.runtime.web.display import Display, records_phrase
 from formloom.runtime.web.flow_actions import panel as flow_panel
 from formloom.runtime.web.history import timeline
 from formloom.runtime.web.related import related_lists
@@ -82,7 +82,8 @@ def record_list(app_key, form_key):
              "updated": display.local_time(r["deleted_at"] if deleted else r["updated_at"])} for r in records]
     total = None
     if not deleted and page.can("view"):
-        total = count_text(counts.count(page.actor, page.runtime, form.key, condition, cap=COUNT_CAP), page.locale)
+        total = records_phrase(counts.count(page.actor, page.runtime, form.key, condition, cap=COUNT_CAP),
+                               page.locale, matching=bool(condition))
     filtered = bool(condition)
     return render_template(
         "web/list.html", page=page, columns=columns, rows=rows, sort=sort, search=search, filters=filters,

@@ -15,14 +15,13 @@ from flask_login import current_user, login_required
 
 from formloom.platform.auth import current_actor
 from formloom.platform.extensions import db
-from formloom.platform.i18n import current_locale_name
+from formloom.platform.i18n import current_locale_name, format_moment, localized
 from formloom.platform.inputs import as_id
 from formloom.platform.models import FlowTask, User, utcnow
 from formloom.runtime import access
 from formloom.runtime.apps import runtime_for
 from formloom.runtime.exceptions import Conflict, NotFound, PermissionDenied, ValidationFailed
 from formloom.runtime.fields import type_of
-from formloom.runtime.fields.datetime_ import to_local
 from formloom.runtime.flows import diagram, queries, service
 from formloom.runtime.flows.engine import engine_writes
 from formloom.runtime.forms import build_form_class, entry_fields, mark_required
@@ -114,10 +113,10 @@ def _row(item: queries.Item, box: str, now) -> Row:
         url = url_for("web.task_page", task_id=task.id)
     due = task.due_at if task is not None else None
     return Row(task.id if task else None, item.title, url, item.app_name, item.form_name, item.step_name,
-               item.submitter, to_local(at, tz).strftime("%Y-%m-%d %H:%M") if at else "",
+               item.submitter, format_moment(at, tz),
                format_timedelta(at - now, granularity="minute", add_direction=True) if at else "",
                _status(inst.status if task is None else task.status),
-               to_local(due, tz).strftime("%Y-%m-%d %H:%M") if due else "",
+               format_moment(due, tz),
                bool(due and due < now and task.status == "pending"), bool(task and task.status == "unread"))
 
 
@@ -423,7 +422,7 @@ def _render(page: Page, view: queries.TaskView, inputs: Inputs, status: int = 20
         title=display.title(form, view.record), fields=detail_fields(page, record, display),
         timeline=_timeline(view, form, display, hidden), status=_status(task.status),
         flow_status=_status(view.instance.status), step=queries.step_name(view.flow, task.step_key, page.locale),
-        flow_name=view.flow.name, returned=returned if task.kind == "submit" else None,
+        flow_name=localized(view.flow.raw, "name", page.locale, view.flow.name), returned=returned if task.kind == "submit" else None,
         mine=task.assignee_id == page.actor.user_id, record_url=_record_url(page, view),
         users=_users(page.actor) if {"transfer", "add_signer"} & set(view.actions) else [],
         return_to=[(service.SUBMITTER_STEP, _("The submitter"))] + view.returnable,

@@ -19,7 +19,7 @@ from formloom.runtime.views import counts
 from formloom.runtime.web import dashboards, editing, export, files, imports, records, viewpage  # noqa: F401  (routes)
 from formloom.runtime.web.blueprint import bp
 from formloom.runtime.web.common import Page, app_name, icon_name, load
-from formloom.runtime.web.display import count_text
+from formloom.runtime.web.display import records_phrase
 
 COUNT_CAP = 10_000
 
@@ -75,7 +75,7 @@ def app_home(app_key):
     for form in page.forms():
         meta = ""
         if page.can("view", form.key):
-            meta = count_text(counts.count(page.actor, page.runtime, form.key, cap=COUNT_CAP), page.locale)
+            meta = records_phrase(counts.count(page.actor, page.runtime, form.key, cap=COUNT_CAP), page.locale)
         cards.append((form, Card(form.display_name(page.locale),
                                  page.url("web.record_list", form_key=form.key),
                                  icon_name(form.raw.get("icon"), "table"), form.raw.get("description", ""),

@@ -73,9 +73,11 @@ def test_min_and_max_are_checked_after_rounding(ctx):
 
 
 @pytest.mark.parametrize("field, value, text", [
-    (num(), 1234.5, "1234.5"),
+    (num(), 1234.5, "1,234.5"),  # one format everywhere: thousands separated by default
     (num(), -7, "-7"),
-    (num(precision=2), 1234.5, "1234.50"),
+    (num(precision=2), 1234.5, "1,234.50"),
+    (num(display="plain"), 2026, "2026"),
+    (num(precision=2, display="plain"), -1234.5, "-1234.50"),
     (num(precision=2, display="thousands"), 1234567.891, "1,234,567.89"),
     (num(display="thousands"), 1234567, "1,234,567"),
     (num(precision=2, display="currency"), 1234.5, "¥1,234.50"),

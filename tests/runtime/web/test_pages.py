@@ -83,7 +83,7 @@ def test_list_shows_titles_linked_records_badges_and_users(signed_in, make, owne
     assert cells[0].one("a").text == "Big deal"
     assert cells[1].one("a").text == "Acme Ltd"  # the linked record's title, not its id
     assert cells[2].one(cls="fl-badge").text == "won"
-    assert cells[3].text == "1200.00"
+    assert cells[3].text == "1,200.00"
     companies = html(signed_in.get(APP + "/f/company"))
     globex = [r for r in companies.one("tbody").select("tr") if "Globex" in r.text][0]
     assert "Olga Owner" in globex.text and "Regular" in globex.text  # a user's name, an option's label
@@ -498,8 +498,8 @@ def test_the_form_computes_its_formulas_for_what_is_typed(signed_in, make, owner
         "items-2-product": "Desk", "items-2-qty": "2", "items-2-price": "abc", "items-2-discount": "50"})
     assert response.status_code == 200, response.get_data(as_text=True)
     got = response.get_json()
-    assert got["fields"]["total"] == "2700" and got["fields"]["max_discount"] == "50"
-    assert got["rows"]["items"] == {"0": {"subtotal": "2700"}, "2": {"subtotal": "0"}}  # "abc": blank, as a formula reads it
+    assert got["fields"]["total"] == "2,700" and got["fields"]["max_discount"] == "50"
+    assert got["rows"]["items"] == {"0": {"subtotal": "2,700"}, "2": {"subtotal": "0"}}  # "abc": blank, as a formula reads it
     deal = signed_in.post(APP + "/f/deal/compute", data={"amount": "1200", "probability": "25"}).get_json()
     assert deal["fields"] == {"weighted": "300"}
     assert service.get(make.actor(owner), sales, "company", acme["id"])  # nothing else changed

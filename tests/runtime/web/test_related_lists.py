@@ -140,7 +140,7 @@ def test_the_customer_page_lists_each_form_linking_to_it(any_db, app, world, htm
     assert contacts.one("a", data_related_all="").attrs["href"] == f"{BASE}/contact?f_customer={world.ids['acme']}"
     deals = cards["deal.customer"]
     assert (_title(deals), _count(deals), _rows(deals)) == ("Deal (Customer)", "1", ["Big deal"])
-    assert deals.select("td", cls="fl-num")[0].text == "1200"
+    assert deals.select("td", cls="fl-num")[0].text == "1,200"
     empty = cards["deal.referrer"]
     assert (_title(empty), _count(empty)) == ("Deal (Referred by)", "0")
     assert "No Deal records link here yet." in empty.text and empty.select("table") == []
