@@ -11,6 +11,7 @@ from formloom.app_templates import TEMPLATES, load_definition
 from formloom.builder.apps import create_app
 from formloom.builder.templates import install_template
 from formloom.platform.actor import Actor
+from formloom.platform.i18n import localized
 
 # A blank app's first form: one text field to name its records (a form needs a field).
 BLANK = {
@@ -50,7 +51,7 @@ def gallery(locale: str) -> list[TemplateCard]:
     cards = []
     for key, meta in TEMPLATES.items():
         definition = load_definition(key, "zh" if zh else "en")
-        forms = [(f.get("name") if zh else f.get("name_en")) or f["name"] for f in definition["forms"]]
-        cards.append(TemplateCard(key, meta.get("name" if zh else "name_en") or meta["name"],
-                                  meta.get("description" if zh else "description_en") or "", forms))
+        forms = [localized(f, "name", locale, f["key"]) for f in definition["forms"]]
+        cards.append(TemplateCard(key, localized(meta, "name", locale), localized(meta, "description", locale),
+                                  forms))
     return cards

@@ -12,6 +12,7 @@ from flask_login import login_required
 from formloom.builder import apps
 from formloom.builder.web import admin_page, bp
 from formloom.platform.exceptions import Conflict, DefinitionError, MigrationRefused
+from formloom.platform.i18n import localized
 from formloom.runtime.web.fields.palette import ENTRIES
 
 DENIED = _l("Only the app's administrators can publish it.")
@@ -40,20 +41,19 @@ WARN = {"change_type", "hide_field", "hide_form", "remove_option"}
 
 def names(definition: dict, locale: str) -> tuple[dict, dict]:
     """(form path -> name, (form path, field key) -> label) in the reader's language."""
-    en = locale.startswith("en")
     forms, fields = {}, {}
 
     def walk(path, name, items):
         forms[path] = name
         for f in items or []:
             if isinstance(f, dict) and isinstance(f.get("key"), str):
-                fields[(path, f["key"])] = (f.get("label_en") if en else None) or f.get("label") or f["key"]
+                fields[(path, f["key"])] = localized(f, "label", locale, f["key"])
                 if isinstance(f.get("fields"), list):
                     walk(f"{path}.{f['key']}", fields[(path, f["key"])], f["fields"])
 
     for form in definition.get("forms") or []:
         if isinstance(form, dict) and isinstance(form.get("key"), str):
-            walk(form["key"], (form.get("name_en") if en else None) or form.get("name") or form["key"],
+            walk(form["key"], localized(form, "name", locale, form["key"]),
                  form.get("fields"))
     return forms, fields
 

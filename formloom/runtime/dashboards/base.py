@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from dataclasses import field as dc_field
 from typing import Any
 
+from formloom.platform.i18n import localized
 from formloom.runtime.registry import Instance
 from formloom.runtime.views.base import BUCKETS, KEY
 
@@ -142,9 +143,7 @@ class DashFilter:
     raw: dict = dc_field(default_factory=dict)
 
     def label(self, locale: str = "zh") -> str | None:
-        if locale.startswith("en") and self.raw.get("label_en"):
-            return self.raw["label_en"]
-        return self.raw.get("label")
+        return localized(self.raw, "label", locale) or None
 
 
 @dataclass
@@ -155,9 +154,7 @@ class Dashboard:
     widgets: dict[str, Widget] = dc_field(default_factory=dict)
 
     def label(self, locale: str = "zh") -> str:
-        if locale.startswith("en") and self.raw.get("name_en"):
-            return self.raw["name_en"]
-        return self.raw.get("name") or self.key
+        return localized(self.raw, "name", locale, self.key)
 
 
 class WidgetType(Instance):

@@ -17,6 +17,7 @@ from flask_babel import gettext as _
 
 from formloom.platform.actor import Actor
 from formloom.platform.extensions import db
+from formloom.platform.i18n import localized
 from formloom.platform.models import Department, User
 from formloom.runtime.dashboards import periods, widget_types
 from formloom.runtime.dashboards.aggregate import (
@@ -260,7 +261,7 @@ def _columns(plan: Plan, locale: str) -> list[dict]:
     cols = []
     for i, d in enumerate(plan.widget.source.dimensions):
         target, key, link = resolve(forms, plan.form, d.field)
-        label = d.raw.get("label_en" if locale.startswith("en") else "label") or d.raw.get("label")
+        label = localized(d.raw, "label", locale)
         if not label:
             label = _field_label(target, key, locale)
             if link:
@@ -268,7 +269,7 @@ def _columns(plan: Plan, locale: str) -> list[dict]:
         cols.append({"key": d.key, "label": label, "role": "dimension", "type": plan.keys[i].how,
                      **({"bucket": d.bucket} if d.bucket else {})})
     for m in plan.widget.source.measures:
-        label = m.raw.get("label_en" if locale.startswith("en") else "label") or m.raw.get("label")
+        label = localized(m.raw, "label", locale)
         if not label:
             label = _(AGG_WORDS.get(m.agg or "", "Ratio"))
             if m.field:
