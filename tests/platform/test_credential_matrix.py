@@ -36,7 +36,7 @@ MEMBER = {
     "web.flow_comment": "open", "web.flow_submit": "open", "web.flow_urge": "open", "web.flow_withdraw": "open",
     "web.record_delete": "open", "web.record_edit": "open", "web.record_print": "open",
     "web.record_restore": "open", "web.record_updating": "open", "web.download": "open",
-    "web.view_page": "open", "web.view_cards": "open", "web.view_move": "open", "web.view_cell": "open", "web.inbox": "open", "web.inbox_approve": "open", "web.task_page": "open",
+    "web.view_page": "open", "web.view_cards": "open", "web.view_move": "open", "web.view_cell": "open", "web.view_reschedule": "open", "web.inbox": "open", "web.inbox_approve": "open", "web.task_page": "open",
     "builder.automations": "app_admin", "builder.automation_runs": "app_admin",
     "builder.automation_run_now": "app_admin", "builder.automation_retry": "app_admin",
     "builder.members": "app_admin", "builder.member_add": "app_admin", "builder.member_admin": "app_admin",
