@@ -50,13 +50,47 @@
       } else if (f.kind === "user") {
         input = el("select", { "class": "form-select fl-filter-select", "aria-label": t("value"), "data-filter-input": "" });
         input.appendChild(el("option", { value: "me" }, t("me")));
+      } else if (f.kind === "date" || f.kind === "datetime") {
+        return dateInput(value);
       } else {
-        var type = { number: "number", date: "date", datetime: "date" }[f.kind] || "text";
+        var type = f.kind === "number" ? "number" : "text";
         input = el("input", { "class": "form-control fl-filter-value", type: type, "aria-label": t("value"), "data-filter-input": "" });
         if (type === "number") input.setAttribute("step", "any");
         if (value != null && typeof value !== "object") input.value = value;
       }
       return input;
+    }
+
+    /* A date: a day picked, or relative to today in the app's time zone ({"today": -7}). */
+    function dateInput(value) {
+      var box = el("span", { "class": "fl-filter-date", "data-filter-input": "", "data-date": "" });
+      var mode = el("select", { "class": "form-select fl-filter-select", "aria-label": t("when"), "data-date-mode": "" });
+      [["on", t("on-day")], ["today", t("today")], ["ago", t("days-ago")], ["ahead", t("days-ahead")]].forEach(function (m) {
+        mode.appendChild(el("option", { value: m[0] }, m[1]));
+      });
+      var day = el("input", { "class": "form-control fl-filter-value", type: "date", "aria-label": t("value"), "data-date-day": "" });
+      var n = el("input", { "class": "form-control fl-filter-days", type: "number", min: "0", step: "1", "aria-label": t("days"), "data-date-n": "" });
+      var rel = value && typeof value === "object" && typeof value.today === "number" ? value.today : null;
+      if (rel === null) { mode.value = "on"; if (typeof value === "string") day.value = value; }
+      else if (rel === 0) mode.value = "today";
+      else { mode.value = rel < 0 ? "ago" : "ahead"; n.value = Math.abs(rel); }
+      function show() {
+        day.hidden = mode.value !== "on";
+        n.hidden = mode.value !== "ago" && mode.value !== "ahead";
+      }
+      mode.addEventListener("change", show);
+      show();
+      [mode, day, n].forEach(function (x) { box.appendChild(x); });
+      return box;
+    }
+
+    function dateValue(box) {
+      var mode = box.querySelector("[data-date-mode]").value;
+      if (mode === "today") return { today: 0 };
+      if (mode === "on") return box.querySelector("[data-date-day]").value || null;
+      var n = parseInt(box.querySelector("[data-date-n]").value, 10);
+      if (isNaN(n)) return null;
+      return { today: mode === "ago" ? -n : n };
     }
 
     function addRow(leaf) {
@@ -115,6 +149,9 @@
         if (!value.length) return null;
       } else if (field.kind === "user") {
         value = { "var": "user.id" };
+      } else if (input.hasAttribute("data-date")) {
+        value = dateValue(input);
+        if (value === null) return null;
       } else {
         value = input.value;
         if (value === "") return null;
