@@ -96,6 +96,7 @@ def test_filter_builder_and_inline_edit(signed_in, live_server, browser):
     cell.locator("[data-cell-input]").fill("2500")
     cell.locator("[data-cell-input]").press("Enter")
     expect(cell).to_contain_text("2500.00")
+    expect(page.locator("[data-view-totals]")).to_contain_text("2,500.00")  # the totals row follows
     assert _amount(live_server, "Acme renewal") == 2500
     # A negative amount is refused: the old value stays, the reason is shown.
     cell.click()

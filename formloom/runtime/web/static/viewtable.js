@@ -194,6 +194,21 @@
     return meta ? meta.content : "";
   }
 
+  /* The totals row and the groups' counts and totals, as the server now has them: the
+     same page read again, its [data-view-totals] and [data-view-groups] put in place. */
+  function refreshSums() {
+    fetch(window.location.href, { credentials: "same-origin", headers: { Accept: "text/html" } })
+      .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
+      .then(function (html) {
+        var fresh = new DOMParser().parseFromString(html, "text/html");
+        ["[data-view-totals]", "[data-view-groups]"].forEach(function (sel) {
+          var now = document.querySelector(sel), then = fresh.querySelector(sel);
+          if (now && then) now.replaceWith(document.importNode(then, true));
+        });
+      })
+      .catch(function () { /* the sums stay as they were; a reload shows them */ });
+  }
+
   function startEdit(td) {
     if (td.querySelector("[data-cell-input]")) return;
     var table = td.closest("[data-cell-url]");
@@ -256,6 +271,7 @@
           td.setAttribute("data-raw", res.answer.raw);
           row.setAttribute("data-version", res.answer.version);
           finish();
+          refreshSums();
         })
         .catch(function () { td.removeAttribute("aria-busy"); fail(table.getAttribute("data-text-failed")); });
     }
