@@ -1,6 +1,8 @@
 """Record pages: the list (filter, sort, pages, recycle bin), one record, delete, restore."""
 from __future__ import annotations
 
+import json
+
 from flask import flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
@@ -12,7 +14,7 @@ from formloom.runtime.records import query, refreshes, service
 from formloom.runtime.records.context import condition_env
 from formloom.runtime.storage.store import flat_values
 from formloom.runtime.views import counts
-from formloom.runtime.web import listing
+from formloom.runtime.web import filterbuilder, listing
 from formloom.runtime.web.blueprint import bp
 from formloom.runtime.web.common import Page, load, record_form
 from formloom.runtime.web.display import Display, count_text
@@ -58,7 +60,9 @@ def record_list(app_key, form_key):
     deleted = request.args.get("deleted") == "1"
     search = request.args.get("q", "")[:200]
     filters = listing.filter_fields(form, request.args, page.locale)
-    condition = listing.condition(form, search, filters)
+    condition, built, filter_error = listing.condition(form, search, filters), None, None
+    if not deleted:
+        condition, built, filter_error = filterbuilder.with_built(page, condition, request.args.get("filter", "")[:20000])
     (records, next_cursor), sort = _page_of_records(page, condition, request.args.get("sort") or None,
                                                     request.args.get("cursor") or None, deleted)
     columns = listing.columns(form, listing.sortable(form, page.runtime.form_tables(form.key).columns), page.locale)
@@ -81,6 +85,9 @@ def record_list(app_key, form_key):
     filtered = bool(condition)
     return render_template(
         "web/list.html", page=page, columns=columns, rows=rows, sort=sort, search=search, filters=filters,
+        built=json.dumps(built) if built else "", filter_error=filter_error,
+        filter_fields=json.dumps(filterbuilder.spec(form, page.access.hidden(), page.locale)),
+        operator_labels=json.dumps(filterbuilder.operator_labels()),
         deleted=deleted, total=total, filtered=filtered, list_url=lambda **kw: _list_url(page, **kw),
         sort_link=lambda key: listing.sort_link(sort, key),
         next_url=_list_url(page, cursor=next_cursor) if next_cursor else None,
