@@ -115,6 +115,12 @@ def test_filter_builder_and_inline_edit(signed_in, live_server, browser):
     page.locator("[data-filter-row]").nth(1).locator("[data-date-mode]").select_option("today")
     page.get_by_role("button", name="Apply").click()
     expect(page.get_by_role("heading", name="No records match")).to_be_visible()
+    # Any condition instead of every one: stage "won" or closing after today.
+    page.get_by_label("Match", exact=True).select_option("any")
+    expect(page.locator("[data-filter-row]").nth(1).locator(".fl-filter-joint")).to_have_text("or")
+    page.get_by_role("button", name="Apply").click()
+    expect(rows).to_have_count(2)
+    assert "any" in json.loads(parse_qs(urlsplit(page.url).query)["filter"][0])
     # On a phone, in Chinese: each row a card, nothing scrolls sideways.
     context = browser.new_context(base_url=live_server.url, locale="zh-CN", viewport={"width": 390, "height": 844})
     phone = context.new_page()

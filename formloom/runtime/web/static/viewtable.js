@@ -97,7 +97,7 @@
       var f = byKey[leaf && leaf.field] || fields[0];
       if (!f) return;
       var row = el("div", { "class": "fl-filter-row", "data-filter-row": "" });
-      row.appendChild(el("span", { "class": "fl-filter-joint" }, box.querySelector("[data-filter-row]") ? t("and") : t("where")));
+      row.appendChild(el("span", { "class": "fl-filter-joint" }, box.querySelector("[data-filter-row]") ? joint() : t("where")));
       var fieldSel = el("select", { "class": "form-select fl-filter-select", "aria-label": t("field"), "data-filter-field": "" });
       fields.forEach(function (x) {
         var opt = el("option", { value: x.key }, x.label);
@@ -161,10 +161,23 @@
       return { field: field.key, op: op, value: value };
     }
 
-    var apply = el("button", { type: "submit", "class": "btn btn-primary btn-sm", "data-filter-apply": "" }, t("apply"));
-    box.appendChild(apply);
+    /* Every condition (all) or any one of them (any): the joint word says which. */
+    var match = el("select", { "class": "form-select form-select-sm fl-filter-match", "aria-label": t("match"), "data-filter-match": "" });
+    match.appendChild(el("option", { value: "all" }, t("match-all")));
+    match.appendChild(el("option", { value: "any" }, t("match-any")));
+    function joint() { return match.value === "any" ? t("or") : t("and"); }
+    match.addEventListener("change", function () {
+      box.querySelectorAll("[data-filter-row] .fl-filter-joint").forEach(function (j, i) { if (i > 0) j.textContent = joint(); });
+    });
+    var apply = el("button", { type: "submit", "class": "btn btn-primary btn-sm" }, t("apply"));
+    var foot = el("div", { "class": "fl-filter-foot", "data-filter-apply": "" });
+    foot.appendChild(match);
+    foot.appendChild(apply);
+    box.appendChild(foot);
+    apply = foot;
     var current = json(hidden.value, null);
-    var leaves = current && current.all ? current.all : current ? [current] : [];
+    if (current && current.any) match.value = "any";
+    var leaves = current && current.all ? current.all : current && current.any ? current.any : current ? [current] : [];
     var simple = leaves.every(function (l) { return l && l.field && byKey[l.field] && l.op; });
     if (simple) leaves.forEach(addRow);
     else box.insertBefore(el("p", { "class": "fl-muted fl-filter-custom" }, t("custom")), apply);
@@ -180,7 +193,9 @@
     form.addEventListener("submit", function () {
       if (box.querySelector(".fl-filter-custom")) return;  // the link's own filter stays as it is
       var parts = Array.prototype.map.call(box.querySelectorAll("[data-filter-row]"), leafOf).filter(Boolean);
-      hidden.value = parts.length === 0 ? "" : JSON.stringify(parts.length === 1 ? parts[0] : { all: parts });
+      var group = {};
+      group[match.value] = parts;
+      hidden.value = parts.length === 0 ? "" : JSON.stringify(parts.length === 1 ? parts[0] : group);
       if (!hidden.value) hidden.disabled = true;  // no empty filter= in the URL
     });
   }
