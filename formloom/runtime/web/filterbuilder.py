@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 
+from flask import request
 from flask_babel import lazy_gettext
 
 from formloom.runtime.exceptions import ValidationFailed
@@ -13,6 +14,7 @@ from formloom.runtime.fields import type_of
 from formloom.runtime.fields.select import option_label, options
 from formloom.runtime.records import query as records_query
 from formloom.runtime.schema.validate import operand_resolver
+from formloom.runtime.web import listing
 
 # The order the builder offers operators in, and how each reads.
 OPERATORS = {
@@ -81,3 +83,16 @@ def with_built(page, condition: dict | None, raw_filter: str) -> tuple[dict | No
             built, problem = None, str(exc)
     parts = [c for c in (condition, built) if c]
     return (None if not parts else parts[0] if len(parts) == 1 else {"all": parts}), built, problem
+
+
+def reader_condition(page) -> tuple[dict | None, dict | None, str | None]:
+    """The reader's quick search (`q`) and own filter (`filter`) from the request: (the
+    condition to AND with a view's, the builder's part, why the builder's part was left out)."""
+    search = request.values.get("q", "")[:200]
+    return with_built(page, listing.condition(page.form, search, []) if search.strip() else None,
+                      request.values.get("filter", "")[:20000])
+
+
+def reader_args() -> dict:
+    """`q` and `filter` as the request has them, for links that keep them."""
+    return {k: request.values[k] for k in ("q", "filter") if request.values.get(k)}

@@ -54,19 +54,11 @@ def view_page(app_key, view_key):
     return table(page, ov)
 
 
-def _condition(page) -> tuple[dict | None, dict | None, str | None]:
-    """The reader's quick search (`?q=`) and own filter (`?filter=`): (the condition to AND
-    with the view's, the builder's part, why the builder's part was left out)."""
-    search = request.args.get("q", "")[:200]
-    return filterbuilder.with_built(page, listing.condition(page.form, search, []) if search.strip() else None,
-                                    request.args.get("filter", "")[:20000])
-
-
 def table(page, ov):
     """A view as a table: its columns in its order, sortable, grouped with counts and totals,
     filtered further by the reader (`?filter=`, `?q=`) without changing the view."""
     runtime, view, view_key, app_key, form = page.runtime, ov.view, ov.view.key, page.runtime.key, page.form
-    condition, built, filter_error = _condition(page)
+    condition, built, filter_error = filterbuilder.reader_condition(page)
     sort = request.args.get("sort") or None
     group = group_arg()
     try:
