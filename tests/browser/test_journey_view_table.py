@@ -72,14 +72,23 @@ def test_filter_builder_and_inline_edit(signed_in, live_server, browser):
     row.locator("[data-filter-field]").select_option(label="Amount")
     row.locator("[data-filter-op]").select_option("gte")
     row.locator("[data-filter-input]").fill("500")
+    # ...and it was to close before 30 days ago (relative to today in the app's time zone).
+    page.get_by_role("button", name="Add a condition").click()
+    row = page.locator("[data-filter-row]").nth(2)
+    row.locator("[data-filter-field]").select_option(label="Expected close")
+    row.locator("[data-filter-op]").select_option("before")
+    row.locator("[data-date-mode]").select_option("ago")
+    row.locator("[data-date-n]").fill("30")
     _shot(page, "view-filter-builder-en")
     page.get_by_role("button", name="Apply").click()
     expect(rows).to_have_count(1)
     expect(rows.first).to_contain_text("Acme renewal")
     sent = json.loads(parse_qs(urlsplit(page.url).query)["filter"][0])
-    assert sent == {"all": [{"field": "stage", "op": "eq", "value": "won"}, {"field": "amount", "op": "gte", "value": 500}]}
+    assert sent == {"all": [{"field": "stage", "op": "eq", "value": "won"}, {"field": "amount", "op": "gte", "value": 500},
+                            {"field": "close_date", "op": "before", "value": {"today": -30}}]}
     page.reload()  # the filter is in the URL: the rows come back as the builder's rows
-    expect(page.locator("[data-filter-row]")).to_have_count(2)
+    expect(page.locator("[data-filter-row]")).to_have_count(3)
+    expect(page.locator("[data-filter-row]").nth(2).locator("[data-date-n]")).to_have_value("30")
     expect(rows).to_have_count(1)
     # Change the amount in place.
     cell = rows.first.locator('td[data-edit="amount"]')
@@ -87,6 +96,7 @@ def test_filter_builder_and_inline_edit(signed_in, live_server, browser):
     cell.locator("[data-cell-input]").fill("2500")
     cell.locator("[data-cell-input]").press("Enter")
     expect(cell).to_contain_text("2500.00")
+    expect(page.locator("[data-view-totals]")).to_contain_text("2,500.00")  # the totals row follows
     assert _amount(live_server, "Acme renewal") == 2500
     # A negative amount is refused: the old value stays, the reason is shown.
     cell.click()
@@ -100,6 +110,17 @@ def test_filter_builder_and_inline_edit(signed_in, live_server, browser):
     page.locator("[data-filter-row] button").nth(1).click()
     page.get_by_role("button", name="Apply").click()
     expect(rows).to_have_count(2)
+    # A date after today: nothing matches (the deals closed in March).
+    page.locator("[data-filter-row]").nth(1).locator("[data-filter-op]").select_option("after")
+    page.locator("[data-filter-row]").nth(1).locator("[data-date-mode]").select_option("today")
+    page.get_by_role("button", name="Apply").click()
+    expect(page.get_by_role("heading", name="No records match")).to_be_visible()
+    # Any condition instead of every one: stage "won" or closing after today.
+    page.get_by_label("Match", exact=True).select_option("any")
+    expect(page.locator("[data-filter-row]").nth(1).locator(".fl-filter-joint")).to_have_text("or")
+    page.get_by_role("button", name="Apply").click()
+    expect(rows).to_have_count(2)
+    assert "any" in json.loads(parse_qs(urlsplit(page.url).query)["filter"][0])
     # On a phone, in Chinese: each row a card, nothing scrolls sideways.
     context = browser.new_context(base_url=live_server.url, locale="zh-CN", viewport={"width": 390, "height": 844})
     phone = context.new_page()

@@ -38,7 +38,7 @@ MEMBER = {
     "web.record_delete": "open", "web.record_edit": "open", "web.record_print": "open",
     "web.record_restore": "open", "web.record_updating": "open", "web.download": "open",
     "web.view_page": "open", "web.view_cards": "open", "web.view_move": "open", "web.view_cell": "open",
-    "web.dashboard_page": "open", "web.dashboard_export": "open",
+    "web.view_reschedule": "open", "web.dashboard_page": "open", "web.dashboard_export": "open",
     "web.dashboard_drill": "open", "web.inbox": "open", "web.inbox_approve": "open", "web.task_page": "open",
     "builder.automations": "app_admin", "builder.automation_runs": "app_admin",
     "builder.automation_run_now": "app_admin", "builder.automation_retry": "app_admin",

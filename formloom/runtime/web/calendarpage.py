@@ -8,15 +8,22 @@ from dataclasses import dataclass
 from dataclasses import field as dc_field
 from datetime import date, datetime, timedelta
 
-from flask import render_template, request, url_for
+from flask import abort, jsonify, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
+from flask_login import login_required
 
+from formloom.platform.inputs import as_id
+from formloom.runtime.exceptions import Conflict, NotFound, PermissionDenied, ValidationFailed
 from formloom.runtime.fields.datetime_ import to_local
+from formloom.runtime.records import service
 from formloom.runtime.records.context import app_timezone, value_context
 from formloom.runtime.views import query
 from formloom.runtime.views.base import value_kind
+from formloom.runtime.web.blueprint import bp
+from formloom.runtime.web.common import load
 from formloom.runtime.web.display import Display
+from formloom.runtime.web.viewparts import refusal
 
 MODES = {"month": lazy_gettext("Month"), "week": lazy_gettext("Week"), "agenda": lazy_gettext("Agenda")}
 CAP = 1000  # records of one range shown; past it the page says so
@@ -30,6 +37,7 @@ class Entry:
     url: str
     time: str = ""
     continued: bool = False  # a span that began on an earlier day
+    version: int = 0
 
 
 @dataclass
@@ -104,6 +112,7 @@ def calendar(page, ov):
     display.load()
     timed = value_kind(form, start_key) == "datetime"
     can_add = page.can("add") and start_key in form.fields and value_kind(form, start_key) == "date"
+    movable = movable_keys(page, ov) is not None
 
     def link(**kw) -> str:
         args = {"mode": request.args.get("mode"), "date": request.args.get("date")}
@@ -128,7 +137,8 @@ def calendar(page, ov):
         title, url = display.title(form, r), page.url("web.record_detail", record_id=r["id"])
         d = max(begin, first)
         while d <= min(end, last):
-            days[d].entries.append(Entry(r["id"], title, url, time_text if d == begin else "", d != begin))
+            days[d].entries.append(Entry(r["id"], title, url, time_text if d == begin else "", d != begin,
+                                         r["version"]))
             d += timedelta(days=1)
     weeks = [list(days.values())[i:i + 7] for i in range(0, len(days), 7)]
     heading = _("%(year)d-%(month)02d", year=anchor.year, month=anchor.month) if mode != "week" else \
@@ -140,4 +150,54 @@ def calendar(page, ov):
         count=f"{len({r['id'] for r in records}):,}", per_day=PER_DAY,
         weekdays=[_("Mon"), _("Tue"), _("Wed"), _("Thu"), _("Fri"), _("Sat"), _("Sun")],
         prev_url=link(date=prev.isoformat()), next_url=link(date=nxt.isoformat()), today_url=link(date=None),
-        start_label=form.label(start_key, page.locale) if start_key in form.fields else start_key)
+        start_label=form.label(start_key, page.locale) if start_key in form.fields else start_key,
+        move_url=url_for("web.view_reschedule", app_key=page.runtime.key, view_key=ov.view.key) if movable else None)
+
+
+def movable_keys(page, ov) -> tuple[str, str | None] | None:
+    """(start, end) a drag to another day writes: date fields the reader may change; None
+    when records cannot be moved here (a date-and-time start keeps its time on the record page)."""
+    form, start, end = page.form, ov.view.options["start"], ov.view.options.get("end")
+    locked = page.access.locked() | set(ov.hidden)
+    if not page.can("edit") or start not in form.fields or start in locked or value_kind(form, start) != "date":
+        return None
+    if end and (end not in form.fields or end in locked or value_kind(form, end) != "date"):
+        return None
+    return start, end
+
+
+@bp.route("/a/<app_key>/v/<view_key>/reschedule", methods=["POST"])
+@login_required
+def view_reschedule(app_key, view_key):
+    """Move a record to another day: `record`, `version` (If-Match), `day` (YYYY-MM-DD). The
+    start becomes that day and an end moves by as many days, through the records service.
+    JSON back: `{"version"}`, or `{"message"}` with 409, 422, 403 or 404."""
+    runtime = load(app_key).runtime
+    view = runtime.definition.views.get(view_key)
+    if view is None or view.type != "calendar":
+        abort(404)
+    page = load(app_key, view.form)
+    try:
+        ov = query.OpenView(page.actor, runtime, view_key)
+    except NotFound:
+        abort(404)
+    keys = movable_keys(page, ov)
+    record_id, version = as_id(request.form.get("record", "")), as_id(request.form.get("version", ""))
+    try:
+        day = date.fromisoformat(request.form.get("day", ""))
+    except ValueError:
+        day = None
+    if keys is None or record_id is None or version is None or day is None:
+        return jsonify({"message": _("This record cannot be moved here.")}), 400
+    start, end = keys
+    try:
+        current = service.get(page.actor, runtime, page.form.key, record_id)
+        data = {start: day.isoformat()}
+        was, until = current["fields"].get(start), current["fields"].get(end) if end else None
+        if end and isinstance(was, date) and isinstance(until, date):
+            data[end] = (until + (day - was)).isoformat()
+        saved = service.update(page.actor, runtime, page.form.key, record_id, data, expected_version=version)
+    except (Conflict, ValidationFailed, PermissionDenied, NotFound) as exc:
+        status, why = refusal(page.form, page.locale, exc)
+        return jsonify({"message": _("Not moved: %(reason)s", reason=why)}), status
+    return jsonify({"version": saved["version"]})

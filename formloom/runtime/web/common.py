@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from dataclasses import field as dc_field
 
 from flask import url_for
 
@@ -23,6 +24,7 @@ class Page:
     locale: str
     form: FormDef | None = None  # as the actor may see it (see `actor_form`)
     access: access.FormAccess | None = None
+    _views: list | None = dc_field(default=None, repr=False, compare=False)
 
     @property
     def app_name(self) -> str:
@@ -46,7 +48,9 @@ class Page:
         """The app's views the actor may open (runtime/views/query.py decides), in order."""
         from formloom.runtime.views.query import open_views
 
-        return open_views(self.actor, self.runtime)
+        if self._views is None:  # asked once per form by the navigation: read once
+            self._views = open_views(self.actor, self.runtime)
+        return self._views
 
     def dashboards(self) -> list:
         """The app's dashboards the actor may open (some widget's form they may view), in order."""

@@ -141,5 +141,5 @@ def dashboard_drill(app_key, dashboard_key, widget_key):
     form = service.get_widget(service.get_dashboard(page.runtime, dashboard_key), widget_key).source.form
     if not access.form_access(page.actor, page.runtime, form).can("view"):
         raise PermissionDenied("You may not see these records")
-    args = {"filter": json.dumps(cond, ensure_ascii=False, separators=(",", ":"))} if cond else {}
+    args = {"filter": json.dumps(cond, ensure_ascii=False, separators=(",", ":")), "drill": "1"} if cond else {}
     return redirect(url_for("web.record_list", app_key=app_key, form_key=form, **args))

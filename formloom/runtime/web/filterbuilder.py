@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import json
 
+from flask import request
 from flask_babel import lazy_gettext
 
+from formloom.runtime.exceptions import ValidationFailed
 from formloom.runtime.fields import type_of
 from formloom.runtime.fields.select import option_label, options
+from formloom.runtime.records import query as records_query
 from formloom.runtime.schema.validate import operand_resolver
 from formloom.runtime.web import listing
 
@@ -58,18 +61,38 @@ def operator_labels() -> dict[str, str]:
     return {k: str(v) for k, v in OPERATORS.items()}
 
 
-def parse(form, search: str, raw_filter: str) -> tuple[dict | None, dict | None, str | None]:
-    """(the condition to AND into the view's, the builder's own condition, why it was dropped):
-    `raw_filter` as JSON, `search` through the record list's quick search."""
-    built, problem = None, None
-    if raw_filter:
+def parse(raw_filter: str) -> tuple[dict | None, str | None]:
+    """(the builder's condition from `?filter=`, or why it is not one)."""
+    if not raw_filter:
+        return None, None
+    try:
+        built = json.loads(raw_filter)
+    except ValueError:
+        return None, "not JSON"
+    return (built, None) if isinstance(built, dict) else (None, "not a condition")
+
+
+def with_built(page, condition: dict | None, raw_filter: str) -> tuple[dict | None, dict | None, str | None]:
+    """`condition` ANDed with the builder's `raw_filter` when the reader may use it: (the
+    condition, the builder's part, why the builder's part was left out)."""
+    built, problem = parse(raw_filter)
+    if built is not None:
         try:
-            built = json.loads(raw_filter)
-        except ValueError:
-            problem = "not JSON"
-        if built is not None and not isinstance(built, dict):
-            built, problem = None, "not a condition"
-    parts = [c for c in (listing.condition(form, search, []) if search.strip() else None, built) if c]
-    if not parts:
-        return None, built, problem
-    return (parts[0] if len(parts) == 1 else {"all": parts}), built, problem
+            records_query.filter_clause(page.actor, page.runtime, page.form.key, built, hidden=page.access.hidden())
+        except ValidationFailed as exc:
+            built, problem = None, str(exc)
+    parts = [c for c in (condition, built) if c]
+    return (None if not parts else parts[0] if len(parts) == 1 else {"all": parts}), built, problem
+
+
+def reader_condition(page) -> tuple[dict | None, dict | None, str | None]:
+    """The reader's quick search (`q`) and own filter (`filter`) from the request: (the
+    condition to AND with a view's, the builder's part, why the builder's part was left out)."""
+    search = request.values.get("q", "")[:200]
+    return with_built(page, listing.condition(page.form, search, []) if search.strip() else None,
+                      request.values.get("filter", "")[:20000])
+
+
+def reader_args() -> dict:
+    """`q` and `filter` as the request has them, for links that keep them."""
+    return {k: request.values[k] for k in ("q", "filter") if request.values.get(k)}

@@ -16,6 +16,7 @@ from formloom.platform.inputs import as_id
 from formloom.runtime.exceptions import Conflict, NotFound, PermissionDenied, ValidationFailed
 from formloom.runtime.records import service
 from formloom.runtime.views import query
+from formloom.runtime.web import filterbuilder
 from formloom.runtime.web.blueprint import bp
 from formloom.runtime.web.common import load
 from formloom.runtime.web.display import Display
@@ -54,9 +55,9 @@ def _open(app_key: str, view_key: str):
         abort(404)
 
 
-def _columns(page, ov, display: Display) -> list[dict]:
+def _columns(page, ov, display: Display, condition) -> list[dict]:
     """Every column's heading: its value, label, count and totals (one GROUP BY)."""
-    body = query.view_groups(page.actor, page.runtime, ov.view.key)
+    body = query.view_groups(page.actor, page.runtime, ov.view.key, condition=condition)
     field = ov.view.group_by.field
     labels = group_labels(display, page.form, field, False, [g["value"] for g in body["groups"]])
     return [{"value": g["value"], "group": json.dumps(g["value"]), "label": labels.get(g["value"], str(g["value"])),
@@ -64,16 +65,17 @@ def _columns(page, ov, display: Display) -> list[dict]:
              "totals": totals(display, page.form, ov.totals, g["totals"])} for g in body["groups"]]
 
 
-def _page_of(page, ov, group, cursor=None) -> tuple[list[dict], str | None]:
+def _page_of(page, ov, group, condition, cursor=None) -> tuple[list[dict], str | None]:
     _ov, records, next_cursor = query.view_records(page.actor, page.runtime, ov.view.key, group=group,
-                                                   limit=CARDS, cursor=cursor)
+                                                   limit=CARDS, cursor=cursor, condition=condition)
     return records, next_cursor
 
 
 def _more_url(ov, group_text: str, cursor: str | None) -> str | None:
     if not cursor:
         return None
-    return url_for("web.view_cards", app_key=ov.runtime.key, view_key=ov.view.key, group=group_text, cursor=cursor)
+    return url_for("web.view_cards", app_key=ov.runtime.key, view_key=ov.view.key, group=group_text, cursor=cursor,
+                   **filterbuilder.reader_args())
 
 
 def board(page, ov):
@@ -82,10 +84,11 @@ def board(page, ov):
     form = page.form
     field = movable_field(ov)
     keys = card_keys(ov, form, exclude={ov.view.group_by.field})
-    columns = _columns(page, ov, display)
+    condition, built, filter_error = filterbuilder.reader_condition(page)
+    columns = _columns(page, ov, display, condition)
     pages = {}
     for col in columns:
-        pages[col["group"]] = _page_of(page, ov, col["value"]) if col["count"] else ([], None)
+        pages[col["group"]] = _page_of(page, ov, col["value"], condition) if col["count"] else ([], None)
         display.want(form, [r["fields"] for r in pages[col["group"]][0]], keys=keys)
     display.load()
     for col in columns:
@@ -95,6 +98,9 @@ def board(page, ov):
     movable = field is not None and page.can("edit") and field not in page.access.locked()
     return render_template("web/kanban.html", page=page, view=ov.view, view_label=ov.view.label(page.locale),
                            columns=columns, movable=movable, total=f"{sum(c['count'] for c in columns):,}",
+                           search=request.args.get("q", "")[:200], built=json.dumps(built) if built else "",
+                           filter_error=filter_error, operator_labels=json.dumps(filterbuilder.operator_labels()),
+                           filter_fields=json.dumps(filterbuilder.spec(form, ov.hidden, page.locale)),
                            move_url=url_for("web.view_move", app_key=page.runtime.key, view_key=ov.view.key))
 
 
@@ -107,7 +113,8 @@ def view_cards(app_key, view_key):
     if group is query.NO_GROUP:
         abort(400)
     try:
-        records, cursor = _page_of(page, ov, group, request.args.get("cursor") or None)
+        records, cursor = _page_of(page, ov, group, filterbuilder.reader_condition(page)[0],
+                                   request.args.get("cursor") or None)
     except ValidationFailed:
         abort(400)
     keys = card_keys(ov, page.form, exclude={ov.view.group_by.field})
@@ -139,7 +146,7 @@ def view_move(app_key, view_key):
     display = Display(page)
     keys = card_keys(ov, form, exclude={ov.view.group_by.field})
     display.want(form, [saved["fields"]], keys=keys)
-    columns = _columns(page, ov, display)
+    columns = _columns(page, ov, display, filterbuilder.reader_condition(page)[0])
     display.load()
     card = cards(page, display, form, [saved], keys)[0]
     return jsonify({"version": saved["version"],

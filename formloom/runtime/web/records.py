@@ -14,7 +14,7 @@ from formloom.runtime.records import query, refreshes, service
 from formloom.runtime.records.context import condition_env
 from formloom.runtime.storage.store import flat_values
 from formloom.runtime.views import counts
-from formloom.runtime.web import listing
+from formloom.runtime.web import filterbuilder, listing
 from formloom.runtime.web.blueprint import bp
 from formloom.runtime.web.common import Page, load, record_form
 from formloom.runtime.web.display import Display, records_phrase
@@ -60,10 +60,9 @@ def record_list(app_key, form_key):
     deleted = request.args.get("deleted") == "1"
     search = request.args.get("q", "")[:200]
     filters = listing.filter_fields(form, request.args, page.locale)
-    condition = listing.condition(form, search, filters)
-    given = _given_filter(page)
-    if given:  # a dashboard's drill-down (or a shared link): ANDed with the filter bar
-        condition = {"all": [given, condition]} if condition else given
+    condition, built, filter_error = listing.condition(form, search, filters), None, None
+    if not deleted:  # the filter builder's part, or a dashboard's drill-down: ANDed with the filter bar
+        condition, built, filter_error = filterbuilder.with_built(page, condition, request.args.get("filter", "")[:20000])
     (records, next_cursor), sort = _page_of_records(page, condition, request.args.get("sort") or None,
                                                     request.args.get("cursor") or None, deleted)
     columns = listing.columns(form, listing.sortable(form, page.runtime.form_tables(form.key).columns), page.locale)
@@ -87,26 +86,14 @@ def record_list(app_key, form_key):
     filtered = bool(condition)
     return render_template(
         "web/list.html", page=page, columns=columns, rows=rows, sort=sort, search=search, filters=filters,
+        built=json.dumps(built) if built else "", filter_error=filter_error,
+        filter_fields=json.dumps(filterbuilder.spec(form, page.access.hidden(), page.locale)),
+        operator_labels=json.dumps(filterbuilder.operator_labels()),
         deleted=deleted, total=total, filtered=filtered, list_url=lambda **kw: _list_url(page, **kw),
         sort_link=lambda key: listing.sort_link(sort, key),
         next_url=_list_url(page, cursor=next_cursor) if next_cursor else None,
         first_url=_list_url(page, cursor=None) if request.args.get("cursor") else None,
-        has_title=form.title_field in form.fields, given_filter=request.args.get("filter") if given else None)
-
-
-def _given_filter(page: Page):
-    """The URL's `filter` (a condition as JSON) if it is one this reader may use, else None
-    (said in a message)."""
-    text = request.args.get("filter")
-    if not text:
-        return None
-    try:
-        cond = json.loads(text)
-        query.filter_clause(page.actor, page.runtime, page.form.key, cond, hidden=page.access.hidden())
-    except (ValueError, ValidationFailed):
-        flash(_("The link's filter does not fit this form; showing every record."), "warning")
-        return None
-    return cond or None
+        has_title=form.title_field in form.fields, given_filter=bool(built) and request.args.get("drill") == "1")
 
 
 def detail_fields(page: Page, record: dict, display: Display) -> list[dict]:

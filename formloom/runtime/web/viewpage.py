@@ -11,7 +11,6 @@ from flask_babel import gettext as _
 from flask_login import login_required
 
 from formloom.runtime.exceptions import NotFound, ValidationFailed
-from formloom.runtime.records import query as records_query
 from formloom.runtime.views import counts, query
 from formloom.runtime.views.base import groupable
 from formloom.runtime.web import calendarpage, filterbuilder, gallerypage, inline, kanban, listing
@@ -55,25 +54,11 @@ def view_page(app_key, view_key):
     return table(page, ov)
 
 
-def _condition(page, ov) -> tuple[dict | None, dict | None, str | None]:
-    """The reader's own filter (`?filter=`) and quick search (`?q=`): (the condition to AND
-    with the view's, the builder's part, why the builder's part was dropped)."""
-    condition, built, problem = filterbuilder.parse(page.form, request.args.get("q", "")[:200],
-                                                    request.args.get("filter", "")[:20000])
-    if problem:
-        return filterbuilder.parse(page.form, request.args.get("q", "")[:200], "")[0], None, problem
-    try:
-        records_query.filter_clause(page.actor, page.runtime, page.form.key, condition, hidden=ov.hidden)
-    except ValidationFailed as exc:
-        return filterbuilder.parse(page.form, request.args.get("q", "")[:200], "")[0], None, str(exc)
-    return condition, built, None
-
-
 def table(page, ov):
     """A view as a table: its columns in its order, sortable, grouped with counts and totals,
     filtered further by the reader (`?filter=`, `?q=`) without changing the view."""
     runtime, view, view_key, app_key, form = page.runtime, ov.view, ov.view.key, page.runtime.key, page.form
-    condition, built, filter_error = _condition(page, ov)
+    condition, built, filter_error = filterbuilder.reader_condition(page)
     sort = request.args.get("sort") or None
     group = group_arg()
     try:

@@ -80,3 +80,29 @@ def test_moments_in_the_app_time_zone_and_spans_in_chinese(any_db, client, auth,
     listed = [s.attrs["data-day"] for s in april.select("section", cls="fl-cal-listday")]
     assert listed == ["2026-04-01", "2026-04-02"]  # the span reaches into April; agenda lists days with records
     assert "今天" in april.text  # "Today", in Chinese
+
+
+def test_a_move_to_another_day_reschedules_through_the_service(any_db, client, auth, make, owner, world, html):
+    rt = world
+    span = add(make, owner, rt, "Long deal", close_date="2026-03-10", ends="2026-03-12")
+    auth.login(owner.email)
+    page = html(client.get(f"{APP}/v/spans?date=2026-03-01&mode=month"))
+    grid = page.one("table", **{"data-calendar-month": ""})
+    entry = grid.one("li", **{"data-record": str(span["id"])})  # the first day only can be dragged
+    assert entry.attrs["data-version"] == str(span["version"])
+    token = client.get(f"{APP}/v/spans").get_data(as_text=True).split('name="csrf-token" content="')[1].split('"')[0]
+
+    def post(day, version):
+        return client.post(grid.attrs["data-move-url"], headers={"X-CSRFToken": token},
+                           data={"record": span["id"], "version": version, "day": day})
+
+    resp = post("2026-03-20", span["version"])
+    assert resp.status_code == 200, resp.get_json()
+    fields = service.get(make.actor(owner), rt, "deal", span["id"])["fields"]
+    assert fields["close_date"].isoformat() == "2026-03-20" and fields["ends"].isoformat() == "2026-03-22"
+    resp = post("2026-03-25", span["version"])  # the version before the move: stale
+    assert resp.status_code == 409 and resp.get_json()["message"].startswith("Not moved")
+    assert service.get(make.actor(owner), rt, "deal", span["id"])["fields"]["close_date"].isoformat() == "2026-03-20"
+    # A date-and-time calendar keeps times on the record page: nothing to drag.
+    week = html(client.get(f"{APP}/v/meetings?mode=month"))
+    assert "data-move-url" not in week.one("table", **{"data-calendar-month": ""}).attrs

@@ -133,3 +133,22 @@ def test_refused_moves_say_why_and_change_nothing(client, auth, make, owner, wor
     resp = move(client, service.get(make.actor(owner), rt, "deal", a["id"]), "won")
     assert resp.status_code in (403, 404) and resp.get_json()["message"]
     assert service.get(make.actor(owner), rt, "deal", a["id"])["fields"]["stage"] == "new"
+
+
+def test_a_search_and_a_filter_narrow_every_column(client, auth, make, owner, world, html, monkeypatch):
+    from urllib.parse import quote
+
+    rt, _rep, acme = world
+    monkeypatch.setattr(kanban, "CARDS", 1)
+    for title, stage, amount in [("Big one", "new", 900), ("Big two", "new", 800), ("Small", "new", 5),
+                                 ("Big won", "won", 700)]:
+        deal(make, owner, rt, acme, title, stage, amount)
+    auth.login(owner.email)
+    cond = quote(json.dumps({"field": "amount", "op": "gte", "value": 100}))
+    page = html(client.get(f"{BOARD}?filter={cond}"))
+    cols = columns(page)
+    assert cols["new"]["count"] == "2" and cols["new"]["cards"] == ["Big one"] and cols["Won"]["count"] == "1"
+    assert cols["new"]["totals"][0] == "1,700.00"
+    more = page.one("section", **{"data-group": '"new"'}).one(**{"data-more": ""}).attrs["hx-get"]
+    assert [a.text for a in html(client.get(more)).select("a", cls="fl-kcard-title")] == ["Big two"]  # not "Small"
+    assert columns(html(client.get(f"{BOARD}?q=two")))["new"]["cards"] == ["Big two"]

@@ -110,3 +110,15 @@ def test_inline_edit_saves_through_the_service_or_says_why_not(any_db, client, a
     assert html(client.get(f"{APP}/v/my_deals")).select("td", **{"data-edit": "amount"}) == []
     token = _token(client)
     assert post(alpha, "amount", "1", version=alpha["version"] + 1).status_code == 400
+
+
+def test_the_record_list_takes_the_same_filter(client, auth, owner, world, html):
+    _rt, rep, _made = world
+    auth.login(owner.email)
+    cond = {"field": "amount", "op": "lt", "value": 200}
+    page = html(client.get(f"{APP}/f/deal?filter=" + quote(json.dumps(cond))))
+    assert sorted(a.text for a in page.select("a", cls="fl-cell-title")) == ["Alpha", "Delta"]
+    assert json.loads(page.one("input", **{"data-filter-value": ""}).attrs["value"]) == cond
+    auth.login(rep.email)
+    page = html(client.get(f"{APP}/f/deal?filter=" + quote(json.dumps({"field": "probability", "op": "gt", "value": 1}))))
+    assert page.select(**{"data-filter-error": ""}) and len(page.select("a", cls="fl-cell-title")) == 4

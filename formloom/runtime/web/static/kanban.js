@@ -55,6 +55,9 @@
     body.append("record", card.getAttribute("data-record"));
     body.append("version", card.getAttribute("data-version"));
     body.append("to", column.getAttribute("data-group"));
+    // The columns' counts come back for the rows this page shows: its search and filter.
+    var shown = new URLSearchParams(window.location.search);
+    ["q", "filter"].forEach(function (k) { if (shown.get(k)) body.append(k, shown.get(k)); });
     // The card goes first in its new column, as the column's first page would show it.
     evt.to.insertBefore(card, evt.to.querySelector("[data-card]"));
     card.setAttribute("aria-busy", "true");

@@ -50,8 +50,10 @@
       } else if (f.kind === "user") {
         input = el("select", { "class": "form-select fl-filter-select", "aria-label": t("value"), "data-filter-input": "" });
         input.appendChild(el("option", { value: "me" }, t("me")));
+      } else if (f.kind === "date" || f.kind === "datetime") {
+        return dateInput(value);
       } else {
-        var type = { number: "number", date: "date", datetime: "date" }[f.kind] || "text";
+        var type = f.kind === "number" ? "number" : "text";
         input = el("input", { "class": "form-control fl-filter-value", type: type, "aria-label": t("value"), "data-filter-input": "" });
         if (type === "number") input.setAttribute("step", "any");
         if (value != null && typeof value !== "object") input.value = value;
@@ -59,11 +61,43 @@
       return input;
     }
 
+    /* A date: a day picked, or relative to today in the app's time zone ({"today": -7}). */
+    function dateInput(value) {
+      var box = el("span", { "class": "fl-filter-date", "data-filter-input": "", "data-date": "" });
+      var mode = el("select", { "class": "form-select fl-filter-select", "aria-label": t("when"), "data-date-mode": "" });
+      [["on", t("on-day")], ["today", t("today")], ["ago", t("days-ago")], ["ahead", t("days-ahead")]].forEach(function (m) {
+        mode.appendChild(el("option", { value: m[0] }, m[1]));
+      });
+      var day = el("input", { "class": "form-control fl-filter-value", type: "date", "aria-label": t("value"), "data-date-day": "" });
+      var n = el("input", { "class": "form-control fl-filter-days", type: "number", min: "0", step: "1", "aria-label": t("days"), "data-date-n": "" });
+      var rel = value && typeof value === "object" && typeof value.today === "number" ? value.today : null;
+      if (rel === null) { mode.value = "on"; if (typeof value === "string") day.value = value; }
+      else if (rel === 0) mode.value = "today";
+      else { mode.value = rel < 0 ? "ago" : "ahead"; n.value = Math.abs(rel); }
+      function show() {
+        day.hidden = mode.value !== "on";
+        n.hidden = mode.value !== "ago" && mode.value !== "ahead";
+      }
+      mode.addEventListener("change", show);
+      show();
+      [mode, day, n].forEach(function (x) { box.appendChild(x); });
+      return box;
+    }
+
+    function dateValue(box) {
+      var mode = box.querySelector("[data-date-mode]").value;
+      if (mode === "today") return { today: 0 };
+      if (mode === "on") return box.querySelector("[data-date-day]").value || null;
+      var n = parseInt(box.querySelector("[data-date-n]").value, 10);
+      if (isNaN(n)) return null;
+      return { today: mode === "ago" ? -n : n };
+    }
+
     function addRow(leaf) {
       var f = byKey[leaf && leaf.field] || fields[0];
       if (!f) return;
       var row = el("div", { "class": "fl-filter-row", "data-filter-row": "" });
-      row.appendChild(el("span", { "class": "fl-filter-joint" }, box.querySelector("[data-filter-row]") ? t("and") : t("where")));
+      row.appendChild(el("span", { "class": "fl-filter-joint" }, box.querySelector("[data-filter-row]") ? joint() : t("where")));
       var fieldSel = el("select", { "class": "form-select fl-filter-select", "aria-label": t("field"), "data-filter-field": "" });
       fields.forEach(function (x) {
         var opt = el("option", { value: x.key }, x.label);
@@ -115,6 +149,9 @@
         if (!value.length) return null;
       } else if (field.kind === "user") {
         value = { "var": "user.id" };
+      } else if (input.hasAttribute("data-date")) {
+        value = dateValue(input);
+        if (value === null) return null;
       } else {
         value = input.value;
         if (value === "") return null;
@@ -124,10 +161,23 @@
       return { field: field.key, op: op, value: value };
     }
 
-    var apply = el("button", { type: "submit", "class": "btn btn-primary btn-sm", "data-filter-apply": "" }, t("apply"));
-    box.appendChild(apply);
+    /* Every condition (all) or any one of them (any): the joint word says which. */
+    var match = el("select", { "class": "form-select form-select-sm fl-filter-match", "aria-label": t("match"), "data-filter-match": "" });
+    match.appendChild(el("option", { value: "all" }, t("match-all")));
+    match.appendChild(el("option", { value: "any" }, t("match-any")));
+    function joint() { return match.value === "any" ? t("or") : t("and"); }
+    match.addEventListener("change", function () {
+      box.querySelectorAll("[data-filter-row] .fl-filter-joint").forEach(function (j, i) { if (i > 0) j.textContent = joint(); });
+    });
+    var apply = el("button", { type: "submit", "class": "btn btn-primary btn-sm" }, t("apply"));
+    var foot = el("div", { "class": "fl-filter-foot", "data-filter-apply": "" });
+    foot.appendChild(match);
+    foot.appendChild(apply);
+    box.appendChild(foot);
+    apply = foot;
     var current = json(hidden.value, null);
-    var leaves = current && current.all ? current.all : current ? [current] : [];
+    if (current && current.any) match.value = "any";
+    var leaves = current && current.all ? current.all : current && current.any ? current.any : current ? [current] : [];
     var simple = leaves.every(function (l) { return l && l.field && byKey[l.field] && l.op; });
     if (simple) leaves.forEach(addRow);
     else box.insertBefore(el("p", { "class": "fl-muted fl-filter-custom" }, t("custom")), apply);
@@ -143,7 +193,9 @@
     form.addEventListener("submit", function () {
       if (box.querySelector(".fl-filter-custom")) return;  // the link's own filter stays as it is
       var parts = Array.prototype.map.call(box.querySelectorAll("[data-filter-row]"), leafOf).filter(Boolean);
-      hidden.value = parts.length === 0 ? "" : JSON.stringify(parts.length === 1 ? parts[0] : { all: parts });
+      var group = {};
+      group[match.value] = parts;
+      hidden.value = parts.length === 0 ? "" : JSON.stringify(parts.length === 1 ? parts[0] : group);
       if (!hidden.value) hidden.disabled = true;  // no empty filter= in the URL
     });
   }
@@ -155,6 +207,21 @@
   function csrf() {
     var meta = document.querySelector('meta[name="csrf-token"]');
     return meta ? meta.content : "";
+  }
+
+  /* The totals row and the groups' counts and totals, as the server now has them: the
+     same page read again, its [data-view-totals] and [data-view-groups] put in place. */
+  function refreshSums() {
+    fetch(window.location.href, { credentials: "same-origin", headers: { Accept: "text/html" } })
+      .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
+      .then(function (html) {
+        var fresh = new DOMParser().parseFromString(html, "text/html");
+        ["[data-view-totals]", "[data-view-groups]"].forEach(function (sel) {
+          var now = document.querySelector(sel), then = fresh.querySelector(sel);
+          if (now && then) now.replaceWith(document.importNode(then, true));
+        });
+      })
+      .catch(function () { /* the sums stay as they were; a reload shows them */ });
   }
 
   function startEdit(td) {
@@ -219,6 +286,7 @@
           td.setAttribute("data-raw", res.answer.raw);
           row.setAttribute("data-version", res.answer.version);
           finish();
+          refreshSums();
         })
         .catch(function () { td.removeAttribute("aria-busy"); fail(table.getAttribute("data-text-failed")); });
     }
