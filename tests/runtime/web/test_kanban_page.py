@@ -24,7 +24,7 @@ def world(make, owner):
     rep = make.user("Rita Rep", roles=[db.session.query(Role).filter_by(key="rep").one()])
     d = load_definition("sales_mini")
     stage = next(f for f in next(f for f in d["forms"] if f["key"] == "deal")["fields"] if f["key"] == "stage")
-    stage["options"][4] = {"value": "won", "label": "赢单", "label_en": "Won"}  # a column reads as its label
+    assert stage["options"][4] == {"value": "won", "label": "赢单", "label_en": "Won"}  # a column reads as its label
     d["roles"] = [{"key": "rep", "name": "Rep"}]
     d["permissions"] = [
         {"form": "company", "to": {"role": "rep"}, "preset": "view_all"},
@@ -64,10 +64,10 @@ def test_columns_in_option_order_with_counts_totals_and_cards(any_db, client, au
     auth.login(owner.email)
     cols = columns(html(client.get(BOARD)))
     won = "Won"
-    assert list(cols) == ["new", "qualified", "proposal", "negotiation", "Won", "lost", "(empty)"]
+    assert list(cols) == ["New", "Qualified", "Proposal", "Negotiation", "Won", "Lost", "(empty)"]
     assert cols[won]["count"] == "3" and cols[won]["cards"] == ["Gamma", "Beta", "Rita's"]  # -amount
     assert cols[won]["totals"][0] == "1,257.50"  # a sum's digits grouped
-    assert cols["new"]["count"] == "1" and cols["lost"]["count"] == "0" and cols["lost"]["cards"] == []
+    assert cols["New"]["count"] == "1" and cols["Lost"]["count"] == "0" and cols["Lost"]["cards"] == []
     # A rep sees the rows she may see: the counts are hers, in Chinese.
     client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "zh-CN"
     won = "赢单"
@@ -75,7 +75,7 @@ def test_columns_in_option_order_with_counts_totals_and_cards(any_db, client, au
     page = html(client.get(BOARD))
     cols = columns(page)
     assert cols[won]["count"] == "1" and cols[won]["cards"] == ["Rita's"] and cols[won]["totals"][0] == "7.00"
-    assert cols["new"]["count"] == "0"
+    assert cols["新建"]["count"] == "0"
     assert "没有卡片" in page.text  # "No cards", in Chinese
 
 
@@ -147,8 +147,8 @@ def test_a_search_and_a_filter_narrow_every_column(client, auth, make, owner, wo
     cond = quote(json.dumps({"field": "amount", "op": "gte", "value": 100}))
     page = html(client.get(f"{BOARD}?filter={cond}"))
     cols = columns(page)
-    assert cols["new"]["count"] == "2" and cols["new"]["cards"] == ["Big one"] and cols["Won"]["count"] == "1"
-    assert cols["new"]["totals"][0] == "1,700.00"
+    assert cols["New"]["count"] == "2" and cols["New"]["cards"] == ["Big one"] and cols["Won"]["count"] == "1"
+    assert cols["New"]["totals"][0] == "1,700.00"
     more = page.one("section", **{"data-group": '"new"'}).one(**{"data-more": ""}).attrs["hx-get"]
     assert [a.text for a in html(client.get(more)).select("a", cls="fl-kcard-title")] == ["Big two"]  # not "Small"
-    assert columns(html(client.get(f"{BOARD}?q=two")))["new"]["cards"] == ["Big two"]
+    assert columns(html(client.get(f"{BOARD}?q=two")))["New"]["cards"] == ["Big two"]

@@ -58,8 +58,8 @@ def test_a_table_view_shows_its_columns_groups_and_totals(client, auth, make, ow
     page = html(client.get(f"{APP}/v/my_deals?group_by=stage"))
     groups = {tr.one("th").text: [td.text for td in tr.select("td")] for tr in
               page.one("table", **{"data-view-groups": ""}).one("tbody").select("tr")}
-    assert groups["won"][0] == "2" and groups["won"][1] == "1,250.50"
-    assert groups["new"][0] == "1" and groups["proposal"][0] == "0" and groups["(empty)"][0] == "0"
+    assert groups["Won"][0] == "2" and groups["Won"][1] == "1,250.50"
+    assert groups["New"][0] == "1" and groups["Proposal"][0] == "0" and groups["(empty)"][0] == "0"
     # One group's records: its row links to them.
     links = [a.attrs["href"] for a in page.one("table", **{"data-view-groups": ""}).select("a")]
     assert any("group=%22won%22" in h for h in links) and len(links) == 2  # groups with records only

@@ -57,12 +57,12 @@ def test_search_and_a_built_filter_narrow_the_rows_groups_and_totals(any_db, cli
     assert "1,250.00" in page.one(**{"data-view-totals": ""}).text and "2 records" in page.text
     groups = {tr.one("th").text: tr.select("td")[0].text for tr in
               page.one("table", **{"data-view-groups": ""}).one("tbody").select("tr")}
-    assert groups["won"] == "2" and groups["lost"] == "0" and groups["new"] == "0"
+    assert groups["Won"] == "2" and groups["Lost"] == "0" and groups["New"] == "0"
     # The builder gets the filter back, to show as rows.
     assert json.loads(page.one("input", **{"data-filter-value": ""}).attrs["value"]) == cond
     fields = {f["key"]: f for f in json.loads(page.one(**{"data-filter-builder": ""}).attrs["data-fields"])}
     assert "gte" in fields["amount"]["ops"] and "contains" in fields["title"]["ops"]
-    assert "before" in fields["close_date"]["ops"] and ["won", "won"] in fields["stage"]["options"]
+    assert "before" in fields["close_date"]["ops"] and ["won", "Won"] in fields["stage"]["options"]
 
 
 def test_a_filter_on_a_hidden_field_is_left_out_and_said(client, auth, world, html):
@@ -96,7 +96,7 @@ def test_inline_edit_saves_through_the_service_or_says_why_not(any_db, client, a
 
     resp = post(alpha, "amount", "1234.5")
     assert resp.status_code == 200, resp.get_json()
-    assert resp.get_json()["version"] == alpha["version"] + 1 and "1234.50" in resp.get_json()["html"]
+    assert resp.get_json()["version"] == alpha["version"] + 1 and "1,234.50" in resp.get_json()["html"]
     assert service.get(make.actor(owner), rt, "deal", alpha["id"])["fields"]["amount"] == 1234.5
     resp = post(alpha, "amount", "-5", version=alpha["version"] + 1)  # the field's minimum is 0
     assert resp.status_code == 422 and resp.get_json()["message"].startswith("Not saved: Amount")
