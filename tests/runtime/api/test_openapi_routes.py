@@ -75,3 +75,12 @@ def test_a_fuzzer_finds_no_server_error_in_the_records_api(app, make, api_as):
                                                         content_type_conformance, response_schema_conformance])
 
         answers_without_a_server_error()
+
+
+def test_a_method_the_route_does_not_take_is_a_405_that_says_which_it_takes(app, make, api_as, client):
+    api = api_as(make.user("Owner", password=None))
+    answer = api.put("/api/v1/notifications", json={})
+    assert answer.status_code == 405 and answer.mimetype == "application/problem+json"
+    assert set(answer.headers["Allow"].replace(" ", "").split(",")) >= {"GET"}
+    page = client.put("/login")
+    assert page.status_code == 405 and "GET" in page.headers["Allow"]
