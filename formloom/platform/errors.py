@@ -68,10 +68,14 @@ def handle_http(exc: HTTPException):
     _end_transaction()
     if exc.response is not None:  # made in full already, e.g. the sign-in page's 429 (on_breach)
         return exc.response
+    # The exception's own headers go along (a 405's Allow, a 429's Retry-After, a 416's Content-Range).
+    headers = [(k, v) for k, v in exc.get_headers() if k.lower() != "content-type"]
     if wants_json():
-        return problem(exc.code or 500, exc.name, exc.description or "")
+        response = problem(exc.code or 500, exc.name, exc.description or "")
+        response.headers.extend(headers)
+        return response
     if exc.code in PAGES:
-        return _page(exc.code, exc.name, exc.description or "")
+        return (*_page(exc.code, exc.name, exc.description or ""), headers)
     return exc
 
 

@@ -55,9 +55,6 @@ def notify(user_ids, kind: str, title: str | dict, body: str = "", url: str | No
     made. With a `dedupe_key`, a user already told (same key) is not told again. `title` is
     the text itself (an app author's words) or a `message()`, read in each reader's language."""
     said = title if isinstance(title, dict) else None
-    if said is not None:  # title/body keep the default language's text for search and old clients
-        with force_locale(mail.default_locale()):
-            title, body = _render(said["title"], said["args"]), _render(said.get("body"), said["args"])
     made = []
     emailing = mail.enabled()
     base = mail.base_url() if emailing else None
@@ -67,6 +64,10 @@ def notify(user_ids, kind: str, title: str | dict, body: str = "", url: str | No
             continue
         if not wants(user_id, kind, "in_app"):
             continue
+        if said is not None:  # title/body keep the text in the user's language (search, old clients)
+            user = db.session.get(User, user_id)
+            with force_locale(mail.locale_of(user) if user is not None else mail.default_locale()):
+                title, body = _render(said["title"], said["args"]), _render(said.get("body"), said["args"])
         note = Notification(user_id=user_id, app_id=app_id, kind=kind, title=title[:300], body=body, url=url,
                             dedupe_key=key, message=said)
         db.session.add(note)
