@@ -140,7 +140,12 @@ def test_sample_data_holds_together(org, api_as):
             deals = [o for o in won if o["region"] == t["region"] and within(t, o["closed_date"])]
         elif t["dimension"] == "product_line":
             deals = [o for o in won if o["product_line"] == t["product_line"] and within(t, o["closed_date"])]
-        else:
+        else:  # a team: its people's targets within its period
+            mine = [p for p in targets if p["dimension"] == "person" and p["department"] == t["department"]
+                    and t["start_date"] <= p["start_date"] and p["end_date"] <= t["end_date"]]
+            assert mine and [p["team_target"] for p in mine] == [t["id"]] * len(mine)
+            assert t["actual_won"] == round(sum(p["actual_won"] for p in mine), 2), t
+            assert t["actual_received"] == round(sum(p["actual_received"] for p in mine), 2), t
             continue
         assert t["actual_won"] == round(sum(o["amount"] for o in deals), 2), t
         assert abs(t["baseline_completion"] - t["actual_won"] / t["baseline_target"] * 100) <= 0.05 + 1e-9  # 1 place
