@@ -117,6 +117,12 @@ def test_sample_data_holds_together(org, api_as):
         short = (p["received_amount"] or 0) < p["planned_amount"]
         assert (p["status"] == "overdue") == (short and p["plan_date"] < today), p
     assert any(p["status"] == "overdue" for p in payments)
+    order_dates = {o["id"]: o["order_date"] for o in orders}
+    for p in payments:  # the payment cycle, for the payments dashboard
+        assert p["order_date"] == order_dates[p["order"]]
+        expected = (date.fromisoformat(p["received_date"]) - date.fromisoformat(p["order_date"])).days \
+            if p["received_date"] else None
+        assert p["cycle_days"] == expected, p
     for cid, customer in customers.items():
         won_total = round(sum(o["amount"] for o in won if o["customer"] == cid), 2)
         assert customer["won_amount"] == won_total
