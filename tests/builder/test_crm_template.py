@@ -175,6 +175,9 @@ def test_a_manager_sees_her_teams_customers_and_not_the_other_teams(org, api_as)
     assert {c["id"] for c in seen} == {c["id"] for c in everyone if c["owner"] in mine}
     rep = everything(api_as(org["rep3"]), "customer")
     assert rep and {c["owner"] for c in rep} == {org["rep3"].id}
+    deal = everything(api_as(org["rep3"]), "opportunity")[0]
+    assert "target_person" in deal and "target_region" not in deal  # the director's region targets stay his
+    assert "target_region" in everything(api_as(org["director"]), "opportunity")[0]
 
 
 def test_a_sample_quote_reads_as_approved_history_on_its_page(app, org, api_as):
