@@ -264,11 +264,10 @@ class _Gen:
         kind = self.rng.choice(list(self.w["ticket_subjects"]))
         priority = self.rng.choice(["low", "medium", "medium", "high", "urgent"])
         start = datetime.combine(opened, time(self.rng.randint(1, 9), 0), tzinfo=UTC)
-        due = start + timedelta(hours=SLA_HOURS[priority])
         row = {"subject": self.rng.choice(self.w["ticket_subjects"][kind]), "customer": c + 1,
                "contact": self.cust_contacts[c][0], "order": order, "type": kind, "priority": priority,
                "assignee": "service", "owner": self.cust_owner[c],
-               "opened_at": start.strftime("%Y-%m-%dT%H:%M:%SZ"), "sla_due_at": due.strftime("%Y-%m-%dT%H:%M:%SZ")}
+               "opened_at": start.strftime("%Y-%m-%dT%H:%M:%SZ")}  # its SLA due time is a formula
         if (self.today - opened).days > 10:
             took = timedelta(hours=self.rng.randint(1, SLA_HOURS[priority] * 2))
             row.update(status="closed", resolved_at=(start + took).strftime("%Y-%m-%dT%H:%M:%SZ"),
