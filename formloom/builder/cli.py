@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import locale
+import os
 import time
 from pathlib import Path
 
@@ -10,8 +12,10 @@ import sqlalchemy as sa
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
+from formloom.app_templates import available, people
 from formloom.builder import apps
 from formloom.builder.apps import create_app
+from formloom.builder.demo_org import ensure_people
 from formloom.builder.templates import fill_sample_data, install_template, template_installed
 from formloom.platform.actor import Actor
 from formloom.platform.cli import ensure_user
@@ -35,9 +39,6 @@ def _user(email: str) -> User:
 
 def _machine_language() -> str:
     """zh when the machine's locale is Chinese, else en."""
-    import locale
-    import os
-
     for name in ("LC_ALL", "LC_MESSAGES", "LANG", "LANGUAGE"):
         if os.environ.get(name):
             return "zh" if os.environ[name].lower().startswith("zh") else "en"
@@ -56,14 +57,10 @@ def _machine_language() -> str:
 @with_appcontext
 def demo(password, key, language, scale, demo_password, url):
     """Install the CRM (and the small example) with sample data and print how to sign in."""
-    from formloom.app_templates import available, people
-    from formloom.builder.demo_org import ensure_people
-
     if key not in available():
         raise click.ClickException(f"No template {key}; available: {', '.join(available())}")
     language = language or _machine_language()
     admin = ensure_user("admin@example.com", "Admin", password, admin=True)
-    logins = []
     for template in dict.fromkeys([key, "sales_mini"]):
         if template_installed(template):
             click.echo(f"The {template} app is installed already.")
@@ -75,14 +72,16 @@ def demo(password, key, language, scale, demo_password, url):
         result = install_template(template, actor, language=language)
         mapping = ensure_people(org, demo_password) if org else None  # after the publish made the roles
         fill_sample_data(template, actor, result["app"], scale if template == key else 1, language, mapping)
-        if org:
-            logins += [(u["email"], u["name"], ", ".join(u["roles"])) for u in org["users"]]
         click.echo(f"Installed {template} ({language}) with sample data in {time.monotonic() - started:.0f} s.")
     url = (url or current_app.config.get("FORMLOOM_BASE_URL") or "http://127.0.0.1:5000").rstrip("/")
     click.echo(f"Sign in at {url}/login?next=/a/{key} (it opens on the {key} app)")
     click.echo(f"  admin:    admin@example.com / {password}")
-    for email, name, roles in logins:
-        click.echo(f"  {roles:<16} {email:<34} {demo_password}   ({name})")
+    org = people(key, language) or {"users": []}
+    present = set(db.session.execute(sa.select(User.email).where(
+        User.email.in_([u["email"] for u in org["users"]]))).scalars())
+    for u in org["users"]:
+        if u["email"] in present:
+            click.echo(f"  {', '.join(u['roles']):<16} {u['email']:<34} {demo_password}   ({u['name']})")
 
 
 @click.group("template")
@@ -92,8 +91,6 @@ def template_group():
 
 @template_group.command("list")
 def template_list():
-    from formloom.app_templates import available
-
     for key, meta in available().items():
         click.echo(f"{key}\t{meta['name_en']}\t{meta['name']}\t{','.join(meta['languages'])}")
 

@@ -56,6 +56,8 @@ def fill_sample_data(key: str, actor: Actor, app_key: str, scale: float = 1, lan
                      people: dict | None = None) -> dict[str, int]:
     """Insert the template's generated records, mapping positional links to real ids.
 
+    A key "form:part" holds more records of `form`, loaded after its earlier parts (so data
+    linkage in them sees those records); positions count across the parts in order.
     Sample records are history: records marked `"$flow_status"` are stored as having been
     through their approval, the others of a form with a flow as never submitted, and the
     load's events are marked delivered, so no automation or webhook acts on them.
@@ -69,7 +71,8 @@ def fill_sample_data(key: str, actor: Actor, app_key: str, scale: float = 1, lan
     counts = {}
     since = db.session.execute(sa.select(sa.func.max(OutboxEvent.id))).scalar() or 0
     flowed = {f.form for f in runtime.definition.flows.values() if f.enabled}
-    for form_key, rows in data.items():
+    for part, rows in data.items():
+        form_key = part.split(":")[0]  # "form:part": more records of a form, after its earlier parts
         form = runtime.form(form_key)
         refs = {k: (type_of(f).refers_to, f.get("form")) for k, f in form.fields.items() if type_of(f).refers_to}
         subrefs = {(sub, k): f["form"] for sub, child in form.children.items()
@@ -81,13 +84,14 @@ def fill_sample_data(key: str, actor: Actor, app_key: str, scale: float = 1, lan
                 for line in row.get(sub) or []:
                     if isinstance(line.get(column), int):
                         line[column] = ids[target][line[column] - 1]
-        ids[form_key] = []
+        new = []
         for start in range(0, len(rows), service.MAX_BULK):
-            ids[form_key] += service.bulk_create(actor, runtime, form_key, rows[start:start + service.MAX_BULK],
-                                                 draft=form_key in flowed)
+            new += service.bulk_create(actor, runtime, form_key, rows[start:start + service.MAX_BULK],
+                                       draft=form_key in flowed)
         if form_key in flowed:
-            _settle_flow_status(runtime, form_key, ids[form_key], statuses)
-        counts[form_key] = len(rows)
+            _settle_flow_status(runtime, form_key, new, statuses)
+        ids[form_key] = ids.get(form_key, []) + new
+        counts[form_key] = counts.get(form_key, 0) + len(rows)
     with write_transaction():
         db.session.execute(sa.update(OutboxEvent).where(OutboxEvent.id > since, OutboxEvent.app_id == runtime.app_id,
                                                         OutboxEvent.dispatched_at.is_(None))

@@ -3,7 +3,7 @@ contract draft, the contract's approval with finance and legal in parallel, the 
 creates, and a follow-up touching its customer."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -13,7 +13,7 @@ from formloom.builder.demo_org import ensure_people
 from formloom.builder.templates import install_template
 from formloom.platform import outbox
 from formloom.platform.actor import Actor
-from formloom.platform.extensions import db
+from formloom.platform.extensions import db, write_transaction
 from formloom.platform.models import FlowTask, Notification, User
 from formloom.runtime.apps import get_runtime
 from formloom.runtime.flows import service as flows
@@ -134,13 +134,14 @@ def test_a_ticket_gets_its_sla_and_goes_to_its_assignee(crm, make):
     service = db.session.execute(sa.select(User).where(User.email == "service@example.com")).scalar_one()
     ticket = records.create(as_(u["rep1"]), rt, "ticket", {
         "subject": "Cannot sign in", "customer": records.create(as_(u["rep1"]), rt, "customer", {"name": "Initech"})["id"],
-        "priority": "high", "assignee": service.id, "opened_at": "2026-03-02T08:00:00Z"})
+        "priority": "high", "assignee": service.id})
     settle()
     done = read(rt, "ticket", ticket["id"])
     assert done["fields"]["status"] == "in_progress" and done["flow_status"] == "in_progress"
     assert done["fields"]["sla_hours"] == 24
-    assert done["fields"]["sla_due_at"].isoformat().startswith("2026-03-03T08:00")
+    assert done["fields"]["sla_due_at"] - done["fields"]["opened_at"] == timedelta(hours=24)
     [task] = pending(service)
+    assert task.due_at == done["fields"]["sla_due_at"].astimezone(UTC).replace(tzinfo=None)  # the SLA arms the timeout
     flows.act(as_(service), task.id, "approve")
     [confirm] = pending(u["rep1"])
     flows.act(as_(u["rep1"]), confirm.id, "approve", fields={"satisfaction": 5})
@@ -175,3 +176,25 @@ def test_a_payment_past_its_date_turns_overdue_and_its_owner_hears_of_it(crm):
     titles = [n.title for n in db.session.execute(sa.select(Notification).where(
         Notification.user_id == u["rep1"].id)).scalars()]
     assert titles == [f"Payment {due['fields']['number']} is overdue"]
+
+
+def test_a_ticket_past_its_sla_goes_to_the_service_manager(crm):
+    from formloom.platform import jobs
+    from formloom.platform.models import Job, utcnow
+
+    rt, u = crm
+    service, boss = (db.session.execute(sa.select(User).where(User.email == e)).scalar_one()
+                     for e in ("service@example.com", "service.manager@example.com"))
+    customer = records.create(as_(u["rep1"]), rt, "customer", {"name": "Hooli"})
+    ticket = records.create(as_(u["rep1"]), rt, "ticket", {"subject": "Down", "customer": customer["id"],
+                                                            "priority": "urgent", "assignee": service.id})
+    [task] = pending(service)
+    opened = read(rt, "ticket", ticket["id"])["fields"]["opened_at"]
+    assert task.due_at == (opened + timedelta(hours=4)).astimezone(UTC).replace(tzinfo=None)  # urgent: 4 hours
+    job = db.session.execute(sa.select(Job).where(Job.dedupe_key == f"flow-timeout:{task.id}")).scalar_one()
+    past = utcnow() - timedelta(minutes=1)  # the clock moved on past the SLA
+    with write_transaction():
+        db.session.execute(sa.update(FlowTask).where(FlowTask.id == task.id).values(due_at=past))
+        db.session.execute(sa.update(Job).where(Job.id == job.id).values(run_at=past))
+    assert jobs.run_job(job.id) == "done"
+    assert not pending(service) and [t.step_key for t in pending(boss)] == ["handle"]

@@ -117,6 +117,12 @@ def test_sample_data_holds_together(org, api_as):
         short = (p["received_amount"] or 0) < p["planned_amount"]
         assert (p["status"] == "overdue") == (short and p["plan_date"] < today), p
     assert any(p["status"] == "overdue" for p in payments)
+    order_dates = {o["id"]: o["order_date"] for o in orders}
+    for p in payments:  # the payment cycle, for the payments dashboard
+        assert p["order_date"] == order_dates[p["order"]]
+        expected = (date.fromisoformat(p["received_date"]) - date.fromisoformat(p["order_date"])).days \
+            if p["received_date"] else None
+        assert p["cycle_days"] == expected, p
     for cid, customer in customers.items():
         won_total = round(sum(o["amount"] for o in won if o["customer"] == cid), 2)
         assert customer["won_amount"] == won_total
@@ -140,7 +146,12 @@ def test_sample_data_holds_together(org, api_as):
             deals = [o for o in won if o["region"] == t["region"] and within(t, o["closed_date"])]
         elif t["dimension"] == "product_line":
             deals = [o for o in won if o["product_line"] == t["product_line"] and within(t, o["closed_date"])]
-        else:
+        else:  # a team: its people's targets within its period
+            mine = [p for p in targets if p["dimension"] == "person" and p["department"] == t["department"]
+                    and t["start_date"] <= p["start_date"] and p["end_date"] <= t["end_date"]]
+            assert mine and [p["team_target"] for p in mine] == [t["id"]] * len(mine)
+            assert t["actual_won"] == round(sum(p["actual_won"] for p in mine), 2), t
+            assert t["actual_received"] == round(sum(p["actual_received"] for p in mine), 2), t
             continue
         assert t["actual_won"] == round(sum(o["amount"] for o in deals), 2), t
         assert abs(t["baseline_completion"] - t["actual_won"] / t["baseline_target"] * 100) <= 0.05 + 1e-9  # 1 place
@@ -164,6 +175,9 @@ def test_a_manager_sees_her_teams_customers_and_not_the_other_teams(org, api_as)
     assert {c["id"] for c in seen} == {c["id"] for c in everyone if c["owner"] in mine}
     rep = everything(api_as(org["rep3"]), "customer")
     assert rep and {c["owner"] for c in rep} == {org["rep3"].id}
+    deal = everything(api_as(org["rep3"]), "opportunity")[0]
+    assert "target_person" in deal and "target_region" not in deal  # the director's region targets stay his
+    assert "target_region" in everything(api_as(org["director"]), "opportunity")[0]
 
 
 def test_a_sample_quote_reads_as_approved_history_on_its_page(app, org, api_as):

@@ -52,11 +52,15 @@ def definition(language: str = "zh") -> dict:
     return _localise(app, "zh" if language.startswith("zh") else "en")
 
 
-def _grant(form: str, role: str, kind: str) -> dict:
-    what, rows = GRANTS[kind]
+def _grant(form: str, role: str, kind: str | dict) -> dict:
+    """One shorthand -> a grant; `{"grant": kind, "hidden": [...]}` also hides fields from the role."""
+    spec = kind if isinstance(kind, dict) else {"grant": kind}
+    what, rows = GRANTS[spec["grant"]]
     grant = {"form": form, "to": {"role": role}, **what}
     if rows:
         grant["rows"] = rows
+    if spec.get("hidden"):
+        grant["fields"] = {"hidden": spec["hidden"]}
     return grant
 
 

@@ -3,6 +3,8 @@
 `generate(scale, seed, today, language)` returns `{form: [fields, ...]}` in creation order.
 Links are 1-based positions into an earlier form's list, user fields name a person of
 `people()` by key and department fields a department by key: the installer maps them to ids.
+"sales_target:wider" (team, region and product-line targets) is loaded before the personal
+targets, whose team target is found by data linkage.
 `"$flow_status"` marks a record as having been through its approval already. Everything is
 consistent: won opportunities have a quote, a contract, an order and payments (never more
 than the contract), each customer's tier and last contact follow from its deals and
@@ -73,7 +75,7 @@ class _Gen:
         self.today, self.language, self.scale = today, language, scale
         self.w = words(language)
         self.out: dict[str, list[dict]] = {k: [] for k in (
-            "product", "sales_target", "customer", "contact", "lead", "opportunity", "follow_up", "quote", "contract", "order",
+            "product", "sales_target:wider", "sales_target", "customer", "contact", "lead", "opportunity", "follow_up", "quote", "contract", "order",
             "payment", "ticket", "sales_target")}
 
     def n(self, base: int, least: int = 1) -> int:
@@ -262,11 +264,10 @@ class _Gen:
         kind = self.rng.choice(list(self.w["ticket_subjects"]))
         priority = self.rng.choice(["low", "medium", "medium", "high", "urgent"])
         start = datetime.combine(opened, time(self.rng.randint(1, 9), 0), tzinfo=UTC)
-        due = start + timedelta(hours=SLA_HOURS[priority])
         row = {"subject": self.rng.choice(self.w["ticket_subjects"][kind]), "customer": c + 1,
                "contact": self.cust_contacts[c][0], "order": order, "type": kind, "priority": priority,
                "assignee": "service", "owner": self.cust_owner[c],
-               "opened_at": start.strftime("%Y-%m-%dT%H:%M:%SZ"), "sla_due_at": due.strftime("%Y-%m-%dT%H:%M:%SZ")}
+               "opened_at": start.strftime("%Y-%m-%dT%H:%M:%SZ")}  # its SLA due time is a formula
         if (self.today - opened).days > 10:
             took = timedelta(hours=self.rng.randint(1, SLA_HOURS[priority] * 2))
             row.update(status="closed", resolved_at=(start + took).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -291,6 +292,7 @@ class _Gen:
                 self.add("sales_target", {"name": self.w["person_target"].format(period=period, person=names[rep]),
                                           "period_type": "month", "period": period, "start_date": _day(start),
                                           "end_date": _day(end), "dimension": "person", "owner": rep,
+                                          "department": PEOPLE[rep][2],
                                           "baseline_target": base, "challenge_target": round(base * 1.3, 2)})
             if start.month in (1, 4, 7, 10) or back == 18:
                 q = (start.month - 1) // 3
@@ -298,7 +300,7 @@ class _Gen:
                 qe = date(start.year + (q == 3), (q * 3 + 3) % 12 + 1, 1) - timedelta(days=1)
                 for team, manager in (("team_east", "manager1"), ("team_north", "manager2")):
                     label = f"{qs.year}-Q{q + 1}"
-                    self.add("sales_target", {"name": self.w["team_target"].format(period=label, team=teams[team]),
+                    self.add("sales_target:wider", {"name": self.w["team_target"].format(period=label, team=teams[team]),
                                               "period_type": "quarter", "period": label, "start_date": _day(qs),
                                               "end_date": _day(qe), "dimension": "team", "department": team,
                                               "owner": manager, "baseline_target": self.money(8_000_000),
@@ -306,13 +308,13 @@ class _Gen:
 
         for year in range(first.year - 1, first.year + 1):
             for region in REGIONS:
-                self.add("sales_target", {
+                self.add("sales_target:wider", {
                     "name": self.w["region_target"].format(period=year, region=self.w["regions"][region]),
                     "period_type": "year", "period": str(year), "start_date": f"{year}-01-01",
                     "end_date": f"{year}-12-31", "dimension": "region", "region": region, "owner": "director",
                     "baseline_target": self.money(13_000_000), "challenge_target": self.money(20_000_000)})
             for line in LINES:
-                self.add("sales_target", {
+                self.add("sales_target:wider", {
                     "name": self.w["line_target"].format(period=year, line=self.w["lines"][line]),
                     "period_type": "year", "period": str(year), "start_date": f"{year}-01-01",
                     "end_date": f"{year}-12-31", "dimension": "product_line", "product_line": line,

@@ -87,8 +87,8 @@ class Approval(FlowNodeType):
                 if delta is None or after.startswith("-"):
                     err(ptr + "/timeout/after", f'"{after}" is not an ISO 8601 duration such as "PT48H" or "P2D"')
             else:
-                f = form.fields.get(after["field"])
-                if type_of(f).kind not in ("date", "datetime"):
+                f = form.fields.get(after["field"])  # a formula giving a date counts, as for date_reached
+                if (type_of(f).result_kind(f) if f else None) not in ("date", "datetime"):
                     err(ptr + "/timeout/after/field", f'"{after["field"]}" is not a date or date-time field of '
                                                       f'form "{form.key}"')
 

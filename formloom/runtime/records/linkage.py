@@ -21,6 +21,7 @@ from formloom.runtime import conditions
 from formloom.runtime.fields import FieldValueError, ValueContext, field_types
 from formloom.runtime.records.context import condition_env, value_context
 from formloom.runtime.records.query import sql_resolver
+from formloom.runtime.schema.linkage import RECORD_ID
 from formloom.runtime.schema.validate import operand_resolver
 
 CACHE = "linkage"
@@ -119,13 +120,13 @@ def _lookup(actor, runtime, form, link: Linkage, values: dict, ctx: ValueContext
     env = replace(condition_env(actor, runtime, ctx=ctx), record=values)
     match = conditions.to_sql(link.where, sql_resolver(runtime, link.form), env,
                               record_resolver=operand_resolver(form))
-    column = ft.table.c.id if link.field == "$id" else ft.columns[link.field]
+    column = ft.table.c.id if link.field == RECORD_ID else ft.columns[link.field]
     stmt = (sa.select(column).where(match, ft.table.c.deleted_at.is_(None))
             .order_by(ft.table.c.id).limit(1))
     row = db.session.execute(stmt).first()
     if row is None:
         return None
-    if link.field == "$id":  # the matching record itself, for a link field
+    if link.field == RECORD_ID:  # the matching record itself, for a link field
         return row[0]
     src = runtime.form(link.form).fields[link.field]
     src_type = field_types.get(src["type"])
