@@ -32,6 +32,11 @@ MESSAGES = [
      _l("has %(n)s cells; the header names %(m)s columns")),
     (re.compile(r"matches no record of .*"), _l("matches no record to update")),
     (re.compile(r"is empty; it must name the record to change"), _l("is empty; it must name the record to change")),
+    (re.compile(r"is empty"), _l("is empty")),
+    (re.compile(r"has no rows"), _l("has no rows")),
+    (re.compile(r"is an old Excel \(\.xls\) file.*"), _l("is an old Excel (.xls) file; save it as .xlsx or .csv")),
+    (re.compile(r"is not (?P<enc>\S+) text .*"), _l("is not %(enc)s text; choose its encoding, or save it as “CSV UTF-8”")),
+    (re.compile(r"is not a readable (Excel workbook|CSV file).*"), _l("is not a readable CSV or Excel file")),
 ]
 
 
@@ -42,6 +47,11 @@ def message(text: str) -> str:
         if m:
             return str(words) % m.groupdict()
     return translate(text or "")
+
+
+def _file_problem(exc: FormloomError) -> str:
+    first = exc.errors[0] if exc.errors else {}
+    return message(first.get("message", exc.message)) if first.get("field") == "file" else exc.message
 
 
 def _page(app_key: str, form_key: str) -> Page:
@@ -80,7 +90,7 @@ def import_page(app_key, form_key):
                 row = service.stage(page.actor, page.runtime, form_key, upload.stream, upload.filename,
                                     {"encoding": request.form.get("encoding") or None})
             except FormloomError as exc:
-                flash(_("The file cannot be read: %(problem)s", problem=exc.message), "danger")
+                flash(_("The file cannot be read: %(problem)s", problem=_file_problem(exc)), "danger")
                 status = 422
             else:
                 return redirect(page.url("web.import_run", import_id=row.id))
@@ -203,7 +213,7 @@ def import_run(app_key, form_key, import_id):
             lay = service.layout(page.runtime, page.runtime.form(form_key), service.file_path(row), row.file_name,
                                  row.options)
         except FormloomError as exc:
-            flash(_("The file cannot be read: %(problem)s", problem=exc.message), "danger")
+            flash(_("The file cannot be read: %(problem)s", problem=_file_problem(exc)), "danger")
     if row.status == "draft" and lay is not None:
         view = _mapping_view(page, row, lay)
     if row.dry_run and lay is not None and row.status in ("finished", "failed"):
