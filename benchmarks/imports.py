@@ -17,7 +17,7 @@ from formloom.runtime.imports import service
 
 NAME = "imports"
 RECORDS = 100_000
-AIM_SECONDS = 12.0  # the aim on SQLite: 100,000 rows in under 12 s
+AIM_SECONDS = 12.0  # the aims: 100,000 rows in 12 s on SQLite, 1,000,000 in 120 s on PostgreSQL
 HEADER = ["Title", "Company", "Stage", "Amount", "Probability", "Close date", "Lost reason"]
 
 
@@ -73,7 +73,8 @@ def run(env, scale: float = 1.0, **_options) -> dict:
         "results": {"rows": n, "seconds": round(seconds, 2), "rows_per_second": round(rate), "stored": stored,
                     "cpu_seconds": round(cpu, 2), "rows_per_cpu_second": round(n / cpu) if cpu else None,
                     "peak_rss_mb": round(max(rss_before, rss_after) / 1024), **outcome},
-        "aims": [{"aim": f"{n:,} rows in under {aim:g} s (100,000 in 12 s on SQLite)", "value": round(seconds, 2),
+        "aims": [{"aim": f"{n:,} rows in under {aim:g} s (SQLite: 100,000 in 12 s; PostgreSQL: 1,000,000 in 120 s)",
+                  "value": round(seconds, 2),
                   "met": seconds < aim}],
     }
 
