@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import re
 
+import sqlalchemy as sa
 from flask import abort, flash, make_response, redirect, render_template, request, send_file
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import login_required
 
 from formloom.platform.exceptions import FormloomError
+from formloom.platform.extensions import db
+from formloom.platform.models import User
 from formloom.runtime.exceptions import NotFound
 from formloom.runtime.fields import type_of
 from formloom.runtime.fields.select import option_label, options
@@ -96,7 +99,9 @@ def import_page(app_key, form_key):
                 return redirect(page.url("web.import_run", import_id=row.id))
     past = [r for r in service.history(page.runtime, form_key) if r.status != "draft"
             and (r.created_by_id == page.actor.user_id or page.is_admin)]
-    return render_template("web/import.html", page=page, past=past, may=_may_import(page),
+    people = dict(db.session.execute(sa.select(User.id, User.name).where(
+        User.id.in_({r.created_by_id for r in past if r.created_by_id}))).all()) if past else {}
+    return render_template("web/import.html", page=page, past=past, may=_may_import(page), people=people,
                            encodings=ENCODINGS), status
 
 
