@@ -17,7 +17,7 @@ from formloom.runtime.imports import service
 
 NAME = "imports"
 RECORDS = 100_000
-AIM_SECONDS = 12.0  # the aim on SQLite: 100,000 rows in under 12 s
+AIM_SECONDS = 12.0  # the aims: 100,000 rows in 12 s on SQLite, 1,000,000 in 120 s on PostgreSQL
 HEADER = ["Title", "Company", "Stage", "Amount", "Probability", "Close date", "Lost reason"]
 
 
@@ -53,11 +53,13 @@ def run(env, scale: float = 1.0, **_options) -> dict:
         actor, runtime = env.actor(), env.runtime()
         data.create_companies(actor, runtime)
         rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         with open(path, "rb") as fh:
             row = service.start(actor, runtime, "deal", fh, "deals.csv", {"on_error": "skip"})
         row = wait(row.id)
         seconds = time.perf_counter() - start
+        cpu = time.process_time() - cpu  # this process's CPU (every thread): what the import cost,
+        # whatever else the machine was doing
         rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         stored = db.session.execute(sa.select(sa.func.count()).select_from(runtime.form_tables("deal").table)).scalar()
         outcome = {"status": row.status, "created": row.created, "failed_rows": row.failed_rows, "error": row.error}
@@ -69,8 +71,10 @@ def run(env, scale: float = 1.0, **_options) -> dict:
         "params": {"form": "deal", "rows": n, "columns": len(HEADER), "file_bytes": size, "on_error": "skip",
                    "path": "POST .../imports -> job imports.run (formloom.runtime.imports)"},
         "results": {"rows": n, "seconds": round(seconds, 2), "rows_per_second": round(rate), "stored": stored,
+                    "cpu_seconds": round(cpu, 2), "rows_per_cpu_second": round(n / cpu) if cpu else None,
                     "peak_rss_mb": round(max(rss_before, rss_after) / 1024), **outcome},
-        "aims": [{"aim": f"{n:,} rows in under {aim:g} s (100,000 in 12 s on SQLite)", "value": round(seconds, 2),
+        "aims": [{"aim": f"{n:,} rows in under {aim:g} s (SQLite: 100,000 in 12 s; PostgreSQL: 1,000,000 in 120 s)",
+                  "value": round(seconds, 2),
                   "met": seconds < aim}],
     }
 
@@ -80,6 +84,7 @@ def format_result(result: dict) -> str:
     aim = result["aims"][0]
     return report.table(
         f"imports: a {result['params']['columns']}-column CSV with a link column ({result['db']})",
-        ["db", "rows", "seconds", "rows/s", "created", "failed", "peak RSS MB", "aim"],
-        [[result["db"], r["rows"], r["seconds"], r["rows_per_second"], r["created"], r["failed_rows"],
+        ["db", "rows", "seconds", "rows/s", "CPU s", "rows/CPU s", "created", "failed", "peak RSS MB", "aim"],
+        [[result["db"], r["rows"], r["seconds"], r["rows_per_second"], r["cpu_seconds"], r["rows_per_cpu_second"],
+          r["created"], r["failed_rows"],
           r["peak_rss_mb"], f"{aim['aim']}: {'met' if aim['met'] else 'NOT met'}"]])

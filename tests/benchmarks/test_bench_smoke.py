@@ -79,6 +79,10 @@ def test_every_benchmark_reports_numbers(any_db, tmp_path):
     assert over_http["backlog_after_bulk"]["events_left"] == over_http["backlog_after_bulk"]["jobs_left"] == 0
     assert over_http["web_rss_mb"] and all(mb > 0 for mb in over_http["web_rss_mb"])
 
+    imported = json.loads((tmp_path / f"imports-{any_db}.json").read_text())["results"]
+    assert imported["status"] == "finished" and imported["created"] == imported["stored"] == imported["rows"] == 100
+    assert imported["failed_rows"] == 0 and imported["rows_per_second"] > 0
+
     scale = json.loads((tmp_path / f"scale-{any_db}.json").read_text())
     if any_db == "sqlite":
         assert "PostgreSQL only" in scale["skipped"]
@@ -89,7 +93,7 @@ def test_every_benchmark_reports_numbers(any_db, tmp_path):
 
 
     for title in ("http: formloom serve", "flows: 10 pending of 1,000 tasks", "automations: runs from record events", "creates: deal records", "bulk: service.bulk_create", "list: amount > 250,000", "events: record events",
-                  "relations: lookups and rollups kept current"):
+                  "relations: lookups and rollups kept current", "imports: a 7-column CSV with a link column"):
         assert title in done.stdout
 
 

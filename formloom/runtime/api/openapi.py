@@ -173,6 +173,16 @@ def _form_paths(app_key: str, form, name: str) -> dict:
             "tags": tag, "operationId": f"history{op}", "summary": "Who changed what, newest first",
             "responses": {"200": _json({"type": "object", "properties": {"items": {"type": "array", "items": {
                 "$ref": "#/components/schemas/Revision"}}}}, "Revisions"), **_errors()}}},
+        f"{base}/imports": {"post": {
+            "tags": tag, "operationId": f"import{op}", "summary": "Import a CSV or XLSX file (a background job)",
+            "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+                "type": "object", "required": ["file"], "properties": {
+                    "file": {"type": "string", "format": "binary"},
+                    "options": {"type": "string", "description": "JSON: mapping, values, mode, key, on_error, "
+                                                                  "dry_run, encoding, sheet, header_row"}}}}}},
+            "responses": {"202": _json({"type": "object", "properties": {
+                "id": {"type": "integer"}, "job": {"type": "string"}, "status": {"type": "string"}}}, "Queued"),
+                **_errors("403", "422")}}},
         f"{base}/schema": {"get": {"tags": tag, "operationId": f"schema{op}",
                                    "responses": {"200": _json({"type": "object"}, "JSON Schema of the fields"),
                                                  **_errors()}}},
@@ -181,6 +191,33 @@ def _form_paths(app_key: str, form, name: str) -> dict:
 
 def _ref(name: str) -> dict:
     return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _import_paths() -> dict:
+    """An import's progress, failed rows and cancel: the same for every app."""
+    tag = ["imports"]
+    import_id = [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}]
+    error = {"type": "object", "properties": {"row": {"type": "integer"}, "column": {"type": ["string", "null"]},
+                                              "field": {"type": ["string", "null"]}, "message": {"type": "string"}}}
+    state = {"type": "object", "properties": {
+        "id": {"type": "integer"}, "status": {"enum": ["draft", "queued", "running", "finished", "failed", "cancelled"]},
+        "phase": {"type": ["string", "null"]}, "dry_run": {"type": "boolean"}, "total": {"type": ["integer", "null"]},
+        **{k: {"type": "integer"} for k in ("done", "created", "updated", "failed_rows")},
+        "errors": {"type": "array", "items": error}, "errors_truncated": {"type": "boolean"},
+        "error": {"type": ["string", "null"]}, "rate": {"type": ["number", "null"]},
+        "seconds_left": {"type": ["integer", "null"]}}}
+    return {
+        "/api/v1/imports/{id}": {"parameters": import_id, "get": {
+            "tags": tag, "operationId": "getImport", "summary": "An import's status, progress and row errors",
+            "responses": {"200": _json(state, "The import"), **_errors()}}},
+        "/api/v1/imports/{id}/failed.csv": {"parameters": import_id, "get": {
+            "tags": tag, "operationId": "getImportFailedRows", "summary": "The failed rows as uploaded, with an error column",
+            "responses": {"200": {"description": "CSV", "content": {"text/csv": {"schema": {"type": "string"}}}},
+                          **_errors()}}},
+        "/api/v1/imports/{id}/cancel": {"parameters": import_id, "post": {
+            "tags": tag, "operationId": "cancelImport", "summary": "Stop a queued or running import between batches",
+            "responses": {"200": _json(state, "The import"), **_errors("403")}}},
+    }
 
 
 def _task_paths() -> dict:
@@ -340,7 +377,8 @@ def build_document(app_keys: list[str]) -> dict:
     doc = {"openapi": "3.1.0",
            "info": {"title": "Formloom API", "version": "1",
                     "description": "Records of the published apps the caller can use, and approvals."},
-           "security": [{"bearer": []}], "paths": {**_task_paths(), **fixed_paths()}, "components": _components()}
+           "security": [{"bearer": []}], "paths": {**_task_paths(), **_import_paths(), **fixed_paths()},
+           "components": _components()}
     for app_key in app_keys:
         try:
             rt = get_runtime(app_key)

@@ -1,5 +1,5 @@
 """A calendar date."""
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from formloom.runtime.fields.base import FieldType, FieldValueError, ValueContext
 
 CELL_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y年%m月%d日", "%d/%m/%Y")
+EXCEL_EPOCH = date(1899, 12, 30)  # day 0 of Excel's serial dates (its 1900 leap-year bug included)
 TODAY = ("$today", "today")
 
 
@@ -67,6 +68,9 @@ class DateFieldType(FieldType):
         if not isinstance(text, str):
             return self.to_python(field, text, ctx)
         text = text.strip()
+        serial = text[:-2] if text.endswith(".0") else text
+        if len(serial) == 5 and serial.isdigit():  # an Excel date as its serial number (1927-2173)
+            return self.check_bounds(field, EXCEL_EPOCH + timedelta(days=int(serial)))
         for fmt in CELL_FORMATS:
             try:
                 parsed = datetime.strptime(text, fmt).date()

@@ -22,7 +22,7 @@ from formloom.runtime.records import service
 from formloom.runtime.records.context import value_context
 from formloom.runtime.storage import store
 
-BATCH = 5000  # rows a batch: one bulk create, one transaction (skip), one progress step
+BATCH = 2000  # rows a batch: one bulk create, one transaction (skip: short, so other writers wait little), one progress step
 ERROR_COLUMN = "Import error"
 
 

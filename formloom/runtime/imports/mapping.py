@@ -19,6 +19,7 @@ from formloom.platform.models import Department, User
 from formloom.runtime import access
 from formloom.runtime.exceptions import ValidationFailed
 from formloom.runtime.fields import FieldValueError, field_types, type_of
+from formloom.runtime.fields.base import FieldType
 from formloom.runtime.storage import store
 
 SPLIT = re.compile(r"[,，、;；\n]+")
@@ -181,6 +182,8 @@ class Converter:
             if f.get("multiple") or ftype.storage_for(f) == "values":
                 return [c.values.get(p.strip(), p.strip()) for p in SPLIT.split(text) if p.strip()]
             text = c.values.get(text, text)
+        if type(ftype).parse_cell is FieldType.parse_cell:
+            return text  # read as the API reads text; the records service converts it once
         return ftype.to_json(f, ftype.parse_cell(f, text, self.ctx))
 
     def _noun(self, c: Column, plural: bool = False) -> str:

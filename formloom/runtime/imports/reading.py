@@ -26,7 +26,7 @@ class FileProblem(ValidationFailed):
     """The file as a whole cannot be read (not a spreadsheet, wrong encoding, empty)."""
 
     def __init__(self, message: str):
-        super().__init__(message, [{"field": "file", "message": message}])
+        super().__init__(f"The file {message}", [{"field": "file", "message": message}])
 
 
 def kind_of(name: str, head: bytes) -> str:

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import re
 
+import sqlalchemy as sa
 from flask import abort, flash, make_response, redirect, render_template, request, send_file
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import login_required
 
 from formloom.platform.exceptions import FormloomError
+from formloom.platform.extensions import db
+from formloom.platform.models import User
 from formloom.runtime.exceptions import NotFound
 from formloom.runtime.fields import type_of
 from formloom.runtime.fields.select import option_label, options
@@ -32,6 +35,11 @@ MESSAGES = [
      _l("has %(n)s cells; the header names %(m)s columns")),
     (re.compile(r"matches no record of .*"), _l("matches no record to update")),
     (re.compile(r"is empty; it must name the record to change"), _l("is empty; it must name the record to change")),
+    (re.compile(r"is empty"), _l("is empty")),
+    (re.compile(r"has no rows"), _l("has no rows")),
+    (re.compile(r"is an old Excel \(\.xls\) file.*"), _l("is an old Excel (.xls) file; save it as .xlsx or .csv")),
+    (re.compile(r"is not (?P<enc>\S+) text .*"), _l("is not %(enc)s text; choose its encoding, or save it as “CSV UTF-8”")),
+    (re.compile(r"is not a readable (Excel workbook|CSV file).*"), _l("is not a readable CSV or Excel file")),
 ]
 
 
@@ -42,6 +50,11 @@ def message(text: str) -> str:
         if m:
             return str(words) % m.groupdict()
     return translate(text or "")
+
+
+def _file_problem(exc: FormloomError) -> str:
+    first = exc.errors[0] if exc.errors else {}
+    return message(first.get("message", exc.message)) if first.get("field") == "file" else exc.message
 
 
 def _page(app_key: str, form_key: str) -> Page:
@@ -80,13 +93,15 @@ def import_page(app_key, form_key):
                 row = service.stage(page.actor, page.runtime, form_key, upload.stream, upload.filename,
                                     {"encoding": request.form.get("encoding") or None})
             except FormloomError as exc:
-                flash(_("The file cannot be read: %(problem)s", problem=exc.message), "danger")
+                flash(_("The file cannot be read: %(problem)s", problem=_file_problem(exc)), "danger")
                 status = 422
             else:
                 return redirect(page.url("web.import_run", import_id=row.id))
     past = [r for r in service.history(page.runtime, form_key) if r.status != "draft"
             and (r.created_by_id == page.actor.user_id or page.is_admin)]
-    return render_template("web/import.html", page=page, past=past, may=_may_import(page),
+    people = dict(db.session.execute(sa.select(User.id, User.name).where(
+        User.id.in_({r.created_by_id for r in past if r.created_by_id}))).all()) if past else {}
+    return render_template("web/import.html", page=page, past=past, may=_may_import(page), people=people,
                            encodings=ENCODINGS), status
 
 
@@ -203,7 +218,7 @@ def import_run(app_key, form_key, import_id):
             lay = service.layout(page.runtime, page.runtime.form(form_key), service.file_path(row), row.file_name,
                                  row.options)
         except FormloomError as exc:
-            flash(_("The file cannot be read: %(problem)s", problem=exc.message), "danger")
+            flash(_("The file cannot be read: %(problem)s", problem=_file_problem(exc)), "danger")
     if row.status == "draft" and lay is not None:
         view = _mapping_view(page, row, lay)
     if row.dry_run and lay is not None and row.status in ("finished", "failed"):

@@ -161,14 +161,15 @@ def test_an_xlsx_with_dates_as_dates_and_as_text_and_a_mapping_by_hand(shop):
     ws.append(["Name of order", "Due", "Client code", "Notes"])
     ws.append(["x1", datetime(2026, 5, 6), "G1", "ignored"])
     ws.append(["x2", "2026-07-08", "A1", "ignored"])
+    ws.append(["x3", 46000, "A1", ""])  # a date as Excel's serial number, in a cell not formatted as a date
     buffer = io.BytesIO()
     wb.save(buffer)
     options = {"mapping": {"Name of order": "title", "Client code": {"field": "customer", "match": "code"},
                            "Notes": None}}
     body = upload(api, buffer.getvalue(), options, name="orders.xlsx").get_json()
-    assert body["status"] == "finished" and body["created"] == 2, body
+    assert body["status"] == "finished" and body["created"] == 3, body
     got = records(api)
-    assert got["x1"]["due"] == "2026-05-06" and got["x2"]["due"] == "2026-07-08"
+    assert got["x1"]["due"] == "2026-05-06" and got["x2"]["due"] == "2026-07-08" and got["x3"]["due"] == "2025-12-09"
     assert got["x1"]["customer"] != got["x2"]["customer"]
     assert db.session.execute(sa.select(ImportRun.options)).scalar()["header_row"] == 3
 
@@ -208,3 +209,18 @@ def test_a_row_with_more_cells_than_the_header_and_duplicate_headers(shop):
                   {"on_error": "skip"}).get_json()
     assert body["created"] == 1 and body["errors"][0]["row"] == 1 and "4 cells" in body["errors"][0]["message"]
     assert titles(api) == ["b"]
+
+
+def test_an_empty_file_is_refused_and_a_file_with_only_a_header_imports_nothing(shop):
+    api, _rt, _owner = shop
+    assert problem(upload(api, b"", run=False), 422)["errors"][0]["field"] == "file"
+    assert problem(upload(api, b"\xef\xbb\xbf\n\n", run=False), 422)["detail"] == "The file has no rows"
+    body = upload(api, csv_bytes([["Title", "Ref"]])).get_json()
+    assert (body["status"], body["total"], body["created"], body["failed_rows"]) == ("finished", 0, 0, 0)
+
+
+def test_the_encoding_can_be_chosen_over_the_detected_one(shop):
+    api, _rt, _owner = shop
+    data = csv_bytes([["Title"], ["café"]], "latin-1")  # not UTF-8; GB18030 would read it wrongly
+    body = upload(api, data, {"encoding": "latin-1"}).get_json()
+    assert body["created"] == 1 and titles(api) == ["café"]

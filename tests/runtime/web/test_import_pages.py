@@ -68,7 +68,7 @@ def test_upload_map_preview_and_import_from_the_pages(shop):
     listing = web.get("/a/shop/f/order").get_data(as_text=True)
     assert ">first<" in listing and ">third<" in listing and ">second<" not in listing
     history = web.get("/a/shop/f/order/import").get_data(as_text=True)
-    assert "orders.csv" in history and "Finished" in history
+    assert "orders.csv" in history and "Finished" in history and ">Owner<" in history
 
 
 def test_a_file_that_cannot_be_read_says_why_and_keeps_nothing(shop):
