@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-INTEGERS = {"id", "member_id", "run_id", "webhook_id", "role_id", "dept_id", "user_id", "token_id"}
+INTEGERS = {"number", "id", "member_id", "run_id", "webhook_id", "role_id", "dept_id", "user_id", "token_id"}
 OBJECT = {"type": "object"}
 KEY = {"type": "string", "pattern": "^[a-z][a-z0-9_]{0,29}$"}
 NAME = {"type": "string", "minLength": 1, "maxLength": 200}
@@ -25,6 +25,17 @@ OPERATIONS: list[tuple] = [
      {"type": "object", "required": ["template"], "properties": {
          "template": {"type": "string"}, "key": KEY, "name": NAME, "language": {"enum": ["zh", "en"]},
          "sample_data": {"type": "boolean"}}}),
+    ("get", "/api/v1/templates", "The template packs (a JSON list), named in the reader's language", "apps",
+     "200", (), None),
+    ("get", APP + "/versions", "The published versions, newest first", "apps", "200", ("403",), None),
+    ("get", APP + "/versions/{number}/diff", "What changed from version n to version `to`, in words and as data",
+     "apps", "200", ("403", "422"), None),
+    ("post", APP + "/versions/{number}/restore", "Publish version n again as a new version", "apps", "200",
+     ("403", "409", "422"), None),
+    ("get", APP + "/export", "The app as one file: definition (and records with ?data=1)", "apps", "200",
+     ("403",), None),
+    ("post", "/api/v1/apps/import", "A new app from an exported file (key in the body)", "apps", "201",
+     ("403", "409", "422"), OBJECT),
     ("get", APP + "/definition", "The published definition (as the caller may read it)", "apps", "200", ("403",),
      None),
     ("get", APP + "/draft", "The draft definition (app administrators)", "apps", "200", ("403",), None),
