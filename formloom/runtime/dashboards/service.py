@@ -18,6 +18,7 @@ from flask_babel import gettext as _
 from formloom.platform.actor import Actor
 from formloom.platform.extensions import db
 from formloom.platform.models import Department, User
+from formloom.runtime import access
 from formloom.runtime.dashboards import periods, widget_types
 from formloom.runtime.dashboards.aggregate import (
     OTHERS,
@@ -36,6 +37,7 @@ from formloom.runtime.views.base import value_kind
 
 FILTER = "f_"  # query-string prefix of a dashboard filter's value: ?f_close_date=this_month
 MAX_ROWS = 1000
+MAX_DRILL_IDS = 5000  # linked records a drill-down through `link.field` names at most
 AGG_WORDS = {"count": "Count", "sum": "Sum", "avg": "Average", "min": "Least", "max": "Greatest",
              "distinct": "Distinct"}
 
@@ -372,14 +374,22 @@ def _dimension_condition(plan: Plan, i: int, value) -> dict | None:
         lt = plan.runtime.form_tables(target.key)
         col = lt.columns[tkey] if tkey in lt.columns else lt.table.c[tkey]
         if value is None:
-            return {"any": [{"field": field, "op": "is_empty"}]}  # (a linked record without one is shown too)
-        if key.how == "date":
+            where = col.is_(None)
+        elif key.how == "date":
             lo, hi = bucket_span(dim.bucket, value)
             where = col.between(lo, hi)
         else:
             where = col == value
-        ids = db.session.execute(sa.select(lt.table.c.id).where(where, lt.table.c.deleted_at.is_(None)).limit(5000)).scalars().all()
-        return {"field": field, "op": "in", "value": list(ids) or [0]}
+        # The linked records the reader may see with that value (as the widget joined them).
+        scope = access.form_access(plan.actor, plan.runtime, target.key).scope(lt.table)
+        ids = list(db.session.execute(sa.select(lt.table.c.id).where(
+            where, scope, lt.table.c.deleted_at.is_(None)).limit(MAX_DRILL_IDS)).scalars())
+        matching = {"field": field, "op": "in", "value": ids or [0]}
+        if value is None:  # no linked record, or one without a value, or one they may not see
+            visible = list(db.session.execute(sa.select(lt.table.c.id).where(
+                col.is_not(None), scope, lt.table.c.deleted_at.is_(None)).limit(MAX_DRILL_IDS)).scalars())
+            return {"not": {"field": field, "op": "in", "value": visible or [0]}}
+        return matching
     if value is None:
         return {"field": dim.field, "op": "is_empty"}
     if key.how == "date":

@@ -278,7 +278,7 @@ def test_drill_down_finds_exactly_the_records_counted(world):
     owner = world["owner"]
     for widget in ("by_stage", "by_month", "by_tier", "by_company"):
         body = get(owner, widget, f_close_date="last_90_days")
-        for row, keys in list(zip(body["rows"], body["keys"], strict=True))[:4]:
+        for row, keys in zip(body["rows"], body["keys"], strict=True):
             drill = owner.get(address(widget, "drill", keys=keys, f_close_date="last_90_days")).get_json()
             found = walk(owner, filter=drill["filter"])
             if widget == "by_stage":
