@@ -27,6 +27,7 @@ from formloom.runtime.dashboards.aggregate import (
     key_json,
     measure_json,
     run,
+    run_sets,
 )
 from formloom.runtime.dashboards.base import NAMED, Dashboard, DashFilter, Widget
 from formloom.runtime.dashboards.fields import filter_fits, resolve
@@ -189,8 +190,9 @@ def _table(plan: Plan, locale: str) -> dict:
     sets = widget_types.get(widget.type).grouping_sets(widget)
     if sets:
         body["totals"] = []
+        found = run_sets(plan, sets, MAX_ROWS)
         for s in sets:
-            trows = run(plan, s, limit=MAX_ROWS)
+            trows = found[s]
             tnames = _names(plan, [trows], s)
             body["totals"].append({"dimensions": [src.dimensions[i].key for i in s],
                                    "rows": [_row(plan, s, r, tnames) for r in trows],

@@ -48,6 +48,9 @@ def widgets() -> list[dict]:
           sort="-total", limit=2, others=True),
         w("matrix", "pivot", dimensions=[{"field": "company.tier"}, {"field": "stage"}],
           measures=[{"agg": "sum", "field": "amount"}, {"agg": "avg", "field": "amount"}]),
+        {"key": "deep", "type": "pivot", "rows": 2, "source": {"form": "deal", "dimensions": [
+            {"field": "company.tier"}, {"field": "stage"}, {"field": "$owner"}],
+            "measures": [{"agg": "sum", "field": "amount"}, {"agg": "count"}]}},
         {"key": "won_kpi", "type": "kpi", "compare": "previous_period", "target": 1000,
          "period": {"field": "close_date", "range": "this_month"},
          "source": {"form": "deal", "where": WON, "measures": [{"agg": "sum", "field": "amount"}]}},
@@ -228,6 +231,26 @@ def test_pivot_subtotals_and_grand_totals_are_computed_not_added(world):
     for row in by_stage["rows"]:
         xs = [r["fields"]["amount"] for r in records if r["fields"]["stage"] == row[0] and r["fields"]["amount"] is not None]
         assert approx(row[2], sum(xs) / len(xs) if xs else None)
+
+
+def test_pivot_subtotals_per_level_of_the_row_dimensions(world):
+    body = get(world["owner"], "deep")
+    sets = {tuple(t["dimensions"]): t for t in body["totals"]}
+    assert set(sets) == {("company.tier", "stage"), ("$owner",), (), ("company.tier", "$owner"), ("company.tier",)}
+    records = walk(world["owner"])
+    companies = {r["id"]: r["fields"]["tier"] for r in walk_companies(world["owner"])}
+    for tier_row in sets[("company.tier",)]["rows"]:
+        mine = [r for r in records if companies[r["fields"]["company"]] == tier_row[0]]
+        assert approx(tier_row[1] or 0, sum(r["fields"]["amount"] or 0 for r in mine)) and tier_row[2] == len(mine)
+    by_owner_tier = sets[("company.tier", "$owner")]["rows"]
+    assert sum(r[3] for r in by_owner_tier) == len(records)
+    assert sets[()]["rows"][0][1] == len(records)
+
+
+def walk_companies(api) -> list[dict]:
+    resp = api.get(f"{APP}/forms/company/records?limit=100")
+    assert resp.status_code == 200
+    return resp.get_json()["items"]
 
 
 def test_kpi_compares_with_the_previous_period_and_a_target(world):
