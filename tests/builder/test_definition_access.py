@@ -35,8 +35,11 @@ def definition(url: str = SECRET_URL) -> dict:
     defn["views"] = [{"key": "companies", "form": "company", "columns": ["name", "tier"]},
                      {"key": "by_revenue", "form": "company", "sort": "-revenue"},
                      {"key": "deals", "form": "deal"}]
-    defn["dashboards"] = [{"key": "home", "widgets": [{"form": "company", "type": "count"}]},
-                          {"key": "pipeline", "widgets": [{"form": "deal", "type": "sum", "field": "amount"}]}]
+    defn["dashboards"] = [
+        {"key": "home", "widgets": [{"key": "n", "type": "kpi", "source": {"form": "company",
+                                                                           "measures": [{"agg": "count"}]}}]},
+        {"key": "pipeline", "widgets": [{"key": "total", "type": "kpi", "source": {
+            "form": "deal", "measures": [{"agg": "sum", "field": "amount"}]}}]}]
     return defn
 
 
