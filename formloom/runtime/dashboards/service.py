@@ -124,7 +124,7 @@ def widget_data(actor: Actor, runtime, dash_key: str, widget_key: str, args: Map
     period = _period(dash, widget, runtime, values, today, args)
     probe = Plan(actor, runtime, widget)  # refuses a widget reading hidden fields before any filter does
     conds = conditions_for(dash, widget, runtime, values, probe.hidden, skip=period[0] if period else None)
-    conds += [condition] if condition else []
+    conds += [condition] if condition is not None else []
     span_cond = periods.condition(*period) if period else None
     plan = Plan(actor, runtime, widget, conds + ([span_cond] if span_cond else []))
     body = _table(plan, locale)

@@ -333,3 +333,29 @@ def test_the_openapi_document_lists_the_widgets(world):
     doc = world["owner"].get("/api/v1/openapi.json").get_json()
     validate(doc)
     assert DASH + "by_stage/data" in doc["paths"] and DASH + "won_kpi/drill" in doc["paths"]
+
+
+@pytest.mark.parametrize("widget, what, params", [
+    ("by_stage", "drill", {"keys": {"a": 1}}),
+    ("by_stage", "drill", {"keys": [[1]]}),
+    ("by_stage", "drill", {"keys": [None, None]}),
+    ("by_month", "drill", {"keys": ["2026-13"]}),
+    ("by_month", "drill", {"keys": [12]}),
+    ("by_company", "drill", {"keys": ["Acme"]}),
+    ("by_company", "drill", {"keys": [True]}),
+    ("by_stage", "drill", {"keys": "[not json"}),
+    ("by_stage", "data", {"f_close_date": "2026-02-30..2026-03-01"}),
+    ("by_stage", "data", {"f_close_date": "2026-03-01..2026-02-01"}),
+    ("by_stage", "data", {"filter": []}),
+    ("by_stage", "data", {"filter": {"field": "stage", "op": "zz", "value": 1}}),
+])
+def test_odd_requests_are_problems_not_crashes(world, widget, what, params):
+    resp = world["owner"].get(address(widget, what, **params))
+    assert resp.status_code in (400, 422), resp.get_data(as_text=True)
+
+
+def test_odd_but_fine_requests(world):
+    # An empty filter value is "no filter"; an unknown measure in a drill narrows nothing more.
+    assert world["owner"].get(address("by_stage", "data", f_close_date="", f_stage="")).status_code == 200
+    assert world["owner"].get(address("by_stage", "data", f_close_date="..")).status_code == 200  # all time
+    assert world["owner"].get(address("by_stage", "drill", keys=["won"], measure="nope")).status_code == 200
