@@ -82,7 +82,8 @@
       var change = body.compare.change;
       var line = el("div", "fl-kpi-compare " + (change > 0 ? "fl-up" : change < 0 ? "fl-down" : ""));
       var arrow = change > 0 ? "▲ " : change < 0 ? "▼ " : "";
-      line.textContent = (change === null ? "—" : arrow + fmt(Math.abs(change), {format: "percent"})) + " " +
+      line.textContent = body.compare.value === null ? text("noPrevious") :
+        (change === null ? "—" : arrow + fmt(Math.abs(change), {format: "percent"})) + " " +
         text("previous") + " (" + fmt(body.compare.value, col) + ")";
       box.appendChild(line);
     }
