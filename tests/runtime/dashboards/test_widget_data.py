@@ -310,6 +310,10 @@ def test_drill_down_finds_exactly_the_records_counted(world):
                 assert len(found) == row[1]
             else:
                 assert approx(sum(r["fields"]["amount"] or 0 for r in found), row[-1] or 0)
+    # A KPI's number: its where and its own period (this month).
+    kpi = get(owner, "won_kpi")
+    drill = owner.get(address("won_kpi", "drill", keys=[])).get_json()
+    assert approx(sum(r["fields"]["amount"] or 0 for r in walk(owner, filter=drill["filter"])), kpi["rows"][0][0] or 0)
     # A measure's own where goes into the drill too.
     body = get(owner, "rate")
     drill = owner.get(address("rate", "drill", keys=body["keys"][0], measure="won")).get_json()
