@@ -72,11 +72,12 @@ def _forms_named(part) -> set:
 
 
 def _reads(part, keys: frozenset[str]) -> bool:
-    """Whether any text in `part` names one of `keys` (a field, a `-field` sort, a `$` form)."""
+    """Whether any text in `part` names one of `keys` (a field, a `-field` sort, a `$` form,
+    the link of a `link.field`)."""
     if not keys:
         return False
-    if isinstance(part, str):
-        return part.lstrip("-") in keys
+    if isinstance(part, str):  # "company.tier" (a dashboard's linked field) reads "company"
+        return part.lstrip("-") in keys or part.split(".", 1)[0] in keys
     if isinstance(part, dict):
         return any(_reads(v, keys) for v in part.values())
     if isinstance(part, list):

@@ -26,7 +26,7 @@ def run_benchmarks(db: str, out: Path) -> subprocess.CompletedProcess:
 def test_every_benchmark_reports_numbers(any_db, tmp_path):
     done = run_benchmarks(any_db, tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
-    names = ("creates", "bulk", "list", "events", "automations", "flows", "relations", "http")
+    names = ("creates", "bulk", "list", "events", "automations", "flows", "relations", "dashboards", "http")
     results = {name: json.loads((tmp_path / f"{name}-{any_db}.json").read_text()) for name in names}
     assert {(r["benchmark"], r["db"]) for r in results.values()} == {(n, any_db) for n in results}
 
@@ -66,6 +66,10 @@ def test_every_benchmark_reports_numbers(any_db, tmp_path):
         assert load["records"] == 100 and load["rows_per_second"] > 0
     assert relations["bulk_with_relations"]["slower_than_baseline"] > 0 and relations["rollups_checked"] == 50
 
+    dashboards = results["dashboards"]["results"]
+    assert dashboards["records"] == 1000 and dashboards["rows_returned"]["group_by_month"] > 0
+    assert all(t["p95_ms"] >= t["p50_ms"] > 0 for t in dashboards["timings"].values())
+
     over_http = results["http"]["results"]
     phases = over_http["phases"]
     assert list(phases) == ["create_sequential", "create_4_clients", "bulk", "list", "read", "update"]
@@ -93,7 +97,8 @@ def test_every_benchmark_reports_numbers(any_db, tmp_path):
 
 
     for title in ("http: formloom serve", "flows: 10 pending of 1,000 tasks", "automations: runs from record events", "creates: deal records", "bulk: service.bulk_create", "list: amount > 250,000", "events: record events",
-                  "relations: lookups and rollups kept current", "imports: a 7-column CSV with a link column"):
+                  "relations: lookups and rollups kept current", "imports: a 7-column CSV with a link column",
+                  "dashboard widgets over 1,000 deals"):
         assert title in done.stdout
 
 

@@ -36,10 +36,10 @@ def definition(url: str = SECRET_URL) -> dict:
                      {"key": "by_revenue", "form": "company", "sort": "-revenue"},
                      {"key": "deals", "form": "deal"}]
     defn["dashboards"] = [
-        {"key": "home", "widgets": [{"key": "companies", "type": "kpi",
-                                     "source": {"form": "company", "measures": [{"agg": "count"}]}}]},
-        {"key": "pipeline", "widgets": [{"key": "amount", "type": "kpi",
-                                         "source": {"form": "deal", "measures": [{"agg": "sum", "field": "amount"}]}}]}]
+        {"key": "home", "widgets": [{"key": "n", "type": "kpi", "source": {"form": "company",
+                                                                           "measures": [{"agg": "count"}]}}]},
+        {"key": "pipeline", "widgets": [{"key": "total", "type": "kpi", "source": {
+            "form": "deal", "measures": [{"agg": "sum", "field": "amount"}]}}]}]
     return defn
 
 

@@ -19,6 +19,7 @@ from formloom.platform.actor import Actor
 from formloom.platform.extensions import db
 from formloom.platform.i18n import localized
 from formloom.platform.models import Department, User
+from formloom.runtime import access
 from formloom.runtime.dashboards import periods, widget_types
 from formloom.runtime.dashboards.aggregate import (
     OTHERS,
@@ -27,6 +28,7 @@ from formloom.runtime.dashboards.aggregate import (
     key_json,
     measure_json,
     run,
+    run_sets,
 )
 from formloom.runtime.dashboards.base import NAMED, Dashboard, DashFilter, Widget
 from formloom.runtime.dashboards.fields import filter_fits, resolve
@@ -37,6 +39,7 @@ from formloom.runtime.views.base import value_kind
 
 FILTER = "f_"  # query-string prefix of a dashboard filter's value: ?f_close_date=this_month
 MAX_ROWS = 1000
+MAX_DRILL_IDS = 5000  # linked records a drill-down through `link.field` names at most
 AGG_WORDS = {"count": "Count", "sum": "Sum", "avg": "Average", "min": "Least", "max": "Greatest",
              "distinct": "Distinct"}
 
@@ -122,7 +125,7 @@ def widget_data(actor: Actor, runtime, dash_key: str, widget_key: str, args: Map
     period = _period(dash, widget, runtime, values, today, args)
     probe = Plan(actor, runtime, widget)  # refuses a widget reading hidden fields before any filter does
     conds = conditions_for(dash, widget, runtime, values, probe.hidden, skip=period[0] if period else None)
-    conds += [condition] if condition else []
+    conds += [condition] if condition is not None else []
     span_cond = periods.condition(*period) if period else None
     plan = Plan(actor, runtime, widget, conds + ([span_cond] if span_cond else []))
     body = _table(plan, locale)
@@ -188,8 +191,9 @@ def _table(plan: Plan, locale: str) -> dict:
     sets = widget_types.get(widget.type).grouping_sets(widget)
     if sets:
         body["totals"] = []
+        found = run_sets(plan, sets, MAX_ROWS)
         for s in sets:
-            trows = run(plan, s, limit=MAX_ROWS)
+            trows = found[s]
             tnames = _names(plan, [trows], s)
             body["totals"].append({"dimensions": [src.dimensions[i].key for i in s],
                                    "rows": [_row(plan, s, r, tnames) for r in trows],
@@ -373,14 +377,22 @@ def _dimension_condition(plan: Plan, i: int, value) -> dict | None:
         lt = plan.runtime.form_tables(target.key)
         col = lt.columns[tkey] if tkey in lt.columns else lt.table.c[tkey]
         if value is None:
-            return {"any": [{"field": field, "op": "is_empty"}]}  # (a linked record without one is shown too)
-        if key.how == "date":
+            where = col.is_(None)
+        elif key.how == "date":
             lo, hi = bucket_span(dim.bucket, value)
             where = col.between(lo, hi)
         else:
             where = col == value
-        ids = db.session.execute(sa.select(lt.table.c.id).where(where, lt.table.c.deleted_at.is_(None)).limit(5000)).scalars().all()
-        return {"field": field, "op": "in", "value": list(ids) or [0]}
+        # The linked records the reader may see with that value (as the widget joined them).
+        scope = access.form_access(plan.actor, plan.runtime, target.key).scope(lt.table)
+        ids = list(db.session.execute(sa.select(lt.table.c.id).where(
+            where, scope, lt.table.c.deleted_at.is_(None)).limit(MAX_DRILL_IDS)).scalars())
+        matching = {"field": field, "op": "in", "value": ids or [0]}
+        if value is None:  # no linked record, or one without a value, or one they may not see
+            visible = list(db.session.execute(sa.select(lt.table.c.id).where(
+                col.is_not(None), scope, lt.table.c.deleted_at.is_(None)).limit(MAX_DRILL_IDS)).scalars())
+            return {"not": {"field": field, "op": "in", "value": visible or [0]}}
+        return matching
     if value is None:
         return {"field": dim.field, "op": "is_empty"}
     if key.how == "date":

@@ -48,6 +48,9 @@ def widgets() -> list[dict]:
           sort="-total", limit=2, others=True),
         w("matrix", "pivot", dimensions=[{"field": "company.tier"}, {"field": "stage"}],
           measures=[{"agg": "sum", "field": "amount"}, {"agg": "avg", "field": "amount"}]),
+        {"key": "deep", "type": "pivot", "rows": 2, "source": {"form": "deal", "dimensions": [
+            {"field": "company.tier"}, {"field": "stage"}, {"field": "$owner"}],
+            "measures": [{"agg": "sum", "field": "amount"}, {"agg": "count"}]}},
         {"key": "won_kpi", "type": "kpi", "compare": "previous_period", "target": 1000,
          "period": {"field": "close_date", "range": "this_month"},
          "source": {"form": "deal", "where": WON, "measures": [{"agg": "sum", "field": "amount"}]}},
@@ -230,6 +233,26 @@ def test_pivot_subtotals_and_grand_totals_are_computed_not_added(world):
         assert approx(row[2], sum(xs) / len(xs) if xs else None)
 
 
+def test_pivot_subtotals_per_level_of_the_row_dimensions(world):
+    body = get(world["owner"], "deep")
+    sets = {tuple(t["dimensions"]): t for t in body["totals"]}
+    assert set(sets) == {("company.tier", "stage"), ("$owner",), (), ("company.tier", "$owner"), ("company.tier",)}
+    records = walk(world["owner"])
+    companies = {r["id"]: r["fields"]["tier"] for r in walk_companies(world["owner"])}
+    for tier_row in sets[("company.tier",)]["rows"]:
+        mine = [r for r in records if companies[r["fields"]["company"]] == tier_row[0]]
+        assert approx(tier_row[1] or 0, sum(r["fields"]["amount"] or 0 for r in mine)) and tier_row[2] == len(mine)
+    by_owner_tier = sets[("company.tier", "$owner")]["rows"]
+    assert sum(r[3] for r in by_owner_tier) == len(records)
+    assert sets[()]["rows"][0][1] == len(records)
+
+
+def walk_companies(api) -> list[dict]:
+    resp = api.get(f"{APP}/forms/company/records?limit=100")
+    assert resp.status_code == 200
+    return resp.get_json()["items"]
+
+
 def test_kpi_compares_with_the_previous_period_and_a_target(world):
     today = world["today"]
     this, before = periods.preset("this_month", today), periods.previous(periods.preset("this_month", today))
@@ -278,7 +301,7 @@ def test_drill_down_finds_exactly_the_records_counted(world):
     owner = world["owner"]
     for widget in ("by_stage", "by_month", "by_tier", "by_company"):
         body = get(owner, widget, f_close_date="last_90_days")
-        for row, keys in list(zip(body["rows"], body["keys"], strict=True))[:4]:
+        for row, keys in zip(body["rows"], body["keys"], strict=True):
             drill = owner.get(address(widget, "drill", keys=keys, f_close_date="last_90_days")).get_json()
             found = walk(owner, filter=drill["filter"])
             if widget == "by_stage":
@@ -287,6 +310,10 @@ def test_drill_down_finds_exactly_the_records_counted(world):
                 assert len(found) == row[1]
             else:
                 assert approx(sum(r["fields"]["amount"] or 0 for r in found), row[-1] or 0)
+    # A KPI's number: its where and its own period (this month).
+    kpi = get(owner, "won_kpi")
+    drill = owner.get(address("won_kpi", "drill", keys=[])).get_json()
+    assert approx(sum(r["fields"]["amount"] or 0 for r in walk(owner, filter=drill["filter"])), kpi["rows"][0][0] or 0)
     # A measure's own where goes into the drill too.
     body = get(owner, "rate")
     drill = owner.get(address("rate", "drill", keys=body["keys"][0], measure="won")).get_json()
@@ -310,3 +337,29 @@ def test_the_openapi_document_lists_the_widgets(world):
     doc = world["owner"].get("/api/v1/openapi.json").get_json()
     validate(doc)
     assert DASH + "by_stage/data" in doc["paths"] and DASH + "won_kpi/drill" in doc["paths"]
+
+
+@pytest.mark.parametrize("widget, what, params", [
+    ("by_stage", "drill", {"keys": {"a": 1}}),
+    ("by_stage", "drill", {"keys": [[1]]}),
+    ("by_stage", "drill", {"keys": [None, None]}),
+    ("by_month", "drill", {"keys": ["2026-13"]}),
+    ("by_month", "drill", {"keys": [12]}),
+    ("by_company", "drill", {"keys": ["Acme"]}),
+    ("by_company", "drill", {"keys": [True]}),
+    ("by_stage", "drill", {"keys": "[not json"}),
+    ("by_stage", "data", {"f_close_date": "2026-02-30..2026-03-01"}),
+    ("by_stage", "data", {"f_close_date": "2026-03-01..2026-02-01"}),
+    ("by_stage", "data", {"filter": []}),
+    ("by_stage", "data", {"filter": {"field": "stage", "op": "zz", "value": 1}}),
+])
+def test_odd_requests_are_problems_not_crashes(world, widget, what, params):
+    resp = world["owner"].get(address(widget, what, **params))
+    assert resp.status_code in (400, 422), resp.get_data(as_text=True)
+
+
+def test_odd_but_fine_requests(world):
+    # An empty filter value is "no filter"; an unknown measure in a drill narrows nothing more.
+    assert world["owner"].get(address("by_stage", "data", f_close_date="", f_stage="")).status_code == 200
+    assert world["owner"].get(address("by_stage", "data", f_close_date="..")).status_code == 200  # all time
+    assert world["owner"].get(address("by_stage", "drill", keys=["won"], measure="nope")).status_code == 200

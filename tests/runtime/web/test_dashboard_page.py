@@ -41,7 +41,7 @@ def world(make, owner):
 def test_the_page_lists_its_widgets_and_the_nav_its_dashboards(client, auth, owner, world, html):
     auth.login(owner.email)
     home = html(client.get("/"))  # the person's home lists the dashboards they can open
-    assert [h.text for h in home.one("div", data_my_dashboards="").select("h3")] == ["Sales review"]
+    assert [a.text for a in home.one("ul", data_my_dashboards="").select("a")] == ["Sales review"]
     page = html(client.get(APP))
     nav = page.one("ul", data_dashboards_nav="")
     assert [a.text.strip() for a in nav.select("a")] == ["Sales review"]

@@ -82,7 +82,8 @@
       var change = body.compare.change;
       var line = el("div", "fl-kpi-compare " + (change > 0 ? "fl-up" : change < 0 ? "fl-down" : ""));
       var arrow = change > 0 ? "▲ " : change < 0 ? "▼ " : "";
-      line.textContent = (change === null ? "—" : arrow + fmt(Math.abs(change), {format: "percent"})) + " " +
+      line.textContent = body.compare.value === null ? text("noPrevious") :
+        (change === null ? "—" : arrow + fmt(Math.abs(change), {format: "percent"})) + " " +
         text("previous") + " (" + fmt(body.compare.value, col) + ")";
       box.appendChild(line);
     }
@@ -171,7 +172,30 @@
       });
     }
     var tb = t.createTBody();
-    rowKeys.forEach(function (rk) {
+    // Subtotals of the first row dimension (with two or more row dimensions), computed in SQL.
+    var subCells = rowDims.length > 1 ? totals[names([rowDims[0]].concat(colDims))] : null;
+    var subRows = rowDims.length > 1 ? totals[names([rowDims[0]])] : null;
+    var subtotal = function (first) {
+      var tr = tb.insertRow();
+      tr.className = "fl-subtotal";
+      var th = el("th", "", label(body, rowDims[0], first) + " · " + text("total"));
+      th.colSpan = rowDims.length;
+      th.setAttribute("scope", "row");
+      tr.appendChild(th);
+      colKeys.forEach(function (ck) {
+        var vals = lookup(subCells, JSON.stringify([first].concat(JSON.parse(ck))), colDims.length + 1) || [];
+        measures.forEach(function (i, j) { tr.appendChild(el("td", "fl-num", fmt(vals[j], body.columns[i]))); });
+      });
+      if (rowTot) {
+        var vals = lookup(subRows, JSON.stringify([first]), 1) || [];
+        measures.forEach(function (i, j) { tr.appendChild(el("td", "fl-num fl-total", fmt(vals[j], body.columns[i]))); });
+      }
+    };
+    rowKeys.forEach(function (rk, n) {
+      var first = seenR[rk][rowDims[0]];
+      if (subCells && n > 0 && JSON.stringify(seenR[rowKeys[n - 1]][rowDims[0]]) !== JSON.stringify(first)) {
+        subtotal(seenR[rowKeys[n - 1]][rowDims[0]]);
+      }
       var tr = tb.insertRow();
       rowDims.forEach(function (i) { tr.appendChild(el("th", "", label(body, i, seenR[rk][i]))).setAttribute("scope", "row"); });
       colKeys.forEach(function (ck) {
@@ -187,6 +211,7 @@
         measures.forEach(function (i, j) { tr.appendChild(el("td", "fl-num fl-total", fmt(vals[j], body.columns[i]))); });
       }
     });
+    if (subCells && rowKeys.length) { subtotal(seenR[rowKeys[rowKeys.length - 1]][rowDims[0]]); }
     if (colTot || grand) {
       var tr = t.createTFoot().insertRow();
       tr.appendChild(el("th", "", text("total"))).colSpan = rowDims.length;
