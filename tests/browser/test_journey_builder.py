@@ -26,16 +26,14 @@ def saved(page):
 
 
 def drag(page, source, target):
-    """Drag with the mouse, in steps, as a person does (SortableJS follows the pointer)."""
-    source.scroll_into_view_if_needed()
+    """Drag with the mouse, in steps, as a person does (SortableJS follows the pointer), and
+    let go over the upper part of `target`."""
     start, end = source.bounding_box(), target.bounding_box()
     page.mouse.move(start["x"] + start["width"] / 2, start["y"] + start["height"] / 2)
     page.mouse.down()
     page.mouse.move(start["x"] + start["width"] / 2 + 10, start["y"] + start["height"] / 2 + 10, steps=5)
-    page.mouse.move(end["x"] + end["width"] / 2, end["y"] + min(end["height"] / 2, 20), steps=15)
-    for _ in range(2):  # the list makes room while the pointer passes: aim again, as a person would
-        end = target.bounding_box()
-        page.mouse.move(end["x"] + end["width"] / 2, end["y"] + min(end["height"] / 2, 20), steps=5)
+    page.mouse.move(end["x"] + end["width"] / 2, end["y"] + min(end["height"] / 4, 10), steps=20)
+    page.mouse.move(end["x"] + end["width"] / 2, end["y"] + min(end["height"] / 4, 10) + 2, steps=2)
     page.mouse.up()
 
 
@@ -70,6 +68,13 @@ def test_admin_builds_publishes_and_fills_a_form(signed_in):
     page.locator("[data-option-label='2']").fill("East")
     page.locator("[data-pointer$='/options/2'] input[type='color']").fill("#d97706")
     expect(canvas.locator(".fl-field-card.is-selected")).to_contain_text("Region")
+    # A show rule: Customer only when the region is East.
+    page.locator("[data-form-settings]").click()
+    page.locator("[data-add-rule]").click()
+    rule = page.locator("[data-rule='0']")
+    rule.locator("[data-rule-field]").select_option(label="Region")
+    rule.locator("[data-rule-value]").select_option(label="East")
+    rule.locator("label", has_text="Customer").first.click()
     saved(page)
     shot(page, "designer-fields")
     page.locator("[data-publish]").click()
@@ -82,8 +87,9 @@ def test_admin_builds_publishes_and_fills_a_form(signed_in):
     expect(page.locator(".alert-success")).to_contain_text("Version 2 is published")
     page.goto("/a/visits/f/form_1/new")
     page.get_by_label("Title").fill("First visit")
-    page.get_by_label("Customer").fill("Acme")
+    expect(page.get_by_label("Customer")).to_be_hidden()
     page.get_by_label("Region").select_option(label="East")
+    page.get_by_label("Customer").fill("Acme")
     page.get_by_role("button", name=re.compile("^(Save|Create)")).first.click()
     expect(page.locator("body")).to_contain_text("First visit")
     expect(page.locator("body")).to_contain_text("East")

@@ -158,7 +158,9 @@
     var canvas = root.querySelector("[data-canvas]");
     canvas.textContent = "";
     canvas.dataset.pointer = "/forms/" + state.form + "/fields";
-    canvas.onclick = function (e) { if (e.target === canvas) { state.path = null; renderCanvas(); renderSettings(); } };
+    canvas.parentNode.onclick = function (e) {
+      if (e.target === canvas || e.target === canvas.parentNode) { state.path = null; renderCanvas(); renderSettings(); }
+    };
     form().fields.forEach(function (f, j) { canvas.appendChild(card(f, [j])); });
     if (!form().fields.length) canvas.appendChild(el("p", { className: "fl-canvas-empty", text: words.empty }));
     sortable(canvas, []);
@@ -171,7 +173,7 @@
       group: { name: "fields", put: function (to, from, item) {
         return !parent.length || (item.dataset.type ? types[item.dataset.type].in_subform && !types[item.dataset.type].rows
                                                     : !item.querySelector(".fl-canvas-sub")); } },
-      handle: ".fl-field-head", animation: 120, forceFallback: true, fallbackOnBody: true, swapThreshold: 0.65, filter: ".fl-field-remove", preventOnFilter: false,
+      handle: ".fl-field-head", animation: 120, forceFallback: true, filter: ".fl-field-remove", preventOnFilter: false,
       onAdd: function (evt) {
         var type = evt.item.dataset.type;
         if (type) {  // from the palette
@@ -229,6 +231,9 @@
     var pointer = pointerOf(state.path);
     box.appendChild(el("h2", { className: "fl-settings-title" }, [el("i", { className: "bi bi-" + (t.icon || "gear"),
       "aria-hidden": "true" }), t.label]));
+    box.appendChild(el("button", { type: "button", className: "btn btn-sm btn-link fl-back", "data-form-settings": "",
+      onclick: function () { state.path = null; renderCanvas(); renderSettings(); } },
+      [el("i", { className: "bi bi-arrow-left", "aria-hidden": "true" }), " ", words.backToForm]));
     box.appendChild(typePicker(f, pointer));
     var ctx = { target: f, pointer: pointer, words: words, editors: commonEditors(f, t),
       onChange: function (key) { if (key === "label" || key === "required" || key === "width" || key === "label_en") renderCanvasKeepSettings(); draft.change(); } };
@@ -395,6 +400,8 @@
     } } };
     D.settingsPanel(box, { properties: { name: { type: "string" }, name_en: { type: "string" }, title_field: {} } }, ctx);
     box.appendChild(el("p", { className: "fl-muted small", text: words.pickField }));
+    box.appendChild(el("h3", { className: "fl-settings-sub", text: words.rules }));
+    box.appendChild(rulesEditor(f));
     box.appendChild(el("h3", { className: "fl-settings-sub", text: words.appSettings }));
     D.settingsPanel(box, { properties: { name: { type: "string" }, name_en: { type: "string" }, description: { type: "string" },
                                          icon: {}, color: {} } },
@@ -402,6 +409,89 @@
     box.querySelectorAll("[data-pointer='/name'] input, [data-pointer='/name_en'] input, [data-pointer='/description'] input")
       .forEach(function (n) { n.id = n.id + "-app"; n.previousSibling.setAttribute("for", n.id); });
     markErrors();
+  }
+
+  /* Show/require rules: when one field's value meets a test, show (or require) other fields.
+     A rule whose condition is more than one test is kept as it is and said to be so. */
+  var OPS = ["eq", "ne", "gt", "lt", "contains", "is_empty", "is_not_empty"];
+  function rulesEditor(f) {
+    var box = el("div", { className: "fl-rules", "data-rules": "" });
+    var plain = f.fields.filter(function (x) { return !(types[x.type] || {}).rows; });
+    function redraw() {
+      box.textContent = "";
+      (f.rules || []).forEach(function (rule, k) { box.appendChild(ruleRow(rule, k)); });
+      box.appendChild(el("button", { type: "button", className: "btn btn-sm btn-light", "data-add-rule": "", onclick: function () {
+        f.rules = f.rules || [];
+        f.rules.push({ when: { field: plain[0].key, op: "eq", value: "" }, show: [] });
+        redraw();
+        draft.change();
+      } }, [el("i", { className: "bi bi-plus-lg", "aria-hidden": "true" }), words.addRule]));
+      markErrors();
+    }
+    function ruleRow(rule, k) {
+      var pointer = "/forms/" + state.form + "/rules/" + k;
+      var row = el("div", { className: "fl-rule", "data-pointer": pointer, "data-rule": k });
+      var when = rule.when || {};
+      if (!when.field) {
+        row.appendChild(el("p", { className: "small fl-muted", text: words.ruleComplex }));
+      } else {
+        var target = f.fields.find(function (x) { return x.key === when.field; }) || {};
+        var fieldSel = el("select", { className: "form-select form-select-sm", "aria-label": words.ruleField, "data-rule-field": "",
+          onchange: function () { when.field = this.value; when.value = ""; redraw(); draft.change(); } },
+          plain.map(function (x) { return el("option", { value: x.key, text: label(x), selected: x.key === when.field }); }));
+        var opSel = el("select", { className: "form-select form-select-sm", "aria-label": words.ruleOp, "data-rule-op": "",
+          onchange: function () { when.op = this.value; if (/empty/.test(this.value)) delete when.value; redraw(); draft.change(); } },
+          OPS.map(function (o) { return el("option", { value: o, text: words.ops[o], selected: o === when.op }); }));
+        var parts = [el("span", { className: "fl-rule-word", text: words.ruleWhen }), fieldSel, opSel];
+        if (!/empty/.test(when.op)) parts.push(valueInput(target, when));
+        row.appendChild(el("div", { className: "fl-rule-when", "data-pointer": pointer + "/when" },
+          parts.concat([el("div", { className: "invalid-feedback", "data-error-for": "" })])));
+      }
+      ["show", "require"].forEach(function (what) {
+        var list = el("div", { className: "fl-rule-fields", "data-pointer": pointer + "/" + what });
+        list.appendChild(el("span", { className: "fl-rule-word", text: words[what === "show" ? "ruleShow" : "ruleRequire"] }));
+        plain.forEach(function (x, i) {
+          var id = "fl-rule-" + k + "-" + what + "-" + i;
+          list.appendChild(el("span", { className: "form-check form-check-inline" }, [
+            el("input", { type: "checkbox", className: "form-check-input", id: id, checked: (rule[what] || []).indexOf(x.key) >= 0,
+              "data-rule-target": what + ":" + x.key, onchange: function () {
+                var keys = (rule[what] || []).filter(function (key) { return key !== x.key; });
+                if (this.checked) keys.push(x.key);
+                D.setValue(rule, what, keys);
+                draft.change();
+              } }),
+            el("label", { className: "form-check-label", "for": id, text: label(x) })]));
+        });
+        list.appendChild(el("div", { className: "invalid-feedback", "data-error-for": "" }));
+        row.appendChild(list);
+      });
+      row.appendChild(el("button", { type: "button", className: "btn btn-sm btn-link text-danger", onclick: function () {
+        f.rules.splice(k, 1);
+        if (!f.rules.length) delete f.rules;
+        redraw();
+        draft.change();
+      } }, [el("i", { className: "bi bi-trash", "aria-hidden": "true" }), " ", words.removeRule]));
+      return row;
+    }
+    function valueInput(target, when) {
+      var t = types[target.type] || {};
+      if (t.options) {
+        return el("select", { className: "form-select form-select-sm", "aria-label": words.ruleValue, "data-rule-value": "",
+          onchange: function () { when.value = this.value; draft.change(); } },
+          [el("option", { value: "", text: "—" })].concat((target.options || []).map(function (o) {
+            var v = typeof o === "string" ? o : o.value;
+            return el("option", { value: v, text: typeof o === "string" ? o : (o.label || v), selected: when.value === v });
+          })));
+      }
+      return el("input", { type: t.kind === "number" ? "number" : "text", className: "form-control form-control-sm",
+        "aria-label": words.ruleValue, "data-rule-value": "", value: when.value === undefined ? "" : when.value,
+        oninput: function () {
+          when.value = t.kind === "number" && this.value !== "" ? Number(this.value) : this.value;
+          draft.change();
+        } });
+    }
+    redraw();
+    return box;
   }
 
   function iconPicker(prop, ctx, changed) {
