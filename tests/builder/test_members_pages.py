@@ -243,10 +243,10 @@ def test_sidebar_links_only_for_admins(team, make):
     olga.post(MEMBERS, data={"kind": "user", "user": str(team.users.sam.id)})
     sam = browser(team.app, team.users.sam)
     for url in ("/a/crm", "/a/crm/f/note"):
-        assert texts(olga.get(url), "data-app-admin-nav") == ["App members Permissions Webhooks Automations Lookups and rollups"]
+        assert texts(olga.get(url), "data-app-admin-nav") == ["Design forms Publish Versions App members Permissions Webhooks Automations Lookups and rollups"]
         assert texts(sam.get(url), "data-app-admin-nav") == []
     root = browser(team.app, make.user("Root", admin=True))
-    assert texts(root.get("/a/crm"), "data-app-admin-nav") == ["App members Permissions Webhooks Automations Lookups and rollups"]
+    assert texts(root.get("/a/crm"), "data-app-admin-nav") == ["Design forms Publish Versions App members Permissions Webhooks Automations Lookups and rollups"]
     page = olga.get(PERMISSIONS).get_data(as_text=True)
     assert re.search(r'class="nav-link active" href="/a/crm/permissions" aria-current="page"', page)
 
