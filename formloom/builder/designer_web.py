@@ -85,7 +85,8 @@ def field_types(locale: str) -> list[dict]:
     return [{"type": e.type, "label": e.label, "icon": e.icon, "group": e.group,
              # JSON keeps no key order (tojson sorts): the settings follow the schema's own order.
              "schema": {**e.field_type.config_schema, "x-order": list(e.field_type.config_schema.get("properties", {}))},
-             "unique": e.field_type.can_be_unique, "kind": e.field_type.kind, "computed": e.field_type.computed,
+             "unique": e.field_type.can_be_unique, "kind": e.field_type.kind,
+             "numbered": e.field_type.numbered, "computed": e.field_type.computed,
              "in_subform": e.field_type.in_subform, "options": e.field_type.has_options,
              "expression": e.field_type.has_expression, "rows": e.field_type.holds_rows,
              "refers_to_record": e.field_type.refers_to == "record"}

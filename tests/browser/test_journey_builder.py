@@ -106,9 +106,19 @@ def test_a_second_editor_is_refused_instead_of_overwriting(signed_in, browser, l
     expect(other.locator("[data-conflict]")).to_be_visible()
     expect(other.locator("[data-conflict]")).to_contain_text("Someone else changed this draft")
     expect(other.locator("[data-draft-status]")).to_have_attribute("data-state", "conflict")
-    other.locator("[data-reload]").click()
-    expect(other.locator("[data-canvas] .fl-field-card")).to_have_count(2)
-    expect(other.locator("[data-canvas]")).to_contain_text("Number")
+    other.on("dialog", lambda dialog: dialog.accept())
+    other.locator("[data-overwrite]").click()  # the other choice: keep mine, knowingly
+    expect(other.locator("[data-draft-status]")).to_have_attribute("data-state", "saved")
+    page.reload()
+    expect(page.locator("[data-canvas]")).to_contain_text("Date")
+    expect(page.locator("[data-canvas]")).not_to_contain_text("Number")
+    other.locator("[data-palette] [data-type='url']").click()
+    saved(other)
+    page.locator("[data-palette] [data-type='email']").click()
+    expect(page.locator("[data-conflict]")).to_be_visible()
+    page.locator("[data-reload]").click()  # the first choice: see theirs, then change again
+    expect(page.locator("[data-canvas] .fl-field-card")).to_have_count(3)
+    expect(page.locator("[data-canvas]")).to_contain_text("Web address")
 
 
 def test_chinese_at_phone_width(browser, live_server):
@@ -235,3 +245,12 @@ def test_admin_adds_a_number_a_formula_a_link_and_a_subform(signed_in):
     page.get_by_label("Amount").fill("12.5")
     expect(page.locator("[data-computed='double']")).to_have_text("25")
     expect(page.locator("[data-subform]")).to_be_visible()
+
+
+def test_a_serial_numbers_pattern_shows_what_the_numbers_look_like(signed_in):
+    page = signed_in
+    page.goto("/a/sales_mini/design")
+    page.locator("[data-palette] [data-type='serial']").click()
+    page.locator("#fl-set-pattern").fill("Q-{YYYY}-{seq:4}")
+    expect(page.locator("[data-serial-preview]")).to_have_text(re.compile(r"Q-20\d\d-0001$"))
+    saved(page)

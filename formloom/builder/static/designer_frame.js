@@ -84,6 +84,18 @@
       self.status("error");
     });
   };
+  /* After a conflict, when the admin chooses to keep their version: read the draft's current
+     version and save this one over it (a deliberate overwrite, never a silent one). */
+  Draft.prototype.overwrite = function () {
+    var self = this;
+    return fetch(this.url, { credentials: "same-origin", headers: { "Accept": "application/json" } }).then(function (resp) {
+      if (!resp.ok) { self.status("error"); return; }
+      self.version = Number((resp.headers.get("ETag") || "").replace(/\D/g, ""));
+      self.stale = false;
+      return self.save();
+    });
+  };
+
   /* Save now and wait: before leaving for the publish page. */
   Draft.prototype.flush = function () {
     if (this.timer || this.saving) return this.save();

@@ -307,7 +307,25 @@
     if (props.options && props.options.items && props.options.items.oneOf) editors.options = optionsEditor;
     if (t.expression) editors.expr = formulaEditor;
     if (t.refers_to_record && props.form) editors.form = formPicker;
+    if (t.numbered && props.pattern) editors.pattern = serialPattern;
     return editors;
+  }
+
+  /* A serial number's pattern, with what the numbers will look like today. */
+  function serialPattern(prop, ctx, changed) {
+    var preview = el("div", { className: "form-text", "data-serial-preview": "" });
+    function show(pattern) {
+      var d = new Date(), pad = function (n, w) { return String(n).padStart(w, "0"); };
+      var text = (pattern || "").replace(/\{YYYY\}/g, d.getFullYear()).replace(/\{YY\}/g, pad(d.getFullYear() % 100, 2))
+        .replace(/\{MM\}/g, pad(d.getMonth() + 1, 2)).replace(/\{DD\}/g, pad(d.getDate(), 2))
+        .replace(/\{seq(?::(\d+))?\}/g, function (m, w) { return pad(1, Number(w || 1)); });
+      preview.textContent = words.serialPreview.replace("{example}", text);
+    }
+    var input = el("input", { type: "text", className: "form-control form-control-sm", id: "fl-set-pattern", value: ctx.target.pattern || "",
+      spellcheck: "false", oninput: function () { changed(this.value); show(this.value); } });
+    show(ctx.target.pattern);
+    return el("div", {}, [el("label", { className: "form-label", "for": "fl-set-pattern", text: words.settings.serial_pattern }), input,
+      el("div", { className: "form-text", text: words.serialHelp }), preview]);
   }
 
   function formPicker(prop, ctx, changed) {
@@ -555,6 +573,12 @@
     draft.flush().then(function () { if (!draft.stale) window.location = href; });
   });
   root.querySelector("[data-reload]").addEventListener("click", function () { window.location.reload(); });
+  root.querySelector("[data-overwrite]").addEventListener("click", function () {
+    if (!window.confirm(words.overwriteConfirm)) return;
+    root.querySelector("[data-conflict]").hidden = true;
+    root.classList.remove("fl-stale");
+    draft.overwrite();
+  });
   var chosen = def.forms.findIndex(function (f) { return f.key === data.form; });
   state.form = chosen >= 0 ? chosen : 0;
   renderPalette();
