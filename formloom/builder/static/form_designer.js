@@ -220,7 +220,7 @@
     label: { type: "string", maxLength: 200 }, label_en: { type: "string", maxLength: 200 },
     key: { type: "string" }, help: { type: "string", maxLength: 2000 }, required: { type: "boolean" },
     unique: { type: "boolean" }, hidden: { type: "boolean" }, readonly: { type: "boolean" },
-    width: { "enum": ["full", "half", "third"] }, "default": { type: "string" } } };
+    width: { "enum": ["full", "half", "third", "quarter"] }, "default": { type: "string" } } };
 
   function renderSettings() {
     var box = root.querySelector("[data-settings]");
