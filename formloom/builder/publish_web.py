@@ -58,6 +58,22 @@ def names(definition: dict, locale: str) -> tuple[dict, dict]:
     return forms, fields
 
 
+def pointer_words(pointer: str, definition: dict, locale: str) -> str:
+    """A validator's pointer in the admin's words: "Deal › Region › options"."""
+    en = locale.startswith("en")
+    node, out = definition, []
+    for tok in (pointer or "").split("/")[1:]:
+        nxt = node[int(tok)] if isinstance(node, list) and tok.isdigit() and int(tok) < len(node) else (
+            node.get(tok) if isinstance(node, dict) else None)
+        if isinstance(node, list) and isinstance(nxt, dict):
+            out.append((en and (nxt.get("name_en") or nxt.get("label_en"))) or nxt.get("name") or nxt.get("label")
+                       or nxt.get("key") or str(int(tok) + 1))
+        elif not isinstance(nxt, list) or tok == "options":
+            out.append(tok.replace("_", " "))
+        node = nxt
+    return " › ".join(out) or _("App")
+
+
 def type_name(type_key) -> str:
     entry = ENTRIES.get(type_key)
     return str(entry[0]) if entry else str(type_key)
@@ -100,7 +116,8 @@ def review(app_key: str, page, status: int = 200, refused: dict | None = None):
     try:
         result = apps.publish(page.actor, app_key, dry_run=True)
     except DefinitionError as exc:
-        return render_template("builder/publish.html", page=page, errors=exc.errors, lines=[], loss=[],
+        errors = [{**e, "where": pointer_words(e.get("pointer", ""), draft, page.locale)} for e in exc.errors]
+        return render_template("builder/publish.html", page=page, errors=errors, lines=[], loss=[],
                                result=None, message=exc.message), 422
     refused = refused or result.get("refused")
     return render_template("builder/publish.html", page=page, errors=[], result=result, message=None,

@@ -254,3 +254,22 @@ def test_a_serial_numbers_pattern_shows_what_the_numbers_look_like(signed_in):
     page.locator("#fl-set-pattern").fill("Q-{YYYY}-{seq:4}")
     expect(page.locator("[data-serial-preview]")).to_have_text(re.compile(r"Q-20\d\d-0001$"))
     saved(page)
+
+
+def test_problems_show_where_they_are_in_words(signed_in):
+    page = signed_in
+    new_app(page)
+    page.locator("[data-add-form]").click()
+    page.locator("[data-form-tab='form_2']").click()
+    page.locator("[data-palette] [data-type='select']").click()
+    page.locator("[data-option-label='0']").fill("")
+    page.locator("[data-pointer$='/options/0'] .fl-option-value").fill("Bad Value!")  # still valid: any text
+    page.locator("#fl-set-key").fill("Bad Key")
+    key = page.locator("[data-setting='key']")
+    expect(key).to_have_class(re.compile("fl-has-error"))
+    expect(key.locator(".invalid-feedback")).to_contain_text("not a valid key")
+    page.locator("[data-form-tab='form_1']").click()
+    expect(page.locator("[data-form-tab='form_2']")).to_have_class(re.compile("fl-has-error"))
+    expect(page.locator("[data-error-list]")).to_contain_text("Form 2 › Single choice › Key:")
+    page.locator("[data-publish]").click()
+    expect(page.locator("[data-draft-errors]")).to_contain_text("Form 2 › Single choice › key:")

@@ -108,7 +108,7 @@
     def.forms.forEach(function (f, i) {
       var en = data.locale.indexOf("en") === 0;
       tabs.appendChild(el("li", { className: "nav-item" }, [el("button", { type: "button",
-        className: "nav-link" + (i === state.form ? " active" : ""), "data-pointer": "/forms/" + i, "data-form-tab": f.key,
+        className: "nav-link" + (i === state.form ? " active" : ""), "data-form-index": i, "data-form-tab": f.key,
         onclick: function () { state.form = i; state.path = null; renderAll(); } },
         [(en && f.name_en) || f.name || f.key])]));
     });
@@ -542,7 +542,13 @@
     var list = root.querySelector("[data-error-list]");
     list.textContent = "";
     left.forEach(function (err) {
-      list.appendChild(el("li", {}, [el("code", { text: err.pointer || "/" }), " ", err.message]));
+      list.appendChild(el("li", {}, [el("strong", { text: pointerWords(err.pointer || "") }), " ", err.message]));
+    });
+    root.querySelectorAll("[data-form-index]").forEach(function (tab) {
+      var mine = "/forms/" + tab.dataset.formIndex;
+      tab.classList.toggle("fl-has-error", state.errors.some(function (e) {
+        return (e.pointer || "") === mine || (e.pointer || "").indexOf(mine + "/") === 0;
+      }));
     });
     list.closest("[data-errors]").hidden = !left.length;
     // A formula's problem points at its token: the formula again, marked from that column.
@@ -563,6 +569,22 @@
       var node = root.querySelector('[data-pointer="' + m[0] + '"]');
       if (node) node.classList.add("fl-has-error");
     });
+  }
+
+  /* A pointer in the admin's words: "Form 2 › Region › options", never JSON. */
+  function pointerWords(pointer) {
+    var tokens = pointer.split("/").slice(1), node = def, out = [];
+    for (var i = 0; i < tokens.length; i++) {
+      var tok = tokens[i], next = node && node[tok];
+      if (Array.isArray(node) && next && typeof next === "object") {
+        var en = data.locale.indexOf("en") === 0;
+        out.push((en && (next.name_en || next.label_en)) || next.name || next.label || next.key || String(Number(tok) + 1));
+      } else if (!Array.isArray(next) || tok === "options") {
+        out.push((words.settings && words.settings[tok]) || tok.replace(/_/g, " "));
+      }
+      node = next;
+    }
+    return out.length ? out.join(" › ") + ":" : words.appSettings + ":";
   }
 
   function renderAll() { renderTabs(); renderCanvas(); renderSettings(); }
