@@ -185,7 +185,7 @@ def test_admin_changes_a_type_reads_the_loss_confirms_then_restores(signed_in, l
     loss = page.locator("[data-loss]")
     expect(loss).to_contain_text("1 value cannot be converted")
     expect(loss.locator("[data-loss-row]")).to_have_count(1)
-    expect(loss.locator(f"a[href$='/f/company/r/{beta}']")).to_be_visible()
+    expect(loss.locator(f"a[href$='/f/company/r/{beta}']")).to_have_text("Company · Beta")
     expect(loss).to_contain_text("A-7")
     shot(page, "publish-loss")
     page.locator("#accept_loss").check()
