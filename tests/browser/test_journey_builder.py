@@ -273,3 +273,17 @@ def test_problems_show_where_they_are_in_words(signed_in):
     expect(page.locator("[data-error-list]")).to_contain_text("Form 2 › Single choice › Key:")
     page.locator("[data-publish]").click()
     expect(page.locator("[data-draft-errors]")).to_contain_text("Form 2 › Single choice › key:")
+
+
+def test_a_form_added_by_mistake_is_removed(signed_in):
+    page = signed_in
+    new_app(page)
+    page.locator("[data-add-form]").click()
+    expect(page.locator("[data-form-tab]")).to_have_count(2)
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.locator("[data-remove-form]").click()
+    expect(page.locator("[data-form-tab]")).to_have_count(1)
+    saved(page)
+    page.reload()
+    expect(page.locator("[data-form-tab]")).to_have_count(1)
+    expect(page.locator("[data-remove-form]")).to_have_count(0)  # an app keeps one form at least

@@ -420,6 +420,17 @@
     box.appendChild(el("p", { className: "fl-muted small", text: words.pickField }));
     box.appendChild(el("h3", { className: "fl-settings-sub", text: words.rules }));
     box.appendChild(rulesEditor(f));
+    if (def.forms.length > 1) {
+      box.appendChild(el("button", { type: "button", className: "btn btn-sm btn-outline-danger mt-3", "data-remove-form": "",
+        onclick: function () {
+          if (!window.confirm(data.published[f.key] ? words.removeFormPublished : words.removeForm)) return;
+          def.forms.splice(state.form, 1);
+          state.form = 0;
+          state.path = null;
+          renderAll();
+          draft.change();
+        } }, [el("i", { className: "bi bi-trash", "aria-hidden": "true" }), " ", words.removeFormButton]));
+    }
     box.appendChild(el("h3", { className: "fl-settings-sub", text: words.appSettings }));
     D.settingsPanel(box, { properties: { name: { type: "string" }, name_en: { type: "string" }, description: { type: "string" },
                                          icon: {}, color: {} } },
