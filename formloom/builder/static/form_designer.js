@@ -606,6 +606,12 @@
     draft.flush().then(function () { if (!draft.stale) window.location = href; });
   });
   root.querySelector("[data-reload]").addEventListener("click", function () { window.location.reload(); });
+  window.addEventListener("beforeunload", function (e) {
+    if (!draft.unsaved()) return;
+    draft.save();
+    e.preventDefault();
+    e.returnValue = "";
+  });
   root.querySelector("[data-overwrite]").addEventListener("click", function () {
     if (!window.confirm(words.overwriteConfirm)) return;
     root.querySelector("[data-conflict]").hidden = true;
