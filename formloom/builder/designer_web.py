@@ -94,8 +94,12 @@ def field_types(locale: str) -> list[dict]:
 
 
 def published_keys(page) -> dict[str, list[str]]:
-    """The field keys of each published form: they name stored data, so the designer locks them."""
-    return {f["key"]: [x["key"] for x in f.get("fields", [])] for f in page.runtime.raw.get("forms", [])}
+    """The field keys of each published form (subform columns too): they name stored data, so
+    the designer locks them."""
+    def keys(fields):
+        return [k for x in fields for k in [x["key"], *keys(x.get("fields") or [])]]
+
+    return {f["key"]: keys(f.get("fields", [])) for f in page.runtime.raw.get("forms", [])}
 
 
 @bp.get("/a/<app_key>/design")
