@@ -46,7 +46,26 @@ def new_app(page, name="Visits", key="visits"):
     expect(page).to_have_url(re.compile(f"/a/{key}/design$"))
 
 
-def test_admin_builds_publishes_and_fills_a_form(signed_in):
+def _member(server, app_key: str) -> str:
+    """A plain member of the app (not an admin); returns their email."""
+    import sqlalchemy as sa
+
+    from formloom.builder.apps import add_member
+    from formloom.platform.actor import Actor
+    from formloom.platform.cli import ensure_user
+    from formloom.platform.extensions import db
+    from formloom.platform.models import User
+
+    def seed():
+        owner = db.session.execute(sa.select(User).where(User.email == server.email)).scalar_one()
+        eve = ensure_user("eve@example.com", "Eve", server.password)
+        add_member(Actor.from_user(owner), app_key, eve.id)
+        return eve.email
+
+    return server.run(seed)
+
+
+def test_admin_builds_publishes_and_a_member_fills_the_form(signed_in, browser, live_server):
     page = signed_in
     new_app(page)
     shot(page, "designer-new")
@@ -85,14 +104,27 @@ def test_admin_builds_publishes_and_fills_a_form(signed_in):
     shot(page, "publish-plan")
     page.locator("[data-publish-now]").click()
     expect(page.locator(".alert-success")).to_contain_text("Version 2 is published")
-    page.goto("/a/visits/f/form_1/new")
-    page.get_by_label("Title").fill("First visit")
-    expect(page.get_by_label("Customer")).to_be_hidden()
-    page.get_by_label("Region").select_option(label="East")
-    page.get_by_label("Customer").fill("Acme")
-    page.get_by_role("button", name=re.compile("^(Save|Create)")).first.click()
-    expect(page.locator("body")).to_contain_text("First visit")
-    expect(page.locator("body")).to_contain_text("East")
+    email = _member(live_server, "visits")
+    context = browser.new_context(base_url=live_server.url, locale="en-US")
+    context.set_default_timeout(10_000)
+    eve = context.new_page()
+    eve.goto("/login")
+    eve.locator("[name='email']").fill(email)
+    eve.locator("[name='password']").fill(live_server.password)
+    eve.locator(".btn-primary[type='submit']").click()
+    eve.wait_for_url(live_server.url + "/")
+    expect(eve.locator("[data-new-app]")).to_be_visible()
+    eve.goto("/a/visits/design")
+    expect(eve.locator("body")).to_contain_text("Only the app's administrators can design it.")
+    eve.goto("/a/visits/f/form_1/new")
+    eve.get_by_label("Title").fill("First visit")
+    expect(eve.get_by_label("Customer")).to_be_hidden()
+    eve.get_by_label("Region").select_option(label="East")
+    eve.get_by_label("Customer").fill("Acme")
+    eve.get_by_role("button", name=re.compile("^(Save|Create)")).first.click()
+    expect(eve.locator("body")).to_contain_text("First visit")
+    expect(eve.locator("body")).to_contain_text("East")
+    context.close()
 
 
 def test_a_second_editor_is_refused_instead_of_overwriting(signed_in, browser, live_server):
