@@ -85,7 +85,8 @@ def field_types(locale: str) -> list[dict]:
     return [{"type": e.type, "label": e.label, "icon": e.icon, "group": e.group,
              # JSON keeps no key order (tojson sorts): the settings follow the schema's own order.
              "schema": {**e.field_type.config_schema, "x-order": list(e.field_type.config_schema.get("properties", {}))},
-             "unique": e.field_type.can_be_unique, "computed": e.field_type.computed,
+             "unique": e.field_type.can_be_unique, "kind": e.field_type.kind,
+             "numbered": e.field_type.numbered, "computed": e.field_type.computed,
              "in_subform": e.field_type.in_subform, "options": e.field_type.has_options,
              "expression": e.field_type.has_expression, "rows": e.field_type.holds_rows,
              "refers_to_record": e.field_type.refers_to == "record"}
@@ -93,8 +94,12 @@ def field_types(locale: str) -> list[dict]:
 
 
 def published_keys(page) -> dict[str, list[str]]:
-    """The field keys of each published form: they name stored data, so the designer locks them."""
-    return {f["key"]: [x["key"] for x in f.get("fields", [])] for f in page.runtime.raw.get("forms", [])}
+    """The field keys of each published form (subform columns too): they name stored data, so
+    the designer locks them."""
+    def keys(fields):
+        return [k for x in fields for k in [x["key"], *keys(x.get("fields") or [])]]
+
+    return {f["key"]: keys(f.get("fields", [])) for f in page.runtime.raw.get("forms", [])}
 
 
 @bp.get("/a/<app_key>/design")

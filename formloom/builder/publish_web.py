@@ -13,6 +13,8 @@ from formloom.builder import apps
 from formloom.builder.web import admin_page, bp
 from formloom.platform.exceptions import Conflict, DefinitionError, MigrationRefused
 from formloom.platform.i18n import localized
+from formloom.runtime.fields import type_of
+from formloom.runtime.records import query
 from formloom.runtime.web.fields.palette import ENTRIES
 
 DENIED = _l("Only the app's administrators can publish it.")
@@ -58,6 +60,22 @@ def names(definition: dict, locale: str) -> tuple[dict, dict]:
     return forms, fields
 
 
+def pointer_words(pointer: str, definition: dict, locale: str) -> str:
+    """A validator's pointer in the admin's words: "Deal › Region › options"."""
+    en = locale.startswith("en")
+    node, out = definition, []
+    for tok in (pointer or "").split("/")[1:]:
+        nxt = node[int(tok)] if isinstance(node, list) and tok.isdigit() and int(tok) < len(node) else (
+            node.get(tok) if isinstance(node, dict) else None)
+        if isinstance(node, list) and isinstance(nxt, dict):
+            out.append((en and (nxt.get("name_en") or nxt.get("label_en"))) or nxt.get("name") or nxt.get("label")
+                       or nxt.get("key") or str(int(tok) + 1))
+        elif not isinstance(nxt, list) or tok == "options":
+            out.append(tok.replace("_", " "))
+        node = nxt
+    return " › ".join(out) or _("App")
+
+
 def type_name(type_key) -> str:
     entry = ENTRIES.get(type_key)
     return str(entry[0]) if entry else str(type_key)
@@ -94,18 +112,39 @@ def losses(refused: dict | None, new: dict, locale: str) -> list[dict]:
              "message": e.get("message")} for e in refused.get("errors") or []]
 
 
+def name_records(page, rows: list[dict]) -> None:
+    """Give each row of the loss report its record's title (as published now), where it has one."""
+    for form_key in {r["form_key"] for r in rows if isinstance(r["form_key"], str) and "." not in r["form_key"]}:
+        if form_key not in page.runtime.definition.forms:
+            continue
+        form = page.runtime.form(form_key)
+        title = form.fields.get(form.title_field) if form.title_field else None
+        ids = [r["record_id"] for r in rows if r["form_key"] == form_key and isinstance(r["record_id"], int)]
+        if title is None or not ids:
+            continue
+        records, _cursor = query.list_records(page.actor, page.runtime, form_key, limit=min(len(ids), query.MAX_LIMIT),
+                                              condition={"field": "$id", "op": "in", "value": ids[:query.MAX_LIMIT]})
+        named = {r["id"]: type_of(title).format(title, r["fields"].get(title["key"]), page.locale) for r in records}
+        for row in rows:
+            if row["form_key"] == form_key:
+                row["title"] = named.get(row["record_id"], "")
+
+
 def review(app_key: str, page, status: int = 200, refused: dict | None = None):
     """The publish page: the plan of a dry run, or what keeps the draft from publishing."""
     draft = apps.draft(page.actor, app_key) or {}
     try:
         result = apps.publish(page.actor, app_key, dry_run=True)
     except DefinitionError as exc:
-        return render_template("builder/publish.html", page=page, errors=exc.errors, lines=[], loss=[],
+        errors = [{**e, "where": pointer_words(e.get("pointer", ""), draft, page.locale)} for e in exc.errors]
+        return render_template("builder/publish.html", page=page, errors=errors, lines=[], loss=[],
                                result=None, message=exc.message), 422
     refused = refused or result.get("refused")
+    loss = losses(refused, draft, page.locale)
+    name_records(page, loss)
     return render_template("builder/publish.html", page=page, errors=[], result=result, message=None,
                            lines=plan_lines(result["plan"], draft, page.runtime.raw, page.locale),
-                           loss=losses(refused, draft, page.locale), refused=refused), status
+                           loss=loss, refused=refused), status
 
 
 @bp.get("/a/<app_key>/publish")

@@ -5,6 +5,7 @@ The file: {"format": "formloom-app", "format_version": 1, "app", "version", "def
 "records": {form: [{"id": id in the exporting instance, "fields": {...}}]} (with data)}. Links
 between the records are renumbered on import; computed values (formulas, serial numbers,
 lookups, rollups) are computed again; files are not carried (their fields come back empty).
+Webhook URLs are masked unless the export reveals them (an import needs them whole).
 
 Raises NotFound, PermissionDenied, DefinitionError (the definition does not validate),
 Conflict (the key is taken), ValidationFailed (a record the new app refuses: nothing is kept).
@@ -25,11 +26,13 @@ FORMAT = "formloom-app"
 PAGE = 500
 
 
-def export_app(actor: Actor, app_key: str, with_records: bool = False) -> dict:
-    """The published definition as it was written (secrets included: admins only, audited)."""
+def export_app(actor: Actor, app_key: str, with_records: bool = False, reveal: bool = False) -> dict:
+    """The published definition (webhook URLs masked as `apps.definition` masks them, unless
+    `reveal`, which it audits), for app admins; the export itself is audited too."""
     app = apps.get_app(actor, app_key, admin=True)
     rt = get_runtime(app_key)
-    out = {"format": FORMAT, "format_version": 1, "app": rt.key, "version": rt.version, "definition": rt.raw}
+    definition = apps.definition(actor, app_key, reveal=reveal)
+    out = {"format": FORMAT, "format_version": 1, "app": rt.key, "version": rt.version, "definition": definition}
     if with_records:
         out["records"] = {key: _records(actor, rt, key) for key in rt.definition.forms}
     with write_transaction():

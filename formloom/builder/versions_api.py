@@ -40,8 +40,9 @@ def version_restore(app_key, number):
 
 @bp.get("/apps/<app_key>/export")
 def export_app(app_key):
-    """One file: the definition, and with ?data=1 the records."""
-    resp = jsonify(transfer.export_app(actor(), app_key, with_records=request.args.get("data") in ("1", "true")))
+    """One file: the definition, and with ?data=1 the records (?reveal=secrets: webhook URLs whole)."""
+    resp = jsonify(transfer.export_app(actor(), app_key, with_records=request.args.get("data") in ("1", "true"),
+                                       reveal=request.args.get("reveal") == "secrets"))
     resp.headers["Content-Disposition"] = f'attachment; filename="{app_key}.formloom.json"'
     return resp
 

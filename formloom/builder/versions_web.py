@@ -16,7 +16,7 @@ from wtforms import StringField
 from wtforms.validators import DataRequired, Length, Regexp
 
 from formloom.builder import recycle, transfer, versions
-from formloom.builder.publish_web import losses, plan_lines
+from formloom.builder.publish_web import losses, name_records, plan_lines
 from formloom.builder.web import admin_page, bp
 from formloom.platform.auth import current_actor
 from formloom.platform.exceptions import (
@@ -64,9 +64,11 @@ def _restore_review(page, number: int, refused=None, status: int = 200):
     result = versions.restore(page.actor, page.runtime.key, number, dry_run=True)
     definition = versions.definition_of(page.actor, page.runtime.key, number)
     refused = refused or result.get("refused")
+    loss = losses(refused, definition, page.locale)
+    name_records(page, loss)
     return render_template("builder/version_restore.html", page=page, number=number, result=result,
                            lines=plan_lines(result["plan"], definition, page.runtime.raw, page.locale),
-                           loss=losses(refused, definition, page.locale), refused=refused), status
+                           loss=loss, refused=refused), status
 
 
 @bp.get("/a/<app_key>/versions/<int:number>/restore")

@@ -26,16 +26,14 @@ def saved(page):
 
 
 def drag(page, source, target):
-    """Drag with the mouse, in steps, as a person does (SortableJS follows the pointer)."""
-    source.scroll_into_view_if_needed()
+    """Drag with the mouse, in steps, as a person does (SortableJS follows the pointer), and
+    let go over the upper part of `target`."""
     start, end = source.bounding_box(), target.bounding_box()
     page.mouse.move(start["x"] + start["width"] / 2, start["y"] + start["height"] / 2)
     page.mouse.down()
     page.mouse.move(start["x"] + start["width"] / 2 + 10, start["y"] + start["height"] / 2 + 10, steps=5)
-    page.mouse.move(end["x"] + end["width"] / 2, end["y"] + min(end["height"] / 2, 20), steps=15)
-    for _ in range(2):  # the list makes room while the pointer passes: aim again, as a person would
-        end = target.bounding_box()
-        page.mouse.move(end["x"] + end["width"] / 2, end["y"] + min(end["height"] / 2, 20), steps=5)
+    page.mouse.move(end["x"] + end["width"] / 2, end["y"] + min(end["height"] / 4, 10), steps=20)
+    page.mouse.move(end["x"] + end["width"] / 2, end["y"] + min(end["height"] / 4, 10) + 2, steps=2)
     page.mouse.up()
 
 
@@ -48,7 +46,26 @@ def new_app(page, name="Visits", key="visits"):
     expect(page).to_have_url(re.compile(f"/a/{key}/design$"))
 
 
-def test_admin_builds_publishes_and_fills_a_form(signed_in):
+def _member(server, app_key: str) -> str:
+    """A plain member of the app (not an admin); returns their email."""
+    import sqlalchemy as sa
+
+    from formloom.builder.apps import add_member
+    from formloom.platform.actor import Actor
+    from formloom.platform.cli import ensure_user
+    from formloom.platform.extensions import db
+    from formloom.platform.models import User
+
+    def seed():
+        owner = db.session.execute(sa.select(User).where(User.email == server.email)).scalar_one()
+        eve = ensure_user("eve@example.com", "Eve", server.password)
+        add_member(Actor.from_user(owner), app_key, eve.id)
+        return eve.email
+
+    return server.run(seed)
+
+
+def test_admin_builds_publishes_and_a_member_fills_the_form(signed_in, browser, live_server):
     page = signed_in
     new_app(page)
     shot(page, "designer-new")
@@ -70,6 +87,13 @@ def test_admin_builds_publishes_and_fills_a_form(signed_in):
     page.locator("[data-option-label='2']").fill("East")
     page.locator("[data-pointer$='/options/2'] input[type='color']").fill("#d97706")
     expect(canvas.locator(".fl-field-card.is-selected")).to_contain_text("Region")
+    # A show rule: Customer only when the region is East.
+    page.locator("[data-form-settings]").click()
+    page.locator("[data-add-rule]").click()
+    rule = page.locator("[data-rule='0']")
+    rule.locator("[data-rule-field]").select_option(label="Region")
+    rule.locator("[data-rule-value]").select_option(label="East")
+    rule.locator("label", has_text="Customer").first.click()
     saved(page)
     shot(page, "designer-fields")
     page.locator("[data-publish]").click()
@@ -80,13 +104,27 @@ def test_admin_builds_publishes_and_fills_a_form(signed_in):
     shot(page, "publish-plan")
     page.locator("[data-publish-now]").click()
     expect(page.locator(".alert-success")).to_contain_text("Version 2 is published")
-    page.goto("/a/visits/f/form_1/new")
-    page.get_by_label("Title").fill("First visit")
-    page.get_by_label("Customer").fill("Acme")
-    page.get_by_label("Region").select_option(label="East")
-    page.get_by_role("button", name=re.compile("^(Save|Create)")).first.click()
-    expect(page.locator("body")).to_contain_text("First visit")
-    expect(page.locator("body")).to_contain_text("East")
+    email = _member(live_server, "visits")
+    context = browser.new_context(base_url=live_server.url, locale="en-US")
+    context.set_default_timeout(10_000)
+    eve = context.new_page()
+    eve.goto("/login")
+    eve.locator("[name='email']").fill(email)
+    eve.locator("[name='password']").fill(live_server.password)
+    eve.locator(".btn-primary[type='submit']").click()
+    eve.wait_for_url(live_server.url + "/")
+    expect(eve.locator("[data-new-app]")).to_be_visible()
+    eve.goto("/a/visits/design")
+    expect(eve.locator("body")).to_contain_text("Only the app's administrators can design it.")
+    eve.goto("/a/visits/f/form_1/new")
+    eve.get_by_label("Title").fill("First visit")
+    expect(eve.get_by_label("Customer")).to_be_hidden()
+    eve.get_by_label("Region").select_option(label="East")
+    eve.get_by_label("Customer").fill("Acme")
+    eve.get_by_role("button", name=re.compile("^(Save|Create)")).first.click()
+    expect(eve.locator("body")).to_contain_text("First visit")
+    expect(eve.locator("body")).to_contain_text("East")
+    context.close()
 
 
 def test_a_second_editor_is_refused_instead_of_overwriting(signed_in, browser, live_server):
@@ -100,9 +138,19 @@ def test_a_second_editor_is_refused_instead_of_overwriting(signed_in, browser, l
     expect(other.locator("[data-conflict]")).to_be_visible()
     expect(other.locator("[data-conflict]")).to_contain_text("Someone else changed this draft")
     expect(other.locator("[data-draft-status]")).to_have_attribute("data-state", "conflict")
-    other.locator("[data-reload]").click()
-    expect(other.locator("[data-canvas] .fl-field-card")).to_have_count(2)
-    expect(other.locator("[data-canvas]")).to_contain_text("Number")
+    other.on("dialog", lambda dialog: dialog.accept())
+    other.locator("[data-overwrite]").click()  # the other choice: keep mine, knowingly
+    expect(other.locator("[data-draft-status]")).to_have_attribute("data-state", "saved")
+    page.reload()
+    expect(page.locator("[data-canvas]")).to_contain_text("Date")
+    expect(page.locator("[data-canvas]")).not_to_contain_text("Number")
+    other.locator("[data-palette] [data-type='url']").click()
+    saved(other)
+    page.locator("[data-palette] [data-type='email']").click()
+    expect(page.locator("[data-conflict]")).to_be_visible()
+    page.locator("[data-reload]").click()  # the first choice: see theirs, then change again
+    expect(page.locator("[data-canvas] .fl-field-card")).to_have_count(3)
+    expect(page.locator("[data-canvas]")).to_contain_text("Web address")
 
 
 def test_chinese_at_phone_width(browser, live_server):
@@ -169,7 +217,7 @@ def test_admin_changes_a_type_reads_the_loss_confirms_then_restores(signed_in, l
     loss = page.locator("[data-loss]")
     expect(loss).to_contain_text("1 value cannot be converted")
     expect(loss.locator("[data-loss-row]")).to_have_count(1)
-    expect(loss.locator(f"a[href$='/f/company/r/{beta}']")).to_be_visible()
+    expect(loss.locator(f"a[href$='/f/company/r/{beta}']")).to_have_text("Company · Beta")
     expect(loss).to_contain_text("A-7")
     shot(page, "publish-loss")
     page.locator("#accept_loss").check()
@@ -229,3 +277,45 @@ def test_admin_adds_a_number_a_formula_a_link_and_a_subform(signed_in):
     page.get_by_label("Amount").fill("12.5")
     expect(page.locator("[data-computed='double']")).to_have_text("25")
     expect(page.locator("[data-subform]")).to_be_visible()
+
+
+def test_a_serial_numbers_pattern_shows_what_the_numbers_look_like(signed_in):
+    page = signed_in
+    page.goto("/a/sales_mini/design")
+    page.locator("[data-palette] [data-type='serial']").click()
+    page.locator("#fl-set-pattern").fill("Q-{YYYY}-{seq:4}")
+    expect(page.locator("[data-serial-preview]")).to_have_text(re.compile(r"Q-20\d\d-0001$"))
+    saved(page)
+
+
+def test_problems_show_where_they_are_in_words(signed_in):
+    page = signed_in
+    new_app(page)
+    page.locator("[data-add-form]").click()
+    page.locator("[data-form-tab='form_2']").click()
+    page.locator("[data-palette] [data-type='select']").click()
+    page.locator("[data-option-label='0']").fill("")
+    page.locator("[data-pointer$='/options/0'] .fl-option-value").fill("Bad Value!")  # still valid: any text
+    page.locator("#fl-set-key").fill("Bad Key")
+    key = page.locator("[data-setting='key']")
+    expect(key).to_have_class(re.compile("fl-has-error"))
+    expect(key.locator(".invalid-feedback")).to_contain_text("not a valid key")
+    page.locator("[data-form-tab='form_1']").click()
+    expect(page.locator("[data-form-tab='form_2']")).to_have_class(re.compile("fl-has-error"))
+    expect(page.locator("[data-error-list]")).to_contain_text("Form 2 › Single choice › Key:")
+    page.locator("[data-publish]").click()
+    expect(page.locator("[data-draft-errors]")).to_contain_text("Form 2 › Single choice › key:")
+
+
+def test_a_form_added_by_mistake_is_removed(signed_in):
+    page = signed_in
+    new_app(page)
+    page.locator("[data-add-form]").click()
+    expect(page.locator("[data-form-tab]")).to_have_count(2)
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.locator("[data-remove-form]").click()
+    expect(page.locator("[data-form-tab]")).to_have_count(1)
+    saved(page)
+    page.reload()
+    expect(page.locator("[data-form-tab]")).to_have_count(1)
+    expect(page.locator("[data-remove-form]")).to_have_count(0)  # an app keeps one form at least

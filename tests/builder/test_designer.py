@@ -193,3 +193,16 @@ def test_an_apps_name_icon_and_colour_show_on_its_tile(app, make):
     apps.publish(actor, "sales_mini")
     index = browser(app, owner).get("/").get_data(as_text=True)
     assert "Deals" in index and "fl-tile-icon fl-tile-green" in index and "bi-briefcase" in index
+
+
+def test_four_fields_to_a_row(app, make):
+    owner = make.user("Olga")
+    make.install("sales-mini", owner=owner)
+    actor = Actor.from_user(owner)
+    draft = apps.draft(actor, "sales_mini")
+    for f in draft["forms"][0]["fields"][:4]:
+        f["width"] = "quarter"
+    assert apps.save_draft(actor, "sales_mini", draft)["valid"]
+    apps.publish(actor, "sales_mini")
+    page = browser(app, owner).get("/a/sales_mini/f/company/new").get_data(as_text=True)
+    assert len(re.findall(r'class="col-12 col-md-3 fl-slot"', page)) == 4

@@ -54,6 +54,7 @@
   Draft.prototype.save = function () {
     var self = this;
     clearTimeout(this.timer);
+    this.timer = null;
     if (this.stale) return Promise.resolve();
     if (this.saving) { this.pending = true; return Promise.resolve(); }
     this.saving = true;
@@ -84,6 +85,21 @@
       self.status("error");
     });
   };
+  /* Whether an edit is not saved yet (leaving the page now would lose it). */
+  Draft.prototype.unsaved = function () { return !this.stale && (!!this.timer || this.saving); };
+
+  /* After a conflict, when the admin chooses to keep their version: read the draft's current
+     version and save this one over it (a deliberate overwrite, never a silent one). */
+  Draft.prototype.overwrite = function () {
+    var self = this;
+    return fetch(this.url, { credentials: "same-origin", headers: { "Accept": "application/json" } }).then(function (resp) {
+      if (!resp.ok) { self.status("error"); return; }
+      self.version = Number((resp.headers.get("ETag") || "").replace(/\D/g, ""));
+      self.stale = false;
+      return self.save();
+    });
+  };
+
   /* Save now and wait: before leaving for the publish page. */
   Draft.prototype.flush = function () {
     if (this.timer || this.saving) return this.save();

@@ -108,7 +108,7 @@
     def.forms.forEach(function (f, i) {
       var en = data.locale.indexOf("en") === 0;
       tabs.appendChild(el("li", { className: "nav-item" }, [el("button", { type: "button",
-        className: "nav-link" + (i === state.form ? " active" : ""), "data-pointer": "/forms/" + i, "data-form-tab": f.key,
+        className: "nav-link" + (i === state.form ? " active" : ""), "data-form-index": i, "data-form-tab": f.key,
         onclick: function () { state.form = i; state.path = null; renderAll(); } },
         [(en && f.name_en) || f.name || f.key])]));
     });
@@ -158,7 +158,9 @@
     var canvas = root.querySelector("[data-canvas]");
     canvas.textContent = "";
     canvas.dataset.pointer = "/forms/" + state.form + "/fields";
-    canvas.onclick = function (e) { if (e.target === canvas) { state.path = null; renderCanvas(); renderSettings(); } };
+    canvas.parentNode.onclick = function (e) {
+      if (e.target === canvas || e.target === canvas.parentNode) { state.path = null; renderCanvas(); renderSettings(); }
+    };
     form().fields.forEach(function (f, j) { canvas.appendChild(card(f, [j])); });
     if (!form().fields.length) canvas.appendChild(el("p", { className: "fl-canvas-empty", text: words.empty }));
     sortable(canvas, []);
@@ -171,7 +173,7 @@
       group: { name: "fields", put: function (to, from, item) {
         return !parent.length || (item.dataset.type ? types[item.dataset.type].in_subform && !types[item.dataset.type].rows
                                                     : !item.querySelector(".fl-canvas-sub")); } },
-      handle: ".fl-field-head", animation: 120, forceFallback: true, fallbackOnBody: true, swapThreshold: 0.65, filter: ".fl-field-remove", preventOnFilter: false,
+      handle: ".fl-field-head", animation: 120, forceFallback: true, filter: ".fl-field-remove", preventOnFilter: false,
       onAdd: function (evt) {
         var type = evt.item.dataset.type;
         if (type) {  // from the palette
@@ -218,7 +220,7 @@
     label: { type: "string", maxLength: 200 }, label_en: { type: "string", maxLength: 200 },
     key: { type: "string" }, help: { type: "string", maxLength: 2000 }, required: { type: "boolean" },
     unique: { type: "boolean" }, hidden: { type: "boolean" }, readonly: { type: "boolean" },
-    width: { "enum": ["full", "half", "third"] }, "default": { type: "string" } } };
+    width: { "enum": ["full", "half", "third", "quarter"] }, "default": { type: "string" } } };
 
   function renderSettings() {
     var box = root.querySelector("[data-settings]");
@@ -229,6 +231,9 @@
     var pointer = pointerOf(state.path);
     box.appendChild(el("h2", { className: "fl-settings-title" }, [el("i", { className: "bi bi-" + (t.icon || "gear"),
       "aria-hidden": "true" }), t.label]));
+    box.appendChild(el("button", { type: "button", className: "btn btn-sm btn-link fl-back", "data-form-settings": "",
+      onclick: function () { state.path = null; renderCanvas(); renderSettings(); } },
+      [el("i", { className: "bi bi-arrow-left", "aria-hidden": "true" }), " ", words.backToForm]));
     box.appendChild(typePicker(f, pointer));
     var ctx = { target: f, pointer: pointer, words: words, editors: commonEditors(f, t),
       onChange: function (key) { if (key === "label" || key === "required" || key === "width" || key === "label_en") renderCanvasKeepSettings(); draft.change(); } };
@@ -302,7 +307,25 @@
     if (props.options && props.options.items && props.options.items.oneOf) editors.options = optionsEditor;
     if (t.expression) editors.expr = formulaEditor;
     if (t.refers_to_record && props.form) editors.form = formPicker;
+    if (t.numbered && props.pattern) editors.pattern = serialPattern;
     return editors;
+  }
+
+  /* A serial number's pattern, with what the numbers will look like today. */
+  function serialPattern(prop, ctx, changed) {
+    var preview = el("div", { className: "form-text", "data-serial-preview": "" });
+    function show(pattern) {
+      var d = new Date(), pad = function (n, w) { return String(n).padStart(w, "0"); };
+      var text = (pattern || "").replace(/\{YYYY\}/g, d.getFullYear()).replace(/\{YY\}/g, pad(d.getFullYear() % 100, 2))
+        .replace(/\{MM\}/g, pad(d.getMonth() + 1, 2)).replace(/\{DD\}/g, pad(d.getDate(), 2))
+        .replace(/\{seq(?::(\d+))?\}/g, function (m, w) { return pad(1, Number(w || 1)); });
+      preview.textContent = words.serialPreview.replace("{example}", text);
+    }
+    var input = el("input", { type: "text", className: "form-control form-control-sm", id: "fl-set-pattern", value: ctx.target.pattern || "",
+      spellcheck: "false", oninput: function () { changed(this.value); show(this.value); } });
+    show(ctx.target.pattern);
+    return el("div", {}, [el("label", { className: "form-label", "for": "fl-set-pattern", text: words.settings.serial_pattern }), input,
+      el("div", { className: "form-text", text: words.serialHelp }), preview]);
   }
 
   function formPicker(prop, ctx, changed) {
@@ -395,6 +418,19 @@
     } } };
     D.settingsPanel(box, { properties: { name: { type: "string" }, name_en: { type: "string" }, title_field: {} } }, ctx);
     box.appendChild(el("p", { className: "fl-muted small", text: words.pickField }));
+    box.appendChild(el("h3", { className: "fl-settings-sub", text: words.rules }));
+    box.appendChild(rulesEditor(f));
+    if (def.forms.length > 1) {
+      box.appendChild(el("button", { type: "button", className: "btn btn-sm btn-outline-danger mt-3", "data-remove-form": "",
+        onclick: function () {
+          if (!window.confirm(data.published[f.key] ? words.removeFormPublished : words.removeForm)) return;
+          def.forms.splice(state.form, 1);
+          state.form = 0;
+          state.path = null;
+          renderAll();
+          draft.change();
+        } }, [el("i", { className: "bi bi-trash", "aria-hidden": "true" }), " ", words.removeFormButton]));
+    }
     box.appendChild(el("h3", { className: "fl-settings-sub", text: words.appSettings }));
     D.settingsPanel(box, { properties: { name: { type: "string" }, name_en: { type: "string" }, description: { type: "string" },
                                          icon: {}, color: {} } },
@@ -402,6 +438,89 @@
     box.querySelectorAll("[data-pointer='/name'] input, [data-pointer='/name_en'] input, [data-pointer='/description'] input")
       .forEach(function (n) { n.id = n.id + "-app"; n.previousSibling.setAttribute("for", n.id); });
     markErrors();
+  }
+
+  /* Show/require rules: when one field's value meets a test, show (or require) other fields.
+     A rule whose condition is more than one test is kept as it is and said to be so. */
+  var OPS = ["eq", "ne", "gt", "lt", "contains", "is_empty", "is_not_empty"];
+  function rulesEditor(f) {
+    var box = el("div", { className: "fl-rules", "data-rules": "" });
+    var plain = f.fields.filter(function (x) { return !(types[x.type] || {}).rows; });
+    function redraw() {
+      box.textContent = "";
+      (f.rules || []).forEach(function (rule, k) { box.appendChild(ruleRow(rule, k)); });
+      box.appendChild(el("button", { type: "button", className: "btn btn-sm btn-light", "data-add-rule": "", onclick: function () {
+        f.rules = f.rules || [];
+        f.rules.push({ when: { field: plain[0].key, op: "eq", value: "" }, show: [] });
+        redraw();
+        draft.change();
+      } }, [el("i", { className: "bi bi-plus-lg", "aria-hidden": "true" }), words.addRule]));
+      markErrors();
+    }
+    function ruleRow(rule, k) {
+      var pointer = "/forms/" + state.form + "/rules/" + k;
+      var row = el("div", { className: "fl-rule", "data-pointer": pointer, "data-rule": k });
+      var when = rule.when || {};
+      if (!when.field) {
+        row.appendChild(el("p", { className: "small fl-muted", text: words.ruleComplex }));
+      } else {
+        var target = f.fields.find(function (x) { return x.key === when.field; }) || {};
+        var fieldSel = el("select", { className: "form-select form-select-sm", "aria-label": words.ruleField, "data-rule-field": "",
+          onchange: function () { when.field = this.value; when.value = ""; redraw(); draft.change(); } },
+          plain.map(function (x) { return el("option", { value: x.key, text: label(x), selected: x.key === when.field }); }));
+        var opSel = el("select", { className: "form-select form-select-sm", "aria-label": words.ruleOp, "data-rule-op": "",
+          onchange: function () { when.op = this.value; if (/empty/.test(this.value)) delete when.value; redraw(); draft.change(); } },
+          OPS.map(function (o) { return el("option", { value: o, text: words.ops[o], selected: o === when.op }); }));
+        var parts = [el("span", { className: "fl-rule-word", text: words.ruleWhen }), fieldSel, opSel];
+        if (!/empty/.test(when.op)) parts.push(valueInput(target, when));
+        row.appendChild(el("div", { className: "fl-rule-when", "data-pointer": pointer + "/when" },
+          parts.concat([el("div", { className: "invalid-feedback", "data-error-for": "" })])));
+      }
+      ["show", "require"].forEach(function (what) {
+        var list = el("div", { className: "fl-rule-fields", "data-pointer": pointer + "/" + what });
+        list.appendChild(el("span", { className: "fl-rule-word", text: words[what === "show" ? "ruleShow" : "ruleRequire"] }));
+        plain.forEach(function (x, i) {
+          var id = "fl-rule-" + k + "-" + what + "-" + i;
+          list.appendChild(el("span", { className: "form-check form-check-inline" }, [
+            el("input", { type: "checkbox", className: "form-check-input", id: id, checked: (rule[what] || []).indexOf(x.key) >= 0,
+              "data-rule-target": what + ":" + x.key, onchange: function () {
+                var keys = (rule[what] || []).filter(function (key) { return key !== x.key; });
+                if (this.checked) keys.push(x.key);
+                D.setValue(rule, what, keys);
+                draft.change();
+              } }),
+            el("label", { className: "form-check-label", "for": id, text: label(x) })]));
+        });
+        list.appendChild(el("div", { className: "invalid-feedback", "data-error-for": "" }));
+        row.appendChild(list);
+      });
+      row.appendChild(el("button", { type: "button", className: "btn btn-sm btn-link text-danger", onclick: function () {
+        f.rules.splice(k, 1);
+        if (!f.rules.length) delete f.rules;
+        redraw();
+        draft.change();
+      } }, [el("i", { className: "bi bi-trash", "aria-hidden": "true" }), " ", words.removeRule]));
+      return row;
+    }
+    function valueInput(target, when) {
+      var t = types[target.type] || {};
+      if (t.options) {
+        return el("select", { className: "form-select form-select-sm", "aria-label": words.ruleValue, "data-rule-value": "",
+          onchange: function () { when.value = this.value; draft.change(); } },
+          [el("option", { value: "", text: "—" })].concat((target.options || []).map(function (o) {
+            var v = typeof o === "string" ? o : o.value;
+            return el("option", { value: v, text: typeof o === "string" ? o : (o.label || v), selected: when.value === v });
+          })));
+      }
+      return el("input", { type: t.kind === "number" ? "number" : "text", className: "form-control form-control-sm",
+        "aria-label": words.ruleValue, "data-rule-value": "", value: when.value === undefined ? "" : when.value,
+        oninput: function () {
+          when.value = t.kind === "number" && this.value !== "" ? Number(this.value) : this.value;
+          draft.change();
+        } });
+    }
+    redraw();
+    return box;
   }
 
   function iconPicker(prop, ctx, changed) {
@@ -434,7 +553,13 @@
     var list = root.querySelector("[data-error-list]");
     list.textContent = "";
     left.forEach(function (err) {
-      list.appendChild(el("li", {}, [el("code", { text: err.pointer || "/" }), " ", err.message]));
+      list.appendChild(el("li", {}, [el("strong", { text: pointerWords(err.pointer || "") }), " ", err.message]));
+    });
+    root.querySelectorAll("[data-form-index]").forEach(function (tab) {
+      var mine = "/forms/" + tab.dataset.formIndex;
+      tab.classList.toggle("fl-has-error", state.errors.some(function (e) {
+        return (e.pointer || "") === mine || (e.pointer || "").indexOf(mine + "/") === 0;
+      }));
     });
     list.closest("[data-errors]").hidden = !left.length;
     // A formula's problem points at its token: the formula again, marked from that column.
@@ -457,6 +582,22 @@
     });
   }
 
+  /* A pointer in the admin's words: "Form 2 › Region › options", never JSON. */
+  function pointerWords(pointer) {
+    var tokens = pointer.split("/").slice(1), node = def, out = [];
+    for (var i = 0; i < tokens.length; i++) {
+      var tok = tokens[i], next = node && node[tok];
+      if (Array.isArray(node) && next && typeof next === "object") {
+        var en = data.locale.indexOf("en") === 0;
+        out.push((en && (next.name_en || next.label_en)) || next.name || next.label || next.key || String(Number(tok) + 1));
+      } else if (!Array.isArray(next) || tok === "options") {
+        out.push((words.settings && words.settings[tok]) || tok.replace(/_/g, " "));
+      }
+      node = next;
+    }
+    return out.length ? out.join(" › ") + ":" : words.appSettings + ":";
+  }
+
   function renderAll() { renderTabs(); renderCanvas(); renderSettings(); }
 
   root.querySelector("[data-publish]").addEventListener("click", function (e) {
@@ -465,6 +606,18 @@
     draft.flush().then(function () { if (!draft.stale) window.location = href; });
   });
   root.querySelector("[data-reload]").addEventListener("click", function () { window.location.reload(); });
+  window.addEventListener("beforeunload", function (e) {
+    if (!draft.unsaved()) return;
+    draft.save();
+    e.preventDefault();
+    e.returnValue = "";
+  });
+  root.querySelector("[data-overwrite]").addEventListener("click", function () {
+    if (!window.confirm(words.overwriteConfirm)) return;
+    root.querySelector("[data-conflict]").hidden = true;
+    root.classList.remove("fl-stale");
+    draft.overwrite();
+  });
   var chosen = def.forms.findIndex(function (f) { return f.key === data.form; });
   state.form = chosen >= 0 ? chosen : 0;
   renderPalette();

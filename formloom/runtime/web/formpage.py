@@ -19,7 +19,7 @@ from formloom.runtime.forms.builder import attr, entry_fields, mark_required, ru
 from formloom.runtime.forms.rules import client_rules
 from formloom.runtime.web.display import Cell, Display, human_size
 
-WIDTH = {"half": "col-md-6", "third": "col-md-4"}
+WIDTH = {"half": "col-md-6", "third": "col-md-4", "quarter": "col-md-3"}
 
 
 @dataclass

@@ -97,7 +97,7 @@ def test_common_field_settings_are_typed():
     defn = app(deal({"key": "notes", "type": "text", "required": "yes", "width": "huge"}))
     assert errors_of(defn) == [
         {"pointer": "/forms/0/fields/7/required", "message": "must be true or false"},
-        {"pointer": "/forms/0/fields/7/width", "message": 'must be one of: "full", "half", "third"'},
+        {"pointer": "/forms/0/fields/7/width", "message": 'must be one of: "full", "half", "third", "quarter"'},
     ]
 
 
