@@ -5,6 +5,7 @@ Values here are canonical Python values (see `FieldType.to_python`).
 """
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
@@ -123,9 +124,14 @@ def insert_record(ft: FormTables, fields: dict, system: dict) -> dict:
     if ft.values or ft.children or not _returns("insert"):
         [rid] = insert_records(ft, [(fields, system)])
         return load_records(ft, [rid])[rid]
-    t = ft.table
-    row = db.session.execute(sa.insert(t).returning(*t.c), {**system, **column_values(ft, fields)}).mappings().one()
+    row = db.session.execute(_insert_returning(ft.table), {**system, **column_values(ft, fields)}).mappings().one()
     return to_record(ft, row, {})
+
+
+@functools.lru_cache(maxsize=256)
+def _insert_returning(table: sa.Table) -> sa.Insert:
+    """One statement per table: SQLAlchemy then reuses its cache key and compiled form."""
+    return sa.insert(table).returning(*table.c)
 
 
 def update_record_returning(ft: FormTables, rid: int, fields: dict, system: dict, expected_version: int) -> dict | None:
@@ -135,11 +141,17 @@ def update_record_returning(ft: FormTables, rid: int, fields: dict, system: dict
         if not update_record(ft, rid, fields, system, expected_version):
             return None
         return load_records(ft, [rid], include_deleted=True)[rid]
-    t = ft.table
-    stmt = (sa.update(t).where(t.c.id == rid, t.c.version == expected_version)
-            .values(**system, **column_values(ft, fields), version=expected_version + 1).returning(*t.c))
-    row = db.session.execute(stmt).mappings().first()
+    values = {**system, **column_values(ft, fields), "version": expected_version + 1,
+              "b_id": rid, "b_version": expected_version}
+    row = db.session.execute(_update_returning(ft.table), values).mappings().first()
     return None if row is None else to_record(ft, row, {})
+
+
+@functools.lru_cache(maxsize=256)
+def _update_returning(table: sa.Table) -> sa.Update:
+    """The columns to set come with the parameters (SQLAlchemy compiles once per set of them)."""
+    return (sa.update(table).where(table.c.id == sa.bindparam("b_id"), table.c.version == sa.bindparam("b_version"))
+            .returning(*table.c))
 
 
 def write_related(ft: FormTables, rid: int, fields: dict, new: bool = False) -> None:
@@ -185,16 +197,29 @@ def load_records(ft: FormTables, ids: list[int], include_deleted: bool = False, 
         return {}
     t = ft.table
     rows = {}
+    if isinstance(where, sa.sql.elements.True_):
+        where = None  # every row the ids name: the statement kept for the table serves
     for batch in chunks(list(ids)):
-        stmt = sa.select(t).where(t.c.id.in_(batch))
+        stmt = _select_by_ids(t, include_deleted)
         if where is not None:
             stmt = stmt.where(where)
-        if not include_deleted:
-            stmt = stmt.where(t.c.deleted_at.is_(None))
-        for row in db.session.execute(stmt).mappings():
+        for row in db.session.execute(stmt, {"ids": batch}).mappings():
             rows[row["id"]] = row
     related = load_related(ft, list(rows))
     return {rid: to_record(ft, rows[rid], related.get(rid, {})) for rid in ids if rid in rows}
+
+
+@functools.lru_cache(maxsize=512)
+def live_ids(table: sa.Table) -> sa.Select:
+    """The ids among `ids` (a parameter) of rows not in the recycle bin; one statement per table."""
+    return sa.select(table.c.id).where(table.c.id.in_(sa.bindparam("ids", expanding=True)),
+                                       table.c.deleted_at.is_(None))
+
+
+@functools.lru_cache(maxsize=512)
+def _select_by_ids(table: sa.Table, include_deleted: bool) -> sa.Select:
+    stmt = sa.select(table).where(table.c.id.in_(sa.bindparam("ids", expanding=True)))
+    return stmt if include_deleted else stmt.where(table.c.deleted_at.is_(None))
 
 
 def load_related(ft: FormTables, ids: list[int]) -> dict[int, dict]:
