@@ -137,7 +137,7 @@ def _reset_pg(engine) -> None:
             conn.execute(table.delete())
         for (seq,) in conn.execute(sa.text("SELECT sequence_name FROM information_schema.sequences")):
             conn.execute(sa.text(f'ALTER SEQUENCE "{seq}" RESTART'))
-        conn.execute(sa.text("INSERT INTO cache_epoch (id, value) VALUES (1, 0)"))  # as the migration seeds it
+        conn.execute(sa.text("INSERT INTO cache_epoch (id, value, statistics) VALUES (1, 0, 0)"))  # as the migration seeds it
 
 
 def _sqlite_config(tmp_path, template) -> dict:

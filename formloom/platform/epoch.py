@@ -11,7 +11,8 @@ before it reads anything it might cache) and uses only entries tagged with that 
 revoking a token or deactivating a user takes effect on the next request in every process.
 Entries also expire after `TTL` seconds. The same counter moves when records of a form start
 or stop waiting for a background refresh (runtime/records/refreshes.py), so a read need not
-ask about "updating" records of a form where none wait.
+ask about "updating" records of a form where none wait. A second counter in the row,
+`statistics`, tells SQLite connections that their query planner's statistics are stale.
 
 Outside a request (jobs, the CLI) nothing is cached here. Once a request has changed any of
 these tables itself, it stops using the cache until it ends: what it would read is its
@@ -25,15 +26,20 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app, has_request_context, request
+from sqlalchemy.pool import Pool
 
 from formloom.platform.extensions import db
 from formloom.platform.models import CacheEpoch
 
 TTL = 60.0  # seconds an entry is used at most, whatever the counter says
 MAX_ENTRIES = 10_000  # past this the process starts afresh (tokens, members, apps of one instance)
-_SELECT = sa.select(CacheEpoch.__table__.c.value).where(CacheEpoch.__table__.c.id == 1)
-_BUMP = (sa.update(CacheEpoch.__table__).where(CacheEpoch.__table__.c.id == 1)
-         .values(value=CacheEpoch.__table__.c.value + 1))
+_C = CacheEpoch.__table__.c
+_SELECT = sa.select(_C.value, _C.statistics).where(_C.id == 1)
+_BUMP = sa.update(CacheEpoch.__table__).where(_C.id == 1).values(value=_C.value + 1)
+# Run by whoever refreshes SQLite's planner statistics (runtime/storage/store.py), in its transaction.
+STATISTICS_CHANGED = sa.update(CacheEpoch.__table__).where(_C.id == 1).values(statistics=_C.statistics + 1)
+_STATS_SEEN = "formloom_statistics"
+_STALE = "formloom_stale_statistics"
 _EXT = "formloom.epoch_cache"
 _READ = "formloom.epoch"
 _OFF = "formloom.epoch_off"
@@ -50,9 +56,42 @@ def current() -> int | None:
         return None
     value = seen.get(_READ, _MISSING)
     if value is _MISSING:
-        value = db.session.execute(_SELECT).scalar()  # None if the row is missing: no caching
+        conn = db.session.connection()
+        row = conn.execute(_SELECT).first()  # None if the row is missing: no caching
+        value = None if row is None else row.value
         seen[_READ] = value
+        if row is not None and conn.dialect.name == "sqlite":
+            _note_statistics(conn, row.statistics)
     return value
+
+
+def _note_statistics(conn, statistics: int) -> None:
+    """An SQLite connection plans with the statistics it read when it opened, whatever ANALYZE
+    wrote since (found by measuring: a worker opened before a bulk load sorted every match of
+    a list's filter instead of walking the sort's index). A connection that sees them moved
+    is replaced when next taken from the pool; this request keeps it."""
+    info = conn.info
+    if info.setdefault(_STATS_SEEN, statistics) != statistics:
+        info[_STALE] = True
+
+
+@sa.event.listens_for(Pool, "connect")
+def _statistics_at_open(dbapi_connection, record) -> None:
+    """What the counter said when this SQLite connection read its statistics (on opening)."""
+    if type(dbapi_connection).__module__ != "sqlite3":
+        return
+    try:
+        row = dbapi_connection.execute("SELECT statistics FROM cache_epoch WHERE id = 1").fetchone()
+    except Exception:  # noqa: BLE001 - a database not migrated yet: nothing to compare with
+        return
+    if row is not None:
+        record.info[_STATS_SEEN] = row[0]
+
+
+@sa.event.listens_for(Pool, "checkout")
+def _replace_stale(_dbapi_connection, record, _proxy) -> None:
+    if record.info.get(_STALE):
+        raise sa.exc.DisconnectionError("planner statistics changed")  # the pool opens a new one
 
 
 def cached(namespace: str, key: Any, compute: Callable[[], Any], keep_none: bool = True) -> Any:

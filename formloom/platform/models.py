@@ -160,6 +160,9 @@ class CacheEpoch(db.Model):
     __tablename__ = "cache_epoch"
     id = db.Column(db.Integer, primary_key=True)
     value = db.Column(db.BigInteger, nullable=False, default=0)
+    # Moved on by each ANALYZE on SQLite, whose connections keep the planner statistics they
+    # read when they opened: a connection that sees it move is replaced (platform/epoch.py).
+    statistics = db.Column(db.BigInteger, nullable=False, default=0)
 
 
 class ApiToken(db.Model):

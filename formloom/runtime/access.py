@@ -156,6 +156,10 @@ class FormAccess:
             g for g in runtime.definition.grants.get(form_key, []) if grant_names(g.to, actor, member)]
         self._sql: dict[int, Any] = {}
         self._python: dict[int, Any] = {}
+        # Per rule-hidden set: what that hides with what follows from it (same for every record
+        # a rule source leaves alone: a page of 50 asks once, not 50 times).
+        self._by_rule: dict[frozenset[str], frozenset[str]] = {}
+        self._from_others: frozenset[str] | None = None
 
     # actions
     def can(self, action: str) -> bool:
@@ -250,7 +254,10 @@ class FormAccess:
     def hidden(self, record: dict | None = None) -> frozenset[str]:
         """Fields the actor may not see: in this record, or (None) in any record they see."""
         # What rule sources hide, what is computed from it, and what other forms keep from them.
-        extra = hidden_by_rule(self.actor, self.runtime, self.form.key, self._extra(record).hidden)
+        by_rule = self._extra(record).hidden
+        extra = self._by_rule.get(by_rule)
+        if extra is None:
+            extra = self._by_rule[by_rule] = hidden_by_rule(self.actor, self.runtime, self.form.key, by_rule)
         if self.admin:
             return extra
         viewers = [g for g in self.grants if g.allows("view")]
@@ -264,7 +271,9 @@ class FormAccess:
 
     def from_others(self) -> frozenset[str]:
         """Fields of this form computed from fields other forms keep from the actor."""
-        return from_other_forms(self.actor, self.runtime, self.form.key)
+        if self._from_others is None:
+            self._from_others = from_other_forms(self.actor, self.runtime, self.form.key)
+        return self._from_others
 
     def unlisted(self) -> frozenset[str]:
         """Fields a reader's schemas leave out (`/schema`, the OpenAPI document): those they

@@ -70,3 +70,62 @@ def test_an_update_writes_in_one_transaction(any_db, client, make):
             current = []
     writing = [t for t in transactions if any(s.startswith(("INSERT", "UPDATE", "DELETE")) for s in t)]
     assert len(writing) == 1, writing
+
+
+def _queries(seen: list[str]) -> list[str]:
+    """The statements that ask or change something (not BEGIN / COMMIT)."""
+    return [s for s in seen if not s.startswith(("BEGIN", "COMMIT", "SAVEPOINT", "RELEASE"))]
+
+
+def _deal_reads(seen: list[str]) -> list[str]:
+    return [s for s in seen if re.search(r"^SELECT .* FROM a\d+_deal\b", s)]
+
+
+def test_a_read_by_id_is_two_queries_when_no_record_waits_for_a_refresh(any_db, client, make):
+    """The epoch and the record: whether records are "updating" is not asked of a form none
+    of whose records wait for a background refresh."""
+    api, deal = _setup(client, make)
+    api.get(f"{RECORDS}/{deal}")
+    with statements() as seen:
+        assert api.get(f"{RECORDS}/{deal}").status_code == 200
+    assert len(_queries(seen)) == 2, seen
+    assert _touching(seen, "relation_pending") == []
+
+
+def test_a_create_reads_back_nothing_it_wrote(any_db, client, make):
+    """The INSERT returns the row; the revision and the event are one INSERT each."""
+    api, deal = _setup(client, make)
+    company = api.get(f"{RECORDS}/{deal}").get_json()["fields"]["company"]
+    with statements() as seen:
+        resp = api.post(RECORDS, json={"fields": {"title": "More", "company": company, "stage": "new", "amount": 5}})
+    assert resp.status_code == 201, resp.get_json()
+    assert _deal_reads(seen) == [], seen
+    assert len(_touching(seen, "record_revisions")) == 1 and len(_touching(seen, "outbox_events")) == 1, seen
+    # epoch, the linked company, the record, its revision, its event
+    assert len(_queries(seen)) == 5, seen
+
+
+def test_an_update_reads_the_record_once_and_writes_three_rows(any_db, client, make):
+    api, deal = _setup(client, make)
+    api.get(f"{RECORDS}/{deal}")
+    with statements() as seen:
+        assert api.patch(f"{RECORDS}/{deal}", json={"fields": {"amount": 30}}).status_code == 200
+    assert len(_deal_reads(seen)) == 1, seen  # what it was; what it is comes back from the UPDATE
+    # epoch, the record, the UPDATE, its revision, its event
+    assert len(_queries(seen)) == 5, seen
+
+
+def test_a_list_page_counts_nothing(any_db, client, make):
+    """A page is the epoch, the page's ids (with the sort's values), and their records: no
+    count of what matches, however many rows there are."""
+    api, deal = _setup(client, make)
+    company = api.get(f"{RECORDS}/{deal}").get_json()["fields"]["company"]
+    api.post(RECORDS, json={"fields": {"title": "Small", "company": company, "stage": "new", "amount": 5}})
+    flt = '{"field": "amount", "op": "gte", "value": 1}'
+    first = api.get(f"{RECORDS}?limit=1&sort=-amount&filter={flt}").get_json()
+    assert first["next_cursor"]
+    with statements() as seen:
+        page = api.get(f"{RECORDS}?limit=1&sort=-amount&filter={flt}&cursor={first['next_cursor']}")
+    assert [r["fields"]["title"] for r in page.get_json()["items"]] == ["Small"]
+    assert not [s for s in seen if "count(" in s.lower()], seen
+    assert len(_queries(seen)) <= 4, seen  # epoch, ids (values, then blanks), records

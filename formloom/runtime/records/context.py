@@ -18,6 +18,7 @@ from formloom.platform.inputs import is_id
 from formloom.platform.models import StoredFile
 from formloom.runtime import access, conditions
 from formloom.runtime.fields import ValueContext, field_types
+from formloom.runtime.storage import store
 
 BATCH = 500  # ids per IN (...)
 ENV = "condition_env"
@@ -57,9 +58,11 @@ def value_context(actor: Actor, runtime) -> ValueContext:
     def visible_records(form_key: str):
         def fetch(ids: list[int]) -> dict:
             t = runtime.form_tables(form_key).table
-            stmt = sa.select(t.c.id).where(t.c.id.in_(ids), t.c.deleted_at.is_(None),
-                                           access.record_scope(actor, runtime, form_key, t))
-            return {rid: True for rid in db.session.execute(stmt).scalars()}
+            scope = access.record_scope(actor, runtime, form_key, t)
+            stmt = store.live_ids(t)
+            if not isinstance(scope, sa.sql.elements.True_):
+                stmt = stmt.where(scope)
+            return {rid: True for rid in db.session.execute(stmt, {"ids": ids}).scalars()}
         return fetch
 
     def record_exists(form_key: str, ids: list[int]) -> set[int]:

@@ -37,7 +37,6 @@ MAX_BULK = 10_000
 # (actor, runtime, form_key, record) called in the transaction that submits a record: created
 # without "draft", or a draft completed. The flow engine starts the form's approval here.
 ON_SUBMIT: list = []
-ANALYZE_AFTER = 5_000  # rows: a bulk load this large leaves the planner's statistics stale
 _INSERT_REVISION = sa.insert(RecordRevision.__table__)
 _INSERT_EVENT = sa.insert(OutboxEvent.__table__)
 
@@ -441,8 +440,7 @@ def bulk_create(actor: Actor, runtime, form_key: str, rows: list[dict], draft: b
                         hook(actor, runtime, form_key, record)
         if within is not None:
             within(ids)
-    if len(ids) >= ANALYZE_AFTER:
-        store.refresh_statistics(ft, len(ids))
+    store.refresh_statistics(ft)
     return ids
 
 

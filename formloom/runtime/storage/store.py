@@ -5,6 +5,7 @@ Values here are canonical Python values (see `FieldType.to_python`).
 """
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
@@ -13,6 +14,7 @@ import psycopg
 import sqlalchemy as sa
 from psycopg.types.json import Json
 
+from formloom.platform import epoch
 from formloom.platform.extensions import db
 from formloom.runtime.fields import field_types
 from formloom.runtime.storage.tables import FormTables
@@ -122,9 +124,14 @@ def insert_record(ft: FormTables, fields: dict, system: dict) -> dict:
     if ft.values or ft.children or not _returns("insert"):
         [rid] = insert_records(ft, [(fields, system)])
         return load_records(ft, [rid])[rid]
-    t = ft.table
-    row = db.session.execute(sa.insert(t).returning(*t.c), {**system, **column_values(ft, fields)}).mappings().one()
+    row = db.session.execute(_insert_returning(ft.table), {**system, **column_values(ft, fields)}).mappings().one()
     return to_record(ft, row, {})
+
+
+@functools.lru_cache(maxsize=256)
+def _insert_returning(table: sa.Table) -> sa.Insert:
+    """One statement per table: SQLAlchemy then reuses its cache key and compiled form."""
+    return sa.insert(table).returning(*table.c)
 
 
 def update_record_returning(ft: FormTables, rid: int, fields: dict, system: dict, expected_version: int) -> dict | None:
@@ -134,11 +141,17 @@ def update_record_returning(ft: FormTables, rid: int, fields: dict, system: dict
         if not update_record(ft, rid, fields, system, expected_version):
             return None
         return load_records(ft, [rid], include_deleted=True)[rid]
-    t = ft.table
-    stmt = (sa.update(t).where(t.c.id == rid, t.c.version == expected_version)
-            .values(**system, **column_values(ft, fields), version=expected_version + 1).returning(*t.c))
-    row = db.session.execute(stmt).mappings().first()
+    values = {**system, **column_values(ft, fields), "version": expected_version + 1,
+              "b_id": rid, "b_version": expected_version}
+    row = db.session.execute(_update_returning(ft.table), values).mappings().first()
     return None if row is None else to_record(ft, row, {})
+
+
+@functools.lru_cache(maxsize=256)
+def _update_returning(table: sa.Table) -> sa.Update:
+    """The columns to set come with the parameters (SQLAlchemy compiles once per set of them)."""
+    return (sa.update(table).where(table.c.id == sa.bindparam("b_id"), table.c.version == sa.bindparam("b_version"))
+            .returning(*table.c))
 
 
 def write_related(ft: FormTables, rid: int, fields: dict, new: bool = False) -> None:
@@ -184,16 +197,29 @@ def load_records(ft: FormTables, ids: list[int], include_deleted: bool = False, 
         return {}
     t = ft.table
     rows = {}
+    if isinstance(where, sa.sql.elements.True_):
+        where = None  # every row the ids name: the statement kept for the table serves
     for batch in chunks(list(ids)):
-        stmt = sa.select(t).where(t.c.id.in_(batch))
+        stmt = _select_by_ids(t, include_deleted)
         if where is not None:
             stmt = stmt.where(where)
-        if not include_deleted:
-            stmt = stmt.where(t.c.deleted_at.is_(None))
-        for row in db.session.execute(stmt).mappings():
+        for row in db.session.execute(stmt, {"ids": batch}).mappings():
             rows[row["id"]] = row
     related = load_related(ft, list(rows))
     return {rid: to_record(ft, rows[rid], related.get(rid, {})) for rid in ids if rid in rows}
+
+
+@functools.lru_cache(maxsize=512)
+def live_ids(table: sa.Table) -> sa.Select:
+    """The ids among `ids` (a parameter) of rows not in the recycle bin; one statement per table."""
+    return sa.select(table.c.id).where(table.c.id.in_(sa.bindparam("ids", expanding=True)),
+                                       table.c.deleted_at.is_(None))
+
+
+@functools.lru_cache(maxsize=512)
+def _select_by_ids(table: sa.Table, include_deleted: bool) -> sa.Select:
+    stmt = sa.select(table).where(table.c.id.in_(sa.bindparam("ids", expanding=True)))
+    return stmt if include_deleted else stmt.where(table.c.deleted_at.is_(None))
 
 
 def load_related(ft: FormTables, ids: list[int]) -> dict[int, dict]:
@@ -259,21 +285,29 @@ def _estimated_rows(conn, table: sa.Table) -> float:
         return 0.0
 
 
-def refresh_statistics(ft: FormTables, inserted: int) -> None:
-    """Sample the form's tables for the query planner after a large load (best effort).
+ANALYZE_FROM = 1_000  # rows: a smaller table is planned well enough without statistics
+# Rows of each index SQLite samples. A small sample caps the rows it thinks one value has (a
+# sample of 1,000 said 1,001 deals per stage of 88,000), so a filter on a select field looked
+# selective and lists sorted every match instead of walking the sort's index.
+SQLITE_SAMPLE = 100_000
 
-    Only when the load is at least half what the planner last counted, so a table loaded in
-    many requests is analysed as it doubles, not after every request.
-    """
+
+def refresh_statistics(ft: FormTables) -> None:
+    """Analyse the form's tables for the query planner once they hold twice the rows it last
+    counted (best effort, after a bulk load): loads add up, whatever their size, and a table
+    is analysed as it doubles, so the cost stays in proportion to what was loaded."""
     bind = db.session.get_bind()
     try:
         with bind.connect() as conn:  # its own short transaction, after the load committed
-            if inserted * 2 < _estimated_rows(conn, ft.table):
+            rows = conn.execute(sa.select(sa.func.max(ft.table.c.id))).scalar() or 0  # cheap: the key's end
+            if rows < ANALYZE_FROM or rows < 2 * _estimated_rows(conn, ft.table):
                 return
             if bind.dialect.name == "sqlite":
-                conn.exec_driver_sql("PRAGMA analysis_limit=1000")  # sample, never scan it all
+                conn.exec_driver_sql(f"PRAGMA analysis_limit={SQLITE_SAMPLE}")
             for table in ft.all_tables():
                 conn.exec_driver_sql(f'ANALYZE "{table.name}"')
+            if bind.dialect.name == "sqlite":
+                conn.execute(epoch.STATISTICS_CHANGED)  # other connections still plan with the old ones
             conn.commit()
     except sa.exc.OperationalError:
         # A busy database: the planner keeps its older statistics until the next load.
