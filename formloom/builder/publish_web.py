@@ -62,13 +62,12 @@ def names(definition: dict, locale: str) -> tuple[dict, dict]:
 
 def pointer_words(pointer: str, definition: dict, locale: str) -> str:
     """A validator's pointer in the admin's words: "Deal › Region › options"."""
-    en = locale.startswith("en")
     node, out = definition, []
     for tok in (pointer or "").split("/")[1:]:
         nxt = node[int(tok)] if isinstance(node, list) and tok.isdigit() and int(tok) < len(node) else (
             node.get(tok) if isinstance(node, dict) else None)
         if isinstance(node, list) and isinstance(nxt, dict):
-            out.append((en and (nxt.get("name_en") or nxt.get("label_en"))) or nxt.get("name") or nxt.get("label")
+            out.append(localized(nxt, "name", locale) or localized(nxt, "label", locale)
                        or nxt.get("key") or str(int(tok) + 1))
         elif not isinstance(nxt, list) or tok == "options":
             out.append(tok.replace("_", " "))
