@@ -11,7 +11,6 @@ def init_app(app: Flask) -> None:
         designer_web,
         publish_web,
         relations_web,
-        templates_web,
         versions_api,
         versions_web,
         web,

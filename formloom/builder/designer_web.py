@@ -13,12 +13,12 @@ from flask_babel import lazy_gettext as _l
 from flask_login import login_required
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, SelectField, StringField
-from wtforms.validators import DataRequired, Length, Regexp
+from wtforms.validators import Length, Optional, Regexp
 
 from formloom.builder import apps, designer
 from formloom.builder.web import admin_page, bp
 from formloom.platform.auth import current_actor
-from formloom.platform.exceptions import Conflict, DefinitionError, NotFound, PermissionDenied
+from formloom.platform.exceptions import Conflict, FormloomError, NotFound, PermissionDenied
 from formloom.platform.i18n import current_locale_name
 from formloom.runtime.formulas.functions import FUNCTIONS
 from formloom.runtime.web.fields.base import choices
@@ -33,50 +33,96 @@ ICONS = ["grid-1x2", "briefcase", "people", "person-vcard", "cart", "box-seam", 
          "heart-pulse", "headset", "megaphone", "graph-up"]
 
 
+LANGUAGES = {"zh": _l("Chinese"), "en": _l("English")}
+
+
 class NewAppForm(FlaskForm):
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    # From a template, an empty name keeps the template's and an empty key takes the next free one.
+    name = StringField(_l("Name"), validators=[Length(max=200)])
     key = StringField(_l("Key"), description=KEY_HELP, validators=[
-        DataRequired(), Regexp(r"^[a-z][a-z0-9_]{0,29}$", message=_l("Use lower-case letters, digits and _, "
-                                                                     "starting with a letter, at most 30."))])
-    language = SelectField(_l("Language of its labels"),
-                           choices=choices([("zh", _l("Chinese")), ("en", _l("English"))]))
+        Optional(), Regexp(r"^[a-z][a-z0-9_]{0,29}$", message=_l("Use lower-case letters, digits and _, "
+                                                                 "starting with a letter, at most 30."))])
+    language = SelectField(_l("Language of its labels"))
     template = HiddenField()
     sample_data = BooleanField(_l("Add sample records"), default=True)
+
+
+def _prepare(form: NewAppForm, cards: list) -> designer.TemplateCard | None:
+    """The card chosen (None for a blank app or an unknown template), the language choices it
+    allows, and on a first visit the key it proposes and the reader's language."""
+    card = next((c for c in cards if c.key == form.template.data), None)
+    codes = card.languages if card else list(LANGUAGES)
+    form.language.choices = choices([(code, LANGUAGES.get(code, code)) for code in codes])
+    if request.method == "GET":
+        reader = "en" if current_locale_name().startswith("en") else "zh"
+        form.language.data = reader if reader in codes else codes[0]
+        form.key.data = card.free_key if card else ""
+    return card
 
 
 @bp.route("/apps/new", methods=["GET", "POST"])
 @login_required
 def app_new():
-    """A new app: blank, or from one of the installed template packs."""
+    """A new app: blank, or from one of the installed template packs (`?template=crm` picks one)."""
     actor = current_actor()
     cards = designer.gallery(current_locale_name())
     form = NewAppForm()
     if request.method == "GET":
-        form.language.data = "en" if current_locale_name().startswith("en") else "zh"
         form.template.data = request.args.get("template", "")
+    card = _prepare(form, cards)
+    errors = {}  # a template's card -> what stopped it
     status = 200
-    if form.validate_on_submit():
+    if form.validate_on_submit() and _complete(form, card):
         template = form.template.data or None
+        key = form.key.data or (card.free_key if card else "")
         try:
             if actor.read_only:
                 raise PermissionDenied(_("This API token is read-only"))
-            designer.new_app(actor, form.key.data, form.name.data, form.language.data, template,
+            designer.new_app(actor, key, form.name.data or None, form.language.data, template,
                              bool(form.sample_data.data))
         except Conflict:
             form.key.errors = [_("An app with this key exists already; choose another key.")]
         except NotFound:
             form.template.errors = [_("This template is not installed.")]
-        except DefinitionError as exc:
-            form.form_errors.append(exc.message)
+        except PermissionDenied:
+            raise
+        except FormloomError as exc:
+            if card:
+                errors[card.key] = exc.message
+            else:
+                form.form_errors.append(exc.message)
         else:
+            if card:
+                flash(_("The app is installed with sample data.") if form.sample_data.data
+                      else _("The app is installed."), "success")
+                return redirect(url_for("web.app_home", app_key=key))
             flash(_("The app %(name)s was created. Add fields to its form, then publish.", name=form.name.data),
                   "success")
-            return redirect(url_for("builder.designer_page", app_key=form.key.data))
+            return redirect(url_for("builder.designer_page", app_key=key))
         status = 422
     elif request.method == "POST":
         status = 422
-    return render_template("builder/app_new.html", form=form, cards=cards,
+    return render_template("builder/app_new.html", form=form, cards=cards, errors=errors,
                            chosen=form.template.data or ""), status
+
+
+def _complete(form: NewAppForm, card) -> bool:
+    """A blank app needs its name and key; a template supplies both when they are left empty."""
+    if form.template.data and card is None:
+        form.template.errors = [_("This template is not installed.")]
+        return False
+    if card is None:
+        for field in (form.name, form.key):
+            if not field.data:
+                field.errors = [_("A blank app needs this.")]
+    return not (form.name.errors or form.key.errors)
+
+
+@bp.get("/templates")
+@login_required
+def template_gallery():
+    """The old template gallery's address: templates are chosen on the new-app page now."""
+    return redirect(url_for("builder.app_new"), 308)
 
 
 def field_types(locale: str) -> list[dict]:

@@ -163,7 +163,7 @@ def test_chinese_at_phone_width(browser, live_server):
     page.locator(".btn-primary[type='submit']").click()
     page.wait_for_url(live_server.url + "/")
     page.goto("/apps/new")
-    expect(page.locator(".fl-gallery-card")).to_have_count(2)
+    expect(page.locator(".fl-gallery-card")).to_have_count(3)  # blank, the CRM, the mini sales
     shot(page, "zh-390-new-app")
     page.goto("/a/sales_mini/design")
     expect(page.locator("[data-form-tabs]")).to_contain_text("添加表单")
@@ -319,3 +319,32 @@ def test_a_form_added_by_mistake_is_removed(signed_in):
     page.reload()
     expect(page.locator("[data-form-tab]")).to_have_count(1)
     expect(page.locator("[data-remove-form]")).to_have_count(0)  # an app keeps one form at least
+
+
+def test_choosing_a_template_proposes_its_next_free_key_and_its_languages(signed_in):
+    """The one page to start an app: a template's card fills in the key no app has yet (the
+    example already holds "sales_mini"), offers the template's languages, and names its forms."""
+    page = signed_in
+    page.goto("/")
+    expect(page.locator("a[href='/templates']")).to_have_count(0)  # one way in: New app
+    page.locator("[data-new-app]").click()
+    card = page.locator("#template-sales_mini")
+    expect(card).to_contain_text("Quote")
+    card.click()
+    expect(page.locator("#key")).to_have_value("sales_mini_2")
+    expect(page.locator("#name")).to_have_attribute("placeholder", "Sales (mini)")
+    expect(page.locator("#language option")).to_have_count(2)
+    shot(page, "en-1360-new-app-template")
+    page.locator(".fl-gallery-card[data-template='']").click()
+    expect(page.locator("#key")).to_have_value("")  # the proposal goes with the card
+    card.click()
+    page.locator("#key").fill("east")
+    page.locator(".fl-gallery-card[data-template='']").click()
+    card.click()
+    expect(page.locator("#key")).to_have_value("east")  # what the user typed stays
+    page.locator("#sample_data").uncheck()
+    page.locator("[data-create-app]").click()
+    expect(page).to_have_url(re.compile("/a/east$"))
+    expect(page.locator("body")).to_contain_text("The app is installed.")
+    page.goto("/templates")  # the old gallery's address
+    expect(page).to_have_url(re.compile("/apps/new$"))

@@ -66,8 +66,9 @@ def test_a_discounted_quote_goes_to_the_manager_then_the_director(browser, live_
         for who, width in (("manager1@example.com", 1360), ("director@example.com", 390)):
             context, page = _sign_in(browser, live_server, who, words["locale"], width)
             contexts.append(context)
-            page.goto("/templates")  # the gallery, watched for CSP violations like every page here
-            expect(page.locator("#template-crm")).to_be_visible()
+            page.goto("/apps/new?template=crm")  # the template chosen, watched for CSP violations like every page
+            expect(page.locator("#template-crm input[name=template]")).to_be_checked()
+            expect(page.locator("#key")).to_have_value("crm_2")  # the CRM is installed: the next free key
             page.goto("/inbox")
             page.get_by_role("link", name=number).first.click()
             _shot(page, f"crm_{language}_{who.split('@')[0]}_task_{width}")

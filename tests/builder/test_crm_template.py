@@ -187,21 +187,46 @@ def test_a_sample_quote_reads_as_approved_history_on_its_page(app, org, api_as):
     assert 'data-status="approved"' in page and "Submit for approval" not in page
 
 
-def test_the_gallery_installs_the_crm_in_english_and_opens_it(app, make):
+def test_the_new_app_page_installs_the_crm_in_english_and_opens_it(app, make):
     user = make.user("Gallery")
     client = browser(app, user)
-    page = client.get("/templates").get_data(as_text=True)
-    assert "CRM" in page and 'value="crm"' in page  # the CRM's card, its key proposed
-    assert client.get("/").get_data(as_text=True).count('href="/templates"') == 1  # reached from the apps
-    bad = client.post("/templates/crm/install", data={"crm-key": "Not A Key", "crm-language": "en"})
+    page = client.get("/apps/new?template=crm").get_data(as_text=True)
+    assert 'id="template-crm"' in page and 'data-key="crm"' in page  # the CRM's card, its key proposed
+    assert re.search(r'<input[^>]*name="key"[^>]*value="crm"', page)
+    assert "Opportunity" in page  # the card lists the template's forms
+    apps_page = client.get("/").get_data(as_text=True)
+    assert "/templates" not in apps_page and apps_page.count("data-new-app") == 1  # one way in from the apps
+    old = client.get("/templates")  # the old gallery's address still leads there
+    assert old.status_code == 308 and old.headers["Location"].endswith("/apps/new")
+    bad = client.post("/apps/new", data={"template": "crm", "key": "Not A Key", "language": "en"})
     assert bad.status_code == 422 and "lower-case letters" in bad.get_data(as_text=True)
-    done = client.post("/templates/crm/install", data={"crm-key": "crm", "crm-language": "en"})
-    assert done.status_code == 302 and done.headers["Location"].endswith("/a/crm")
+    french = client.post("/apps/new", data={"template": "crm", "key": "crm", "language": "fr"})
+    assert french.status_code == 422  # only the template's languages are offered
+    done = client.post("/apps/new", data={"template": "crm", "key": "", "name": "", "language": "en"})
+    assert done.status_code == 302 and done.headers["Location"].endswith("/a/crm")  # an empty key: the free one
     home = client.get("/a/crm").get_data(as_text=True)
-    assert "Opportunity" in home and "The app is installed." in home
-    again = client.post("/templates/crm/install", data={"crm-key": "crm", "crm-language": "zh"})
+    assert "Opportunity" in home and "The app is installed." in home and "CRM" in home  # the template's name
+    again = client.post("/apps/new", data={"template": "crm", "key": "crm", "language": "zh"})
     assert again.status_code == 422 and "exists already" in again.get_data(as_text=True)
-    assert 'value="crm_2"' in client.get("/templates").get_data(as_text=True)  # the next free key
+    assert 'data-key="crm_2"' in client.get("/apps/new").get_data(as_text=True)  # the next free key
+    assert re.search(r'<input[^>]*name="key"[^>]*value="crm_2"', client.get("/apps/new?template=crm").get_data(as_text=True))
     zh = browser(app, user)
     zh.environ_base["HTTP_ACCEPT_LANGUAGE"] = "zh-CN"
-    assert "应用模板" in zh.get("/templates").get_data(as_text=True)
+    assert "客户关系管理" in zh.get("/apps/new").get_data(as_text=True)
+
+
+def test_a_failed_install_says_why_on_its_card(app, make, monkeypatch):
+    """An error the install raises (beyond the key and the form) shows on the chosen template's card."""
+    from formloom.builder import designer
+    from formloom.platform.exceptions import ValidationFailed
+
+    def broken(*_args, **_kwargs):
+        raise ValidationFailed("The pack is broken", [])
+
+    monkeypatch.setattr(designer, "install_template", broken)
+    resp = browser(app, make.user("Gallery")).post("/apps/new", data={"template": "crm", "key": "crm",
+                                                                        "language": "en"})
+    page = resp.get_data(as_text=True)
+    assert resp.status_code == 422
+    card = page.split('id="template-crm"')[1].split("</label>")[0]
+    assert "The pack is broken" in card and 'value="crm" checked' in card

@@ -87,6 +87,22 @@ def test_new_app_from_a_template_with_sample_records(app, make):
     assert "East sales" in client.get("/").get_data(as_text=True)
 
 
+def test_a_blank_app_needs_its_name_and_key_a_template_proposes_them(app, make):
+    client = browser(app, make.user("Olga"))
+    empty = client.post("/apps/new", data={"name": "", "key": "", "language": "en", "template": ""})
+    assert empty.status_code == 422 and empty.get_data(as_text=True).count("A blank app needs this.") == 2
+    unknown = client.post("/apps/new", data={"name": "X", "key": "x", "language": "en", "template": "nope"})
+    assert unknown.status_code == 422 and "This template is not installed." in unknown.get_data(as_text=True)
+    page = client.get("/apps/new?template=sales_mini").get_data(as_text=True)
+    assert re.search(r'<input[^>]*name="key"[^>]*value="sales_mini"', page)  # the template's key, free
+    assert 'data-languages="zh en"' in page and 'value="sales_mini" checked' in page
+    done = client.post("/apps/new", data={"name": "", "key": "", "language": "en", "template": "sales_mini"})
+    assert done.status_code == 302 and done.location.endswith("/a/sales_mini")
+    assert "Sales (mini)" in client.get("/").get_data(as_text=True)  # the template's own name
+    page = client.get("/apps/new?template=sales_mini").get_data(as_text=True)
+    assert re.search(r'<input[^>]*name="key"[^>]*value="sales_mini_2"', page)  # then the next free one
+
+
 def test_publish_page_names_the_records_that_cannot_convert(app, make):
     owner = make.user("Olga")
     rt = make.install("sales-mini", owner=owner)

@@ -78,7 +78,7 @@ MEMBER = {
     **{f"webhooks_api.{name}": "app_admin" for name in (
         "list_webhooks", "create_webhook", "update_webhook", "delete_webhook", "list_deliveries")},
     "builder_api.list_apps": "open", "builder_api.create_app": "open", "builder_api.create_from_template": "open",
-    "builder.template_gallery": "open", "builder.template_install": "open",
+    "builder.template_gallery": "open",  # the old gallery's address, sent on to /apps/new
     "builder_api.get_definition": "open", "builder_api.get_draft": "app_admin", "builder_api.put_draft": "app_admin",
     "builder_api.publish": "app_admin", "builder_api.list_members": "app_admin",
     "builder_api.add_member": "app_admin", "builder_api.remove_member": "app_admin",
