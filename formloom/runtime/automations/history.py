@@ -80,7 +80,7 @@ def summaries(actor: Actor, app_key: str, locale: str) -> tuple[object, list[Sum
     for auto in autos:
         trigger, steps = describe(runtime, auto, locale)
         secret = (webhook_secret(runtime.app_id, auto.key)
-                  if any(a["type"] == "webhook" for a in auto.actions) else None)
+                  if any(action_types.get(a["type"]).calls_out for a in auto.actions) else None)
         out.append(Summary(auto, trigger, steps, last.get(auto.key), counts.get(auto.key, 0),
                            failed.get(auto.key, 0), secret))
     return runtime, out
@@ -127,7 +127,7 @@ def run_now(actor: Actor, app_key: str, key: str) -> str:
     """Run a schedule automation (one without records to go through) now; the run's slot."""
     runtime = _admin_runtime(actor, app_key, write=True)
     auto = automation_of(runtime, key)
-    if auto.on != "schedule" or auto.form:
+    if not trigger_types.get(auto.on).runs_by_hand(auto.trigger):
         raise ValidationFailed(_("Only a schedule that does not go through records can be run by hand"),
                                [{"field": "automation", "message": _("is started by its trigger")}])
     if not auto.enabled:

@@ -21,7 +21,7 @@ from markupsafe import Markup, escape
 from formloom.platform.extensions import db
 from formloom.platform.models import Department, Role, User
 from formloom.runtime.flows.engine import OPEN
-from formloom.runtime.flows.model import Flow
+from formloom.runtime.flows.model import Flow, flow_node_types
 from formloom.runtime.flows.nodes import assignee_list
 
 BOX_W, BOX_H, BOX_MAX_W = 224, 74, 320  # a box widens for its words, up to BOX_MAX_W
@@ -95,7 +95,7 @@ class Step:
         out.append(f'<rect class="fld-box" x="{x:g}" y="{y:g}" width="{w:g}" height="{BOX_H}" rx="10"/>')
         chip_x, chip_y = x + 14, y + BOX_H / 2 - 14
         out.append(f'<rect class="fld-chip" x="{chip_x:g}" y="{chip_y:g}" width="28" height="28" rx="7"/>')
-        out.append(_glyph(self.kind, chip_x + 14, chip_y + 14))
+        out.append(flow_node_types.get(self.kind).glyph(chip_x + 14, chip_y + 14))
         tx, room = x + TEXT_X, w - TEXT_X - MARK_ROOM
         _text(out, tx, y + 21, fit(self.caption, 11, room), "fld-kind")
         _text(out, tx, y + 41, fit(self.name, 13.5, room, bold=True), "fld-name")
@@ -103,17 +103,6 @@ class Step:
         if self.status in MARKS:
             out.append(_mark(self.status, x + w - 18, y + 18))
         out.append("</g>")
-
-
-def _glyph(kind: str, cx: float, cy: float) -> str:
-    if kind == "cc":
-        return (f'<path class="fld-glyph-line" d="M{cx - 7:g} {cy - 5:g}h14v10h-14z'
-                f'M{cx - 7:g} {cy - 5:g}L{cx:g} {cy + 1:g}L{cx + 7:g} {cy - 5:g}"/>')
-    if kind == "action":
-        return (f'<path class="fld-glyph" d="M{cx + 1.5:g} {cy - 8:g}L{cx - 5.5:g} {cy + 1.5:g}H{cx - 0.5:g}'
-                f'L{cx - 1.5:g} {cy + 8:g}L{cx + 5.5:g} {cy - 1.5:g}H{cx + 0.5:g}Z"/>')
-    return (f'<circle class="fld-glyph" cx="{cx:g}" cy="{cy - 3.2:g}" r="3.6"/>'
-            f'<path class="fld-glyph" d="M{cx - 6.5:g} {cy + 7.5:g}a6.5 5.5 0 0 1 13 0z"/>')
 
 
 MARKS = {
@@ -266,8 +255,8 @@ def _evidence(tasks) -> dict[str, str]:
 
 
 def _cases(step: dict) -> list[list]:
-    cases = [c.get("steps") or [] for c in step.get("cases") or []]
-    return cases + [step.get("default") or []] if step["type"] == "branch" else cases
+    """The sequences of steps a step holds (none for a box)."""
+    return [seq or [] for _below, seq in flow_node_types.get(step["type"]).sequences(step)]
 
 
 @dataclass
@@ -283,10 +272,11 @@ class Progress:
         later, entered_any = past, False
         for step in reversed(steps):
             sid = step["_id"]
-            if step["type"] == "parallel":
-                entered = any([self.mark(c, later) for c in _cases(step)]) or later
-            elif step["type"] == "branch":
+            kind = flow_node_types.get(step["type"])
+            if kind.holds_steps and kind.picks_one:
                 entered = self._branch(step, later)
+            elif kind.holds_steps:
+                entered = any([self.mark(c, later) for c in _cases(step)]) or later
             else:
                 entered = sid in self.evidence or later
                 if self.tracking:
@@ -309,8 +299,7 @@ class Progress:
         return taken is not None or past
 
     def _touched(self, steps: list) -> bool:
-        return any(s["_id"] in self.evidence or (s["type"] in ("branch", "parallel")
-                                                  and any(self._touched(c) for c in _cases(s))) for s in steps)
+        return any(s["_id"] in self.evidence or any(self._touched(c) for c in _cases(s)) for s in steps)
 
 
 # -- words ---------------------------------------------------------------------------------------
@@ -360,12 +349,7 @@ class Words:
         return _("Level %(n)s manager of %(whose)s", n=level, whose=whose)
 
     def who(self, spec: dict) -> str:
-        if spec["type"] == "action":
-            keys = list(spec.get("set") or {})
-            if keys:
-                return _("Sets: %(fields)s", fields=", ".join(self.field(k) for k in keys))
-            return _("%(n)s automatic actions", n=len(spec.get("actions") or []))
-        return "; ".join(self.assignee(one) for one in assignee_list(spec.get("assignees") or []))
+        return flow_node_types.get(spec["type"]).who(spec, self)
 
 
 def _names(stmt) -> dict:
@@ -378,40 +362,22 @@ def _localized(spec: dict, locale: str) -> str:
     return spec.get("name") or ""
 
 
-def _caption(spec: dict) -> str:
-    if spec["type"] == "cc":
-        return _("Copy · nothing to do")
-    if spec["type"] == "action":
-        return _("Automatic action")
-    mode = {"all": _("everyone approves"), "sequential": _("one after another")}.get(
-        spec.get("mode", "any"), _("any one approves"))
-    return _("Approval · %(mode)s", mode=mode)
-
-
 # -- building and drawing --------------------------------------------------------------------------
 def _build(steps: list, words: Words, progress: Progress, locale: str) -> Seq:
     items = []
     for step in steps:
         sid = step["_id"]
-        if step["type"] in ("branch", "parallel"):
+        kind = flow_node_types.get(step["type"])
+        if kind.holds_steps:
             raw_cases = step.get("cases") or []
             cases = []
             for i, seq in enumerate(_cases(step)):
-                if i < len(raw_cases):
-                    label = _localized(raw_cases[i], locale) or (
-                        _("Case %(n)s", n=i + 1) if step["type"] == "branch" else _("Branch %(n)s", n=i + 1))
-                else:
-                    label = _("Otherwise")
+                label = (_localized(raw_cases[i], locale) if i < len(raw_cases) else "") or kind.case_label(step, i)
                 cases.append(Case(label, _build(seq, words, progress, locale), (sid, i) in progress.skipped))
-            name = _localized(step, locale)
-            if step["type"] == "branch":
-                header = name or _("Branch")
-            else:
-                header = _("%(name)s · all branches", name=name or _("Parallel"))
-            items.append(Split(sid, step["type"], header, cases))
+            items.append(Split(sid, step["type"], kind.header(_localized(step, locale)), cases))
             continue
-        name = _localized(step, locale) or ({"cc": _("Copy to"), "action": _("Action")}.get(step["type"]) or sid)
-        items.append(Step(sid, step["type"], _caption(step), name, words.who(step), progress.status.get(sid, "")))
+        name = _localized(step, locale) or kind.default_name() or sid
+        items.append(Step(sid, step["type"], kind.caption(step), name, words.who(step), progress.status.get(sid, "")))
     boxes = [i for i in items if isinstance(i, Step)]
     widest = max((b.wanted for b in boxes), default=BOX_W)
     for box in boxes:

@@ -24,7 +24,7 @@ from formloom.platform.models import App, FlowInstance, FlowLog, FlowTask, User,
 from formloom.runtime import access
 from formloom.runtime.apps import runtime_for
 from formloom.runtime.flows.engine import OPEN, ROOT, Run, engine_writes, writing
-from formloom.runtime.flows.model import Flow, Node
+from formloom.runtime.flows.model import Flow, Node, flow_node_types
 from formloom.runtime.storage import store
 
 ACTIONS = ("approve", "reject", "return", "transfer", "add_signer", "submit")
@@ -259,7 +259,7 @@ def _return(acting: Acting, comment, to=None, **_ignored) -> None:
         run.event("flow.step", step=SUBMITTER_STEP)
         return
     target = run.flow.nodes.get(to)
-    if target is None or target.type != "approval" or not _visited(run, to) or to == node.id:
+    if target is None or not flow_node_types.get(target.type).decides or not _visited(run, to) or to == node.id:
         raise ValidationFailed(_("A record can be returned to the submitter or to an earlier approval step"),
                                [{"field": "to", "message": _("is not an earlier approval step of this record")}])
     close_task(acting, "returned", comment)
