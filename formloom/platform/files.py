@@ -34,6 +34,7 @@ class UploadQuotaExceeded(FormloomError):
 
     status = 413
     title = "Upload quota exceeded"
+    code = "upload_quota_exceeded"
 
 
 def files_dir() -> Path:

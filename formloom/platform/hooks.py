@@ -11,6 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from formloom.platform.i18n import N_
+from formloom.platform.messages import message
+
 
 class HookPoint:
     """One named question with one answerer, registered at init (registering again replaces it)."""
@@ -29,9 +32,10 @@ class HookPoint:
         return self._fn(*args, **kwargs)
 
 
-# Messages of the reassignment the organisation pages translate (org_web.MESSAGES).
-SAME_USER = "Choose another user to receive the records"
-INACTIVE_TARGET = "%(name)s is deactivated; choose an active user to receive the records"
+# Messages of the reassignment (platform/messages.py), said by whoever fills the hook point.
+SAME_USER = message("org.reassign_same_user", N_("Choose another user to receive the records"))
+INACTIVE_TARGET = message("org.reassign_inactive_target",
+                          N_("%(name)s is deactivated; choose an active user to receive the records"))
 
 records_owned = HookPoint(
     "records_owned", "records_owned(user_id) -> int: how many records the user owns across all published apps.")
