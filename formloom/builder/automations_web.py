@@ -212,7 +212,7 @@ def automation_run_now(app_key, key):
     try:
         history.run_now(page.actor, app_key, key)
     except ValidationFailed as exc:
-        flash(exc.message, "error")
+        flash(exc.localized(), "error")
     else:
         flash(_("“%(name)s” is running now; its run shows below once it has finished.",
                 name=auto.display_name(page.locale)), "success")

@@ -236,7 +236,7 @@ def relations_rebuild(app_key, form_key):
     except (NotFound, PermissionDenied):
         raise
     except FormloomError as exc:
-        flash(exc.message, "error")
+        flash(exc.localized(), "error")
     else:
         flash(ngettext("Rebuilding the lookups, rollups and formulas of %(form)s: %(num)d record to go through. "
                        "Its progress shows below.",

@@ -52,7 +52,11 @@ def test_pages_say_an_error_in_the_readers_language_by_code(app):
 
 
 def test_every_message_has_a_chinese_translation(app):
-    assert {hooks.SAME_USER, org.DEPT_IN_USE} <= set(messages.catalogue().values())
+    from formloom.runtime.automations import messages as automation_messages
+    from formloom.runtime.flows import messages as flow_messages
+
+    said = set(messages.catalogue().values())
+    assert {hooks.SAME_USER, org.DEPT_IN_USE, flow_messages.IN_FLOW, automation_messages.NO_RUN} <= said
     missing = []
     with app.test_request_context(), force_locale("zh_CN"):
         for code, msg in messages.catalogue().items():

@@ -42,6 +42,7 @@ from formloom.platform.models import Role as RoleRow
 from formloom.platform.notify import notify
 from formloom.runtime import conditions
 from formloom.runtime.conditions.values import parse_duration
+from formloom.runtime.flows import messages as msg
 from formloom.runtime.flows.model import END, Flow, Node, flow_node_types
 from formloom.runtime.flows.nodes import assignee_list
 from formloom.runtime.records.context import app_timezone
@@ -270,8 +271,8 @@ class Run:
         moved = db.session.execute(sa.update(FlowInstance).where(FlowInstance.id == self.instance.id,
                                                                  FlowInstance.rev == rev).values(**values)).rowcount
         if moved != 1:
-            raise Conflict(_("Someone acted on this approval a moment ago; reload to see where it stands"),
-                           reason="flow_moved")
+            raise Conflict.of(msg.MOVED,
+                           extra={"reason": "flow_moved"})
         self.instance.rev = rev + 1
         reqcache.clear()  # who sees which fields of the record may have changed with the step
         for kind, payload in self.events:

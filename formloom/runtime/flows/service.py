@@ -23,6 +23,7 @@ from formloom.platform.i18n import N_
 from formloom.platform.models import App, FlowInstance, FlowLog, FlowTask, User, utcnow
 from formloom.runtime import access
 from formloom.runtime.apps import runtime_for
+from formloom.runtime.flows import messages as msg
 from formloom.runtime.flows.engine import OPEN, ROOT, Run, engine_writes, writing
 from formloom.runtime.flows.model import Flow, Node, flow_node_types
 from formloom.runtime.storage import store
@@ -43,7 +44,7 @@ def start(actor: Actor, runtime, form_key: str, record: dict) -> FlowInstance | 
     if db.session.execute(sa.select(FlowInstance.id).where(
             FlowInstance.app_id == runtime.app_id, FlowInstance.form_key == form_key,
             FlowInstance.record_id == record["id"], FlowInstance.status.in_(LIVE))).first():
-        raise Conflict(_("This record is in an approval already"), reason="in_flow")
+        raise Conflict.of(msg.IN_FLOW, extra={"reason": "in_flow"})
     submitter = actor.user_id or record.get("owner")
     instance = FlowInstance(app_id=runtime.app_id, flow_key=flow.key, form_key=form_key, record_id=record["id"],
                             app_version=runtime.version, status="in_progress", submitter_id=submitter,
@@ -73,11 +74,11 @@ def submit_record(actor: Actor, runtime, form_key: str, record_id: int) -> FlowI
         record = load_record(runtime, form_key, record_id)
         fa = access.form_access(actor, runtime, form_key)
         if not (fa.permits("edit", record) or record.get("owner") == actor.user_id):
-            raise PermissionDenied(_("Only someone who may change this record can submit it"))
+            raise PermissionDenied.of(msg.SUBMIT_DENIED)
         if record.get("flow_status") in ("in_progress",):
-            raise Conflict(_("This record is in an approval already"), reason="in_flow")
+            raise Conflict.of(msg.IN_FLOW, extra={"reason": "in_flow"})
         if runtime.definition.flow_for(form_key) is None:
-            raise ValidationFailed(_("This form has no approval flow"), [{"field": "form", "message": _("has no flow")}])
+            raise ValidationFailed.of(msg.NO_FLOW, [{"field": "form", "message": _("has no flow")}])
         return start(actor, runtime, form_key, record)
 
 
@@ -95,10 +96,10 @@ def act(actor: Actor, task_id: int, action: str, comment: str | None = None, fie
         to=None, position: str | None = None) -> dict:
     """Do `action` on the actor's task; the task afterwards, as `task_json` gives it."""
     if action not in ACTIONS:
-        raise ValidationFailed(_("Unknown action"), [{"field": "action", "message": _(
+        raise ValidationFailed.of(msg.UNKNOWN_ACTION, [{"field": "action", "message": _(
             "must be one of: %(values)s", values=", ".join(ACTIONS))}])
     if actor.read_only:
-        raise PermissionDenied(_("This API token is read-only"))
+        raise PermissionDenied.of(msg.READ_ONLY)
     comment = (comment or "").strip()[:5000] or None
     with write_transaction():
         acting = _claim(actor, task_id, action)
@@ -114,7 +115,7 @@ def _claim(actor: Actor, task_id: int, action: str) -> Acting:
     task = db.session.get(FlowTask, task_id)
     if task is None or task.assignee_id != actor.user_id or actor.user_id is None or (
             actor.app_id is not None and task.app_id != actor.app_id):
-        raise NotFound(_("No such task"))
+        raise NotFound.of(msg.NO_TASK)
     lock(task.instance_id)
     db.session.refresh(task)
     wanted_kind = "submit" if action == "submit" else "approval"
@@ -122,7 +123,7 @@ def _claim(actor: Actor, task_id: int, action: str) -> Acting:
         raise Conflict(_("This task is no longer waiting for you (it is %(status)s)", status=_status_word(task.status)),
                        reason="not_pending")
     if task.kind != wanted_kind:
-        raise ValidationFailed(_("This task cannot be done this way"), [{"field": "action", "message": _(
+        raise ValidationFailed.of(msg.WRONG_WAY, [{"field": "action", "message": _(
             "a returned record is submitted again; an approval is approved, rejected or returned")}])
     instance = db.session.get(FlowInstance, task.instance_id)
     runtime, flow = pinned(instance)
@@ -144,7 +145,7 @@ def close_task(acting: Acting, status: str, comment: str | None) -> None:
     done = db.session.execute(sa.update(FlowTask).where(FlowTask.id == acting.task.id, FlowTask.status == "pending")
                               .values(status=status, acted_at=now, comment=comment)).rowcount
     if done != 1:
-        raise Conflict(_("This task was acted on a moment ago"), reason="not_pending")
+        raise Conflict.of(msg.ACTED_JUST_NOW, extra={"reason": "not_pending"})
     db.session.refresh(acting.task)
 
 
@@ -164,8 +165,8 @@ def _apply_fields(acting: Acting, fields: dict) -> dict:
     editable = set((node.spec.get("fields") or {}).get("editable", []))
     refused = sorted(set(fields) - editable)
     if refused:
-        raise PermissionDenied(_("This step does not let you change: %(fields)s", fields=", ".join(refused)),
-                               [{"field": k, "message": _("is not editable at this step")} for k in refused])
+        raise PermissionDenied.of(msg.NOT_EDITABLE,
+                               [{"field": k, "message": _("is not editable at this step")} for k in refused], fields=", ".join(refused))
     from formloom.runtime.records import service as records
 
     before = run.record["fields"]
@@ -253,14 +254,14 @@ def _return(acting: Acting, comment, to=None, **_ignored) -> None:
         run.instance.status = "returned"
         submitter = run.instance.submitter_id
         if submitter is None:
-            raise ValidationFailed(_("Nobody submitted this record: return it to a step instead"),
+            raise ValidationFailed.of(msg.NO_SUBMITTER,
                                    [{"field": "to", "message": _("there is no submitter")}])
         run.add_task(ROOT, Node(SUBMITTER_STEP, "submit", {}), submitter, "pending", kind="submit")
         run.event("flow.step", step=SUBMITTER_STEP)
         return
     target = run.flow.nodes.get(to)
     if target is None or not flow_node_types.get(target.type).decides or not _visited(run, to) or to == node.id:
-        raise ValidationFailed(_("A record can be returned to the submitter or to an earlier approval step"),
+        raise ValidationFailed.of(msg.RETURN_TARGET,
                                [{"field": "to", "message": _("is not an earlier approval step of this record")}])
     close_task(acting, "returned", comment)
     run.log("returned", node.id, task, comment, {"to": to})
@@ -272,7 +273,7 @@ def _return(acting: Acting, comment, to=None, **_ignored) -> None:
         run.state = {"tokens": {}, "joins": {}}
         run.advance(ROOT, to)
     else:
-        raise ValidationFailed(_("A step inside another parallel branch cannot be returned to"),
+        raise ValidationFailed.of(msg.OTHER_BRANCH,
                                [{"field": "to", "message": _("is in another parallel branch")}])
 
 
@@ -320,7 +321,7 @@ def _transfer(acting: Acting, comment, to=None, **_ignored) -> None:
     run, task, node = acting.run, acting.task, acting.node
     user = _active_user(to, "to")
     if user.id == task.assignee_id:
-        raise ValidationFailed(_("The task is yours already"), [{"field": "to", "message": _("is you")}])
+        raise ValidationFailed.of(msg.YOURS_ALREADY, [{"field": "to", "message": _("is you")}])
     _refuse_second_task(run, node, user)
     hand_over(acting, user, "transferred", comment, {"to": user.id, "to_name": user.name})
 
@@ -345,22 +346,22 @@ def approves_here(run: Run, node: Node, user_id: int) -> bool:
 
 def _refuse_second_task(run: Run, node: Node, user: User) -> None:
     if approves_here(run, node, user.id):
-        raise ValidationFailed(_("%(name)s is already an approver of this step", name=user.name),
-                               [{"field": "to", "message": _("is already an approver of this step")}])
+        raise ValidationFailed.of(msg.APPROVER_ALREADY,
+                               [{"field": "to", "message": _("is already an approver of this step")}], name=user.name)
 
 
 def _add_signer(acting: Acting, comment, to=None, position=None, **_ignored) -> None:
     run, task, node = acting.run, acting.task, acting.node
     user = _active_user(to, "to")
     if position not in ("before", "after"):
-        raise ValidationFailed(_("Say whether the signer comes before or after you"),
+        raise ValidationFailed.of(msg.SIGNER_POSITION,
                                [{"field": "position", "message": _('must be "before" or "after"')}])
     _refuse_second_task(run, node, user)
     # The task stays the actor's: it is not closed, only (for "before") put to wait.
     moved = db.session.execute(sa.update(FlowTask).where(FlowTask.id == task.id, FlowTask.status == "pending")
                                .values(status="waiting" if position == "before" else "pending")).rowcount
     if moved != 1:
-        raise Conflict(_("This task was acted on a moment ago"), reason="not_pending")
+        raise Conflict.of(msg.ACTED_JUST_NOW, extra={"reason": "not_pending"})
     db.session.refresh(task)
     run.log("signer_added", node.id, task, comment, {"user": user.id, "name": user.name, "position": position})
     run.add_task(task.token, node, user.id, "pending" if position == "before" else "waiting", seq=task.seq,
@@ -370,7 +371,7 @@ def _add_signer(acting: Acting, comment, to=None, position=None, **_ignored) -> 
 def _active_user(value, field: str) -> User:
     user = db.session.get(User, value) if isinstance(value, int) and not isinstance(value, bool) else None
     if user is None or not user.active:
-        raise ValidationFailed(_("Choose an active user"), [{"field": field, "message": _("is not an active user")}])
+        raise ValidationFailed.of(msg.INACTIVE_USER, [{"field": field, "message": _("is not an active user")}])
     return user
 
 
@@ -380,11 +381,11 @@ def _live_instance(actor: Actor, runtime, form_key: str, record_id: int) -> Flow
         FlowInstance.app_id == runtime.app_id, FlowInstance.form_key == form_key,
         FlowInstance.record_id == record_id, FlowInstance.status.in_(LIVE))).scalar()
     if instance is None:
-        raise Conflict(_("This record is not in an approval"), reason="not_in_flow")
+        raise Conflict.of(msg.NOT_IN_FLOW, extra={"reason": "not_in_flow"})
     lock(instance.id)
     db.session.refresh(instance)
     if instance.status not in LIVE:
-        raise Conflict(_("This record is not in an approval"), reason="not_in_flow")
+        raise Conflict.of(msg.NOT_IN_FLOW, extra={"reason": "not_in_flow"})
     return instance
 
 
@@ -394,11 +395,11 @@ def withdraw(actor: Actor, runtime, form_key: str, record_id: int, comment: str 
         load_record(runtime, form_key, record_id)
         instance = _live_instance(actor, runtime, form_key, record_id)
         if instance.submitter_id != actor.user_id or actor.user_id is None:
-            raise PermissionDenied(_("Only the person who submitted the record can withdraw it"))
+            raise PermissionDenied.of(msg.WITHDRAW_DENIED)
         if db.session.execute(sa.select(FlowLog.id).where(FlowLog.instance_id == instance.id,
                                                           FlowLog.action.in_(ACTED))).first():
-            raise Conflict(_("An approver has acted already: the record can no longer be withdrawn"),
-                           reason="acted")
+            raise Conflict.of(msg.WITHDRAW_TOO_LATE,
+                           extra={"reason": "acted"})
         runtime_pinned, flow = pinned(instance)
         run = Run(runtime_pinned, flow, instance, actor, load_record(runtime, form_key, record_id))
         run.log("withdrawn", None, comment=comment)
@@ -412,12 +413,12 @@ def urge(actor: Actor, runtime, form_key: str, record_id: int) -> int:
     with write_transaction():
         instance = _live_instance(actor, runtime, form_key, record_id)
         if instance.submitter_id != actor.user_id and access.app_role(actor, runtime.app_id) != "admin":
-            raise PermissionDenied(_("Only the submitter or an app administrator can send a reminder"))
+            raise PermissionDenied.of(msg.URGE_DENIED)
         now = utcnow()
         pending = list(db.session.execute(sa.select(FlowTask).where(
             FlowTask.instance_id == instance.id, FlowTask.status == "pending")).scalars())
         if any(t.urged_at and now - t.urged_at < URGE_EVERY for t in pending):
-            raise Conflict(_("A reminder was sent a moment ago; try again in a few minutes"), reason="urged")
+            raise Conflict.of(msg.URGED_JUST_NOW, extra={"reason": "urged"})
         _runtime, flow = pinned(instance)
         run = Run(_runtime, flow, instance, actor, load_record(runtime, form_key, record_id))
         for task in pending:
@@ -431,15 +432,15 @@ def comment(actor: Actor, runtime, form_key: str, record_id: int, text: str) -> 
     """A comment in the flow's timeline, by anyone taking part (or an app administrator)."""
     text = (text or "").strip()
     if not text:
-        raise ValidationFailed(_("Write a comment"), [{"field": "comment", "message": _("is empty")}])
+        raise ValidationFailed.of(msg.EMPTY_COMMENT, [{"field": "comment", "message": _("is empty")}])
     with write_transaction():
         instance = latest_instance(runtime, form_key, record_id)
         if instance is None:
-            raise Conflict(_("This record has no approval to comment on"), reason="not_in_flow")
+            raise Conflict.of(msg.NOTHING_TO_COMMENT, extra={"reason": "not_in_flow"})
         takes_part = instance.submitter_id == actor.user_id or db.session.execute(sa.select(FlowTask.id).where(
             FlowTask.instance_id == instance.id, FlowTask.assignee_id == actor.user_id)).first()
         if not takes_part and access.app_role(actor, runtime.app_id) != "admin":
-            raise PermissionDenied(_("Only the people taking part in this approval can comment on it"))
+            raise PermissionDenied.of(msg.COMMENT_DENIED)
         db.session.add(FlowLog(instance_id=instance.id, actor_id=actor.user_id, action="commented",
                                comment=text[:5000], at=utcnow()))
 
@@ -449,14 +450,14 @@ def pinned(instance: FlowInstance) -> tuple[object, Flow]:
     runtime = runtime_for(instance.app_id, instance.app_version)
     flow = runtime.definition.flows.get(instance.flow_key)
     if flow is None:
-        raise NotFound(_("The flow of this approval is gone"))
+        raise NotFound.of(msg.FLOW_GONE)
     return runtime, flow
 
 
 def load_record(runtime, form_key: str, record_id: int, include_deleted: bool = False) -> dict:
     found = store.load_records(runtime.form_tables(form_key), [record_id], include_deleted=include_deleted)
     if record_id not in found:
-        raise NotFound(_("No such record"))
+        raise NotFound.of(msg.NO_RECORD)
     return found[record_id]
 
 
