@@ -1,4 +1,13 @@
-"""Hook points: where the platform asks a layer above it a question it cannot answer itself.
+"""Hook points: named places where one module calls code another registers, at init.
+
+Two kinds. A `HookPoint` is one question with one answerer; a `Listeners` is a place many
+modules listen at, called in registration order by its owner (`records.service.ON_SUBMIT`,
+`access.FIELD_RULE_SOURCES`, and in the same spirit the outbox's `subscribe` and `on_tick`).
+Either is filled explicitly in a layer's `init_app` (never as an import's side effect), and
+registering twice is harmless. docs/contributing.md says which to use when.
+
+The hook points below are where the platform asks a layer above it a question it cannot
+answer itself.
 
 The platform knows users, apps and tokens but not what a published app holds. Where it needs
 that (how many records a user owns, giving them to someone else, a user's role in an app), it
@@ -13,6 +22,20 @@ from typing import Any
 
 from formloom.platform.i18n import N_
 from formloom.platform.messages import message
+
+
+class Listeners(list):
+    """A named hook point many listeners register at (each once, in their `init_app`); its
+    owner calls them in order. A list, so the owner iterates it as before."""
+
+    def __init__(self, name: str, doc: str) -> None:
+        super().__init__()
+        self.name, self.__doc__ = name, doc
+
+    def register(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        if fn not in self:
+            self.append(fn)
+        return fn
 
 
 class HookPoint:

@@ -20,13 +20,12 @@ actor may see: lookups and rollups read every source record, as reference data.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 
-from formloom.platform import orgtree, reqcache
+from formloom.platform import hooks, orgtree, reqcache
 from formloom.platform.actor import Actor
 from formloom.platform.extensions import db
 from formloom.platform.models import App, AppMember, Role
@@ -46,8 +45,9 @@ class FieldRules:
     readonly: frozenset[str] = frozenset()
 
 
-# (actor, runtime, form_key, record) -> FieldRules | None; the flow engine adds its step's rules.
-FIELD_RULE_SOURCES: list[Callable[[Actor, Any, str, dict], FieldRules | None]] = []
+FIELD_RULE_SOURCES = hooks.Listeners(
+    "field_rules", "(actor, runtime, form_key, record) -> FieldRules | None: more hidden or read-only fields "
+    "for this record (the flow engine adds its step's rules).")
 
 
 # -- who is in the app -------------------------------------------------------------

@@ -106,4 +106,6 @@ def tick() -> dict | None:
     return scan()
 
 
-outbox.on_tick(tick)
+def init() -> None:
+    """Register the scan with the background tick (automations.init)."""
+    outbox.on_tick(tick)

@@ -526,7 +526,5 @@ def init() -> None:
     """Hook the flows into access and the records service (once)."""
     from formloom.runtime.records import service as records
 
-    if flow_field_rules not in access.FIELD_RULE_SOURCES:
-        access.FIELD_RULE_SOURCES.append(flow_field_rules)
-    if on_submit not in records.ON_SUBMIT:
-        records.ON_SUBMIT.append(on_submit)
+    access.FIELD_RULE_SOURCES.register(flow_field_rules)
+    records.ON_SUBMIT.register(on_submit)
