@@ -13,6 +13,8 @@ from flask import g, has_app_context
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from formloom.platform.models import AppMember, Department, Role, User
+
 WATCHED: tuple[type, ...] = ()
 _ATTR = "_formloom_cache"
 
@@ -43,7 +45,6 @@ def _touches_org(session: Session) -> bool:
 def init() -> None:
     """Watch the organisation models (called once the models are imported)."""
     global WATCHED
-    from formloom.platform.models import AppMember, Department, Role, User
 
     WATCHED = (AppMember, Department, Role, User)
     if not event.contains(Session, "before_flush", _before_flush):

@@ -30,9 +30,11 @@ from formloom.platform.actor import Actor
 from formloom.platform.extensions import db
 from formloom.platform.models import App, AppMember, Role
 from formloom.runtime import conditions
+from formloom.runtime.apps import runtime_for
 from formloom.runtime.exceptions import NotFound, PermissionDenied
 from formloom.runtime.grants import Grant
 from formloom.runtime.schema.validate import operand_resolver
+from formloom.runtime.storage.store import flat_values, load_records
 
 WRITE_ACTIONS = frozenset(("add", "edit", "delete", "import", "bulk_edit"))
 
@@ -87,7 +89,6 @@ def grant_names(to: dict, actor: Actor, member: bool) -> bool:
 
 
 def _published_runtime(app_id: int):
-    from formloom.runtime.apps import runtime_for
 
     version = db.session.execute(sa.select(App.published_version).where(App.id == app_id)).scalar()
     return runtime_for(app_id, version) if version else None
@@ -191,7 +192,9 @@ class FormAccess:
 
     # rows
     def env(self) -> conditions.Env:
-        from formloom.runtime.records.context import condition_env
+        from formloom.runtime.records.context import (
+            condition_env,  # records.context imports this module
+        )
 
         return condition_env(self.actor, self.runtime)
 
@@ -209,7 +212,7 @@ class FormAccess:
         return sa.or_(*parts) if parts else sa.false()
 
     def _grant_sql(self, g: Grant, table: sa.Table):
-        from formloom.runtime.records.query import sql_resolver
+        from formloom.runtime.records.query import sql_resolver  # records.query imports this module
 
         key = (g.index, table.name)
         if key not in self._sql:
@@ -224,7 +227,6 @@ class FormAccess:
         return bool(self._python[g.index](values))
 
     def _matching(self, action: str, record: dict) -> list[Grant]:
-        from formloom.runtime.storage.store import flat_values
 
         candidates = [g for g in self.grants if g.allows(action)]
         if not candidates:
@@ -359,7 +361,6 @@ def may_download(actor: Actor, runtime, row) -> bool:
     if app_role(actor, runtime.app_id, runtime) == "admin" or (row.created_by_id and row.created_by_id == actor.user_id):
         return True
     pattern = f"%{row.id}%"
-    from formloom.runtime.storage.store import load_records
 
     for form_key, form in runtime.definition.forms.items():
         if form.parent:

@@ -21,6 +21,7 @@ from flask_babel import ngettext
 from jsonschema import Draft202012Validator
 
 from formloom.runtime.registry import Instance, Registry
+from formloom.runtime.schema.validate import schema_errors
 
 if TYPE_CHECKING:
     from formloom.runtime.definition import FormDef
@@ -132,11 +133,7 @@ action_types: Registry[ActionType] = Registry("automation actions")
 
 def check_schema(part: Part, raw: Any, ptr: str, err: Err) -> bool:
     """Check `raw` against the part's schema; whether it passed."""
-    from formloom.runtime.schema.validate import (
-        schema_errors as check,  # validate imports this module
-    )
-
-    errors = check(part.validator(), raw, ptr)
+    errors = schema_errors(part.validator(), raw, ptr)
     for e in errors:
         err(e["pointer"], e["message"])
     return not errors

@@ -23,6 +23,7 @@ from formloom.platform.models import Department, Role, User
 from formloom.runtime.flows.engine import OPEN
 from formloom.runtime.flows.model import Flow, flow_node_types
 from formloom.runtime.flows.nodes import assignee_list
+from formloom.runtime.flows.service import pinned
 
 BOX_W, BOX_H, BOX_MAX_W = 224, 74, 320  # a box widens for its words, up to BOX_MAX_W
 V_GAP = 34  # between the items of a sequence: room for the arrow
@@ -398,7 +399,6 @@ def svg(flow: Flow, tasks=(), instance=None, locale: str = "zh", form=None) -> M
 
 def _draw(flow: Flow, tasks: list, instance, locale: str, form) -> str:
     if form is None and instance is not None:
-        from formloom.runtime.flows.service import pinned
 
         form = pinned(instance)[0].definition.forms.get(flow.form)
     tracking = instance is not None or bool(tasks)

@@ -41,10 +41,14 @@ from formloom.platform.models import (
 from formloom.platform.models import Role as RoleRow
 from formloom.platform.notify import notify
 from formloom.runtime import conditions
+from formloom.runtime.automations import values as vals
+from formloom.runtime.automations.engine import Run as AutoRun
+from formloom.runtime.automations.model import Automation, action_types
 from formloom.runtime.conditions.values import parse_duration
 from formloom.runtime.flows import messages as msg
 from formloom.runtime.flows.model import END, Flow, Node, flow_node_types
 from formloom.runtime.flows.nodes import assignee_list
+from formloom.runtime.records import service
 from formloom.runtime.records.context import app_timezone
 from formloom.runtime.schema.validate import operand_resolver
 from formloom.runtime.storage import store
@@ -152,10 +156,6 @@ class Run:
             self.add_task(token, node, user_id, "unread", kind="cc")
 
     def do_actions(self, token: str, node: Node) -> None:
-        from formloom.runtime.automations import values as vals
-        from formloom.runtime.automations.engine import Run as AutoRun
-        from formloom.runtime.automations.model import Automation, action_types
-        from formloom.runtime.records import service
 
         chain = (f"flow:{self.flow.key}",)
         auto = Automation(index=-1, key=f"{self.flow.key}.{node.id}", name=node.name, enabled=True,

@@ -23,9 +23,11 @@ from formloom.platform.i18n import N_
 from formloom.platform.models import App, FlowInstance, FlowLog, FlowTask, User, utcnow
 from formloom.runtime import access
 from formloom.runtime.apps import runtime_for
+from formloom.runtime.automations.values import as_input
 from formloom.runtime.flows import messages as msg
 from formloom.runtime.flows.engine import OPEN, ROOT, Run, engine_writes, writing
 from formloom.runtime.flows.model import Flow, Node, flow_node_types
+from formloom.runtime.records import service as records
 from formloom.runtime.storage import store
 
 ACTIONS = ("approve", "reject", "return", "transfer", "add_signer", "submit")
@@ -167,7 +169,6 @@ def _apply_fields(acting: Acting, fields: dict) -> dict:
     if refused:
         raise PermissionDenied.of(msg.NOT_EDITABLE,
                                [{"field": k, "message": _("is not editable at this step")} for k in refused], fields=", ".join(refused))
-    from formloom.runtime.records import service as records
 
     before = run.record["fields"]
     with engine_writes(run.record["id"]):
@@ -179,7 +180,6 @@ def _apply_fields(acting: Acting, fields: dict) -> dict:
 
 
 def store_json(value):
-    from formloom.runtime.automations.values import as_input
 
     return as_input(value)
 
@@ -287,7 +287,6 @@ def _resubmit(acting: Acting, comment, fields, **_ignored) -> None:
     run, task = acting.run, acting.task
     changes = {}
     if fields:
-        from formloom.runtime.records import service as records
 
         before = run.record["fields"]
         with engine_writes(run.record["id"]):
@@ -524,7 +523,6 @@ def _hidden_for(actor: Actor, runtime, form_key: str, record_id: int) -> set[str
 
 def init() -> None:
     """Hook the flows into access and the records service (once)."""
-    from formloom.runtime.records import service as records
 
     access.FIELD_RULE_SOURCES.register(flow_field_rules)
     records.ON_SUBMIT.register(on_submit)

@@ -11,6 +11,7 @@ from formloom.platform.i18n import current_locale_name
 from formloom.runtime import access
 from formloom.runtime.apps import AppRuntime, get_runtime
 from formloom.runtime.definition import FormDef
+from formloom.runtime.views.query import open_views
 
 
 @dataclass
@@ -44,7 +45,6 @@ class Page:
 
     def views(self) -> list:
         """The app's views the actor may open (runtime/views/query.py decides), in order."""
-        from formloom.runtime.views.query import open_views
 
         return open_views(self.actor, self.runtime)
 
