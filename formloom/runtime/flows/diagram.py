@@ -23,7 +23,7 @@ from formloom.platform.models import Department, Role, User
 from formloom.runtime.flows.engine import OPEN
 from formloom.runtime.flows.model import Flow, flow_node_types
 from formloom.runtime.flows.nodes import assignee_list
-from formloom.runtime.flows.service import pinned
+from formloom.runtime.flows.reading import pinned
 
 BOX_W, BOX_H, BOX_MAX_W = 224, 74, 320  # a box widens for its words, up to BOX_MAX_W
 V_GAP = 34  # between the items of a sequence: room for the arrow

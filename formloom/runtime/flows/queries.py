@@ -22,14 +22,8 @@ from formloom.runtime.apps import runtime_for
 from formloom.runtime.flows import messages as msg
 from formloom.runtime.flows.engine import OPEN
 from formloom.runtime.flows.model import Flow, Node
-from formloom.runtime.flows.service import (
-    ACTED,
-    LIVE,
-    SUBMITTER_STEP,
-    latest_instance,
-    load_record,
-    pinned,
-)
+from formloom.runtime.flows.reading import ACTED, LIVE, latest_instance, load_record, pinned
+from formloom.runtime.flows.service import SUBMITTER_STEP
 
 BOXES = ("pending", "done", "submitted", "cc")
 DONE = ("approved", "rejected", "returned", "transferred", "submitted")

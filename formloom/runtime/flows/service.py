@@ -5,36 +5,47 @@ Each action is one transaction: the task is claimed with a conditional UPDATE (p
 its outcome) and the instance moves with `Run.commit_state` (a conditional UPDATE on its
 `rev`), so a double click or two approvers racing give exactly one transition; the other
 gets Conflict (409) and changes nothing. Raises NotFound, PermissionDenied,
-ValidationFailed and Conflict.
+ValidationFailed and Conflict. The submitter's actions are in `submitter.py`, reading
+(pinned versions, JSON, field rules) in `reading.py`; this module re-exports them for callers.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
-from formloom.platform import reqcache
 from formloom.platform.actor import Actor
 from formloom.platform.exceptions import Conflict, NotFound, PermissionDenied, ValidationFailed
 from formloom.platform.extensions import db, write_transaction
-from formloom.platform.i18n import N_
-from formloom.platform.models import App, FlowInstance, FlowLog, FlowTask, User, utcnow
+from formloom.platform.models import FlowInstance, FlowTask, User, utcnow
 from formloom.runtime import access
-from formloom.runtime.apps import runtime_for
 from formloom.runtime.automations.values import as_input
 from formloom.runtime.flows import messages as msg
-from formloom.runtime.flows.engine import OPEN, ROOT, Run, engine_writes, writing
+from formloom.runtime.flows.engine import OPEN, ROOT, Run, engine_writes
 from formloom.runtime.flows.model import Flow, Node, flow_node_types
+from formloom.runtime.flows.reading import (
+    ACTED,
+    LIVE,
+    _status_word,
+    flow_field_rules,
+    instance_json,
+    latest_instance,
+    load_record,
+    lock,
+    pinned,
+    task_json,
+)
+from formloom.runtime.flows.submitter import comment, urge, withdraw
 from formloom.runtime.records import service as records
-from formloom.runtime.storage import store
+
+# Read and used by the pages and the API through this module.
+__all__ = ["ACTED", "ACTIONS", "LIVE", "SUBMITTER_STEP", "act", "comment", "flow_field_rules", "init", "instance_json",
+           "latest_instance", "load_record", "lock", "on_submit", "pinned", "start", "submit_record", "task_json",
+           "urge", "withdraw"]
 
 ACTIONS = ("approve", "reject", "return", "transfer", "add_signer", "submit")
-ACTED = ("approved", "rejected", "returned", "transferred", "signer_added")  # someone acted: no withdrawing
 SUBMITTER_STEP = "submitter"
-URGE_EVERY = timedelta(minutes=10)
-LIVE = ("in_progress", "returned")
 
 
 # -- starting --------------------------------------------------------------------------------------
@@ -133,12 +144,6 @@ def _claim(actor: Actor, task_id: int, action: str) -> Acting:
     run = Run(runtime, flow, instance, actor, record)
     node = flow.nodes.get(task.step_key)
     return Acting(task, run, node)
-
-
-def lock(instance_id: int) -> None:
-    """Queue the actions on one instance (PostgreSQL row lock; SQLite has one writer anyway):
-    two approvers racing otherwise lock each other's tasks in turn, a deadlock."""
-    db.session.execute(sa.select(FlowInstance.id).where(FlowInstance.id == instance_id).with_for_update())
 
 
 def close_task(acting: Acting, status: str, comment: str | None) -> None:
@@ -372,153 +377,6 @@ def _active_user(value, field: str) -> User:
     if user is None or not user.active:
         raise ValidationFailed.of(msg.INACTIVE_USER, [{"field": field, "message": _("is not an active user")}])
     return user
-
-
-# -- the submitter's actions -------------------------------------------------------------------------
-def _live_instance(actor: Actor, runtime, form_key: str, record_id: int) -> FlowInstance:
-    instance = db.session.execute(sa.select(FlowInstance).where(
-        FlowInstance.app_id == runtime.app_id, FlowInstance.form_key == form_key,
-        FlowInstance.record_id == record_id, FlowInstance.status.in_(LIVE))).scalar()
-    if instance is None:
-        raise Conflict.of(msg.NOT_IN_FLOW, extra={"reason": "not_in_flow"})
-    lock(instance.id)
-    db.session.refresh(instance)
-    if instance.status not in LIVE:
-        raise Conflict.of(msg.NOT_IN_FLOW, extra={"reason": "not_in_flow"})
-    return instance
-
-
-def withdraw(actor: Actor, runtime, form_key: str, record_id: int, comment: str | None = None) -> dict:
-    """The submitter takes the record back, while nobody has acted on it."""
-    with write_transaction():
-        load_record(runtime, form_key, record_id)
-        instance = _live_instance(actor, runtime, form_key, record_id)
-        if instance.submitter_id != actor.user_id or actor.user_id is None:
-            raise PermissionDenied.of(msg.WITHDRAW_DENIED)
-        if db.session.execute(sa.select(FlowLog.id).where(FlowLog.instance_id == instance.id,
-                                                          FlowLog.action.in_(ACTED))).first():
-            raise Conflict.of(msg.WITHDRAW_TOO_LATE,
-                           extra={"reason": "acted"})
-        runtime_pinned, flow = pinned(instance)
-        run = Run(runtime_pinned, flow, instance, actor, load_record(runtime, form_key, record_id))
-        run.log("withdrawn", None, comment=comment)
-        run.finish("withdrawn")
-        run.commit_state()
-        return instance_json(instance)
-
-
-def urge(actor: Actor, runtime, form_key: str, record_id: int) -> int:
-    """Remind the people whose turn it is (the submitter, at most every 10 minutes); how many."""
-    with write_transaction():
-        instance = _live_instance(actor, runtime, form_key, record_id)
-        if instance.submitter_id != actor.user_id and access.app_role(actor, runtime.app_id) != "admin":
-            raise PermissionDenied.of(msg.URGE_DENIED)
-        now = utcnow()
-        pending = list(db.session.execute(sa.select(FlowTask).where(
-            FlowTask.instance_id == instance.id, FlowTask.status == "pending")).scalars())
-        if any(t.urged_at and now - t.urged_at < URGE_EVERY for t in pending):
-            raise Conflict.of(msg.URGED_JUST_NOW, extra={"reason": "urged"})
-        _runtime, flow = pinned(instance)
-        run = Run(_runtime, flow, instance, actor, load_record(runtime, form_key, record_id))
-        for task in pending:
-            task.urged_at = now
-            run.tell([task.assignee_id], "flow_task", N_("Reminder: %(title)s is waiting for you"), task)
-        run.log("urged", None, detail={"told": len(pending)})
-        return len(pending)
-
-
-def comment(actor: Actor, runtime, form_key: str, record_id: int, text: str) -> None:
-    """A comment in the flow's timeline, by anyone taking part (or an app administrator)."""
-    text = (text or "").strip()
-    if not text:
-        raise ValidationFailed.of(msg.EMPTY_COMMENT, [{"field": "comment", "message": _("is empty")}])
-    with write_transaction():
-        instance = latest_instance(runtime, form_key, record_id)
-        if instance is None:
-            raise Conflict.of(msg.NOTHING_TO_COMMENT, extra={"reason": "not_in_flow"})
-        takes_part = instance.submitter_id == actor.user_id or db.session.execute(sa.select(FlowTask.id).where(
-            FlowTask.instance_id == instance.id, FlowTask.assignee_id == actor.user_id)).first()
-        if not takes_part and access.app_role(actor, runtime.app_id) != "admin":
-            raise PermissionDenied.of(msg.COMMENT_DENIED)
-        db.session.add(FlowLog(instance_id=instance.id, actor_id=actor.user_id, action="commented",
-                               comment=text[:5000], at=utcnow()))
-
-
-# -- reading -----------------------------------------------------------------------------------------
-def pinned(instance: FlowInstance) -> tuple[object, Flow]:
-    runtime = runtime_for(instance.app_id, instance.app_version)
-    flow = runtime.definition.flows.get(instance.flow_key)
-    if flow is None:
-        raise NotFound.of(msg.FLOW_GONE)
-    return runtime, flow
-
-
-def load_record(runtime, form_key: str, record_id: int, include_deleted: bool = False) -> dict:
-    found = store.load_records(runtime.form_tables(form_key), [record_id], include_deleted=include_deleted)
-    if record_id not in found:
-        raise NotFound.of(msg.NO_RECORD)
-    return found[record_id]
-
-
-def latest_instance(runtime, form_key: str, record_id: int) -> FlowInstance | None:
-    return db.session.execute(sa.select(FlowInstance).where(
-        FlowInstance.app_id == runtime.app_id, FlowInstance.form_key == form_key,
-        FlowInstance.record_id == record_id).order_by(FlowInstance.id.desc()).limit(1)).scalar()
-
-
-def task_json(task: FlowTask) -> dict:
-    app_key = reqcache.cached("app_key", task.app_id, lambda: db.session.execute(
-        sa.select(App.key).where(App.id == task.app_id)).scalar())  # keys never change
-    return {"id": task.id, "app": app_key, "form": task.form_key, "record_id": task.record_id, "step": task.step_key,
-            "kind": task.kind, "status": task.status, "assignee": task.assignee_id, "instance": task.instance_id,
-            "due_at": _iso(task.due_at), "created_at": _iso(task.created_at), "acted_at": _iso(task.acted_at),
-            "comment": task.comment}
-
-
-def instance_json(instance: FlowInstance) -> dict:
-    return {"id": instance.id, "flow": instance.flow_key, "form": instance.form_key, "record_id": instance.record_id,
-            "status": instance.status, "submitter": instance.submitter_id, "version": instance.app_version,
-            "started_at": _iso(instance.started_at), "finished_at": _iso(instance.finished_at)}
-
-
-def _iso(value) -> str | None:
-    return value.isoformat() + "Z" if value is not None else None
-
-
-def _status_word(status: str) -> str:
-    return {"approved": _("approved"), "rejected": _("rejected"), "returned": _("returned"),
-            "transferred": _("transferred"), "cancelled": _("closed: the step went on without it"),
-            "waiting": _("waiting for someone else first")}.get(status, status)
-
-
-# -- the record while it is in a flow ----------------------------------------------------------------
-def flow_field_rules(actor: Actor, runtime, form_key: str, record: dict):
-    """An access.FIELD_RULE_SOURCES source: a record in an approval is read-only to everyone
-    (changes go through the tasks); fields the current step hides are hidden from its approvers."""
-    if record.get("flow_status") != "in_progress" or writing(record.get("id")) or actor.via in ("system",
-                                                                                              "automation"):
-        return None
-    form = runtime.form(form_key)
-    hidden = reqcache.cached("flow_hidden", (actor.user_id, runtime.app_id, form_key, record["id"]),
-                             lambda: frozenset(_hidden_for(actor, runtime, form_key, record["id"])))
-    return access.FieldRules(hidden=hidden, readonly=frozenset(form.fields))
-
-
-def _hidden_for(actor: Actor, runtime, form_key: str, record_id: int) -> set[str]:
-    """Fields the step of the actor's pending task on this record hides from them."""
-    if actor.user_id is None:
-        return set()
-    tasks = db.session.execute(sa.select(FlowTask.instance_id, FlowTask.step_key).where(
-        FlowTask.app_id == runtime.app_id, FlowTask.form_key == form_key, FlowTask.record_id == record_id,
-        FlowTask.assignee_id == actor.user_id, FlowTask.status == "pending")).all()
-    hidden: set[str] = set()
-    for instance_id, step in tasks:
-        instance = db.session.get(FlowInstance, instance_id)
-        _runtime, flow = pinned(instance)
-        node = flow.nodes.get(step)
-        if node is not None:
-            hidden |= set((node.spec.get("fields") or {}).get("hidden", []))
-    return hidden
 
 
 def init() -> None:
