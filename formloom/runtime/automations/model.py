@@ -21,7 +21,7 @@ from flask_babel import ngettext
 from jsonschema import Draft202012Validator
 
 from formloom.runtime.registry import Instance, Registry
-from formloom.runtime.schema.validate import schema_errors
+from formloom.runtime.schema.errors import schema_errors
 
 if TYPE_CHECKING:
     from formloom.runtime.definition import FormDef
