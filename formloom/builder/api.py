@@ -9,6 +9,7 @@ from formloom.builder import apps
 from formloom.builder.templates import install_template
 from formloom.platform.api import actor, api_blueprint, if_match, json_body, with_etag
 from formloom.platform.credentials import narrowed_to_token_app
+from formloom.platform.extensions import csrf
 from formloom.platform.inputs import is_id
 from formloom.runtime.exceptions import ValidationFailed
 
@@ -16,7 +17,6 @@ bp = api_blueprint("builder_api")
 
 
 def init_app(app: Flask) -> None:
-    from formloom.platform.extensions import csrf
 
     csrf.exempt(bp)  # cookie sessions are checked for the CSRF header in `authenticate`
     app.register_blueprint(bp)

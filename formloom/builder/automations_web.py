@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from flask import flash, redirect, render_template, request, url_for
-from flask_babel import format_timedelta, ngettext
+from flask_babel import format_timedelta
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import login_required
@@ -24,7 +24,7 @@ from formloom.platform.i18n import format_moment
 from formloom.platform.inputs import as_id
 from formloom.platform.models import AutomationRun, utcnow
 from formloom.runtime.automations import history
-from formloom.runtime.automations.model import Automation
+from formloom.runtime.automations.model import Automation, action_types, trigger_types
 from formloom.runtime.records.context import app_timezone
 from formloom.runtime.web.common import Page
 
@@ -49,7 +49,7 @@ def admin_page(app_key: str) -> Page:
 
 def can_run_now(auto: Automation) -> bool:
     """Only a schedule with no records to go through can be started by hand."""
-    return auto.enabled and auto.on == "schedule" and not auto.form
+    return auto.enabled and trigger_types.get(auto.on).runs_by_hand(auto.trigger)
 
 
 # --- times ----------------------------------------------------------------------------------
@@ -153,23 +153,10 @@ def outcome(page: Page, result: dict) -> Markup:
 
 def done_words(page: Page, result: dict) -> Markup | str:
     kind = result.get("type")
-    if kind == "webhook":
-        return _("Webhook: HTTP %(status)s", status=result.get("http_status"))
-    if kind == "notify":
-        return ngettext("Notified %(num)d person", "Notified %(num)d people", result.get("notified", 0))
-    if kind == "delete_records":
-        return ngettext("Deleted %(num)d record", "Deleted %(num)d records", result.get("matched", 0))
+    message = action_types.get(kind).done_words(result) if kind in action_types else _("Done")
     if result.get("created"):
-        links = record_links(page, result.get("form"), result["created"])
-        message = ngettext("Created record %(ids)s", "Created records %(ids)s", len(result["created"]), ids=IDS)
-        if kind == "upsert_record":
-            message = _("None matched; %(created)s", created=message)
-        return with_links(message, links)
-    if "matched" in result:
-        matched = result["matched"]
-        return _("Updated %(updated)s of %(matched)s matched", updated=matched - result.get("unchanged", 0),
-                 matched=matched)
-    return _("Done")
+        return with_links(message, record_links(page, result.get("form"), result["created"]))
+    return message
 
 
 def run_view(page: Page, auto: Automation, row: AutomationRun, tz: str) -> RunView:
@@ -225,7 +212,7 @@ def automation_run_now(app_key, key):
     try:
         history.run_now(page.actor, app_key, key)
     except ValidationFailed as exc:
-        flash(exc.message, "error")
+        flash(exc.localized(), "error")
     else:
         flash(_("“%(name)s” is running now; its run shows below once it has finished.",
                 name=auto.display_name(page.locale)), "success")

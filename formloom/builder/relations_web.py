@@ -22,6 +22,7 @@ from formloom.builder.web import bp, in_words
 from formloom.platform.exceptions import FormloomError, NotFound, PermissionDenied
 from formloom.platform.extensions import db
 from formloom.platform.models import RelationRefresh, User
+from formloom.runtime import conditions
 from formloom.runtime.definition import FormDef
 from formloom.runtime.records import refreshes, relations
 from formloom.runtime.records.context import app_timezone
@@ -105,7 +106,6 @@ def condition_words(form: FormDef | None, node, locale: str) -> str:
             if node["op"] in ("is_empty", "is_not_empty"):
                 return f"{name} {op}"
             return f"{name} {op} {_value_words(node.get('value'))}".strip()
-    from formloom.runtime import conditions
 
     return _("a condition on %(fields)s",
              fields=in_words([_label(form, k, locale) for k in sorted(conditions.fields_used(node))]))
@@ -236,7 +236,7 @@ def relations_rebuild(app_key, form_key):
     except (NotFound, PermissionDenied):
         raise
     except FormloomError as exc:
-        flash(exc.message, "error")
+        flash(exc.localized(), "error")
     else:
         flash(ngettext("Rebuilding the lookups, rollups and formulas of %(form)s: %(num)d record to go through. "
                        "Its progress shows below.",

@@ -75,7 +75,7 @@ def message_of(exc: FormloomError) -> str:
     if isinstance(exc, NotFound):
         return str(MEMBER_GONE)
     field_name = exc.errors[0].get("field") if exc.errors else None
-    return str(GONE[field_name]) if field_name in GONE else exc.message
+    return str(GONE[field_name]) if field_name in GONE else exc.localized()
 
 
 # --- who is a member ----------------------------------------------------------------------

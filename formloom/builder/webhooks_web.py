@@ -162,11 +162,11 @@ def show_errors(form: WebhookForm, exc: ValidationFailed) -> None:
     for error in exc.errors or []:
         field = getattr(form, FIELDS.get(error.get("field"), ""), None)
         if field is None:
-            form.form_errors.append(error.get("message") or exc.message)
+            form.form_errors.append(error.get("message") or exc.localized())
         else:
             field.errors = [*field.errors, _("%(field)s %(problem)s", field=field.label.text, problem=error["message"])]
     if not exc.errors:
-        form.form_errors.append(exc.message)
+        form.form_errors.append(exc.localized())
 
 
 def render_form(page: Page, form: WebhookForm, hook: Hook | None = None, status: int = 200):

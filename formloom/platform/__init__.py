@@ -9,6 +9,7 @@ def init_app(app: Flask) -> None:
         auth,
         cli,
         errors,
+        files,
         i18n,
         inputs,
         jobs,
@@ -22,7 +23,7 @@ def init_app(app: Flask) -> None:
         reqcache,
         security,
         tokens_web,
-        webhooks,  # noqa: F401 - registers the delivery jobs
+        webhooks,
     )
     from formloom.platform.extensions import csrf, db, limiter, migrate
 
@@ -42,6 +43,9 @@ def init_app(app: Flask) -> None:
     audit_api.init_app(app)
     tokens_web.init_app(app)
     jobs.init_app(app)
+    ratelimit.init()
+    files.init()
+    webhooks.init()
     jobs_web.init_app(app)
     notifications_web.init_app(app)
     notifications_api.init_app(app)

@@ -41,6 +41,7 @@ def _no_guess() -> bool:
 class Unauthorized(FormloomError):
     status = 401
     title = "Unauthorized"
+    code = "unauthorized"
 
 
 def authenticate():

@@ -60,8 +60,14 @@ def handle_domain(exc: FormloomError):
     if isinstance(exc, PermissionDenied):
         record_denied(exc)
     if wants_json():
-        return problem(exc.status, exc.title, exc.message, errors=exc.errors, **exc.extra)
-    return _page(exc.status, exc.title, exc.message)
+        return problem(exc.status, exc.title, exc.message, code=exc.code, params=exc.params, errors=exc.errors,
+                       **exc.extra)
+    return _page(exc.status, exc.title, exc.localized())
+
+
+def _http_code(exc: HTTPException) -> str:
+    """An HTTP error's stable code: its name in snake case ("not_found", "too_many_requests")."""
+    return "_".join((exc.name or "error").lower().replace("'", "").split())
 
 
 def handle_http(exc: HTTPException):
@@ -71,7 +77,7 @@ def handle_http(exc: HTTPException):
     # The exception's own headers go along (a 405's Allow, a 429's Retry-After, a 416's Content-Range).
     headers = [(k, v) for k, v in exc.get_headers() if k.lower() != "content-type"]
     if wants_json():
-        response = problem(exc.code or 500, exc.name, exc.description or "")
+        response = problem(exc.code or 500, exc.name, exc.description or "", code=_http_code(exc))
         response.headers.extend(headers)
         return response
     if exc.code in PAGES:
@@ -83,7 +89,8 @@ def handle_unexpected(exc: Exception):
     current_app.logger.exception("Unhandled error")
     _end_transaction()
     if wants_json():
-        return problem(500, "Internal server error", "Something went wrong on our side; it has been logged.")
+        return problem(500, "Internal server error", "Something went wrong on our side; it has been logged.",
+                       code="internal_error")
     return _page(500, _("Something went wrong"), _("Something went wrong on our side; it has been logged."))
 
 

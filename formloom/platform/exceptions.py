@@ -1,5 +1,13 @@
-"""Domain exceptions; `platform/errors.py` maps them to HTTP at the edge."""
+"""Domain exceptions; `platform/errors.py` maps them to HTTP at the edge.
+
+Each carries a stable `code` and its `params` besides the English `message`: raised with a
+`Message` (`NotFound.of(NO_USER, id=7)`, platform/messages.py) the code is the message's,
+else the class's own (`not_found`). The edge renders `localized()` for people.
+"""
 from __future__ import annotations
+
+from formloom.platform.messages import Message
+from formloom.platform.messages import get as _message
 
 
 class FormloomError(Exception):
@@ -7,12 +15,28 @@ class FormloomError(Exception):
 
     status = 400
     title = "Bad request"
+    code = "bad_request"
 
-    def __init__(self, message: str, errors: list[dict] | None = None, **extra):
+    def __init__(self, message: str, errors: list[dict] | None = None, *, code: str | None = None,
+                 params: dict | None = None, **extra):
         super().__init__(message)
         self.message = message
         self.errors = errors or []
         self.extra = extra
+        self.params = params or {}
+        if code is not None:
+            self.code = code
+
+    @classmethod
+    def of(cls, message: Message, errors: list[dict] | None = None, *, extra: dict | None = None, **params):
+        """The error saying `message` (with `params`), carrying its code; `extra` goes into
+        the API's problem+json as it is."""
+        return cls(message.english(**params), errors, code=message.code, params=params, **(extra or {}))
+
+    def localized(self) -> str:
+        """The message in the current locale: the catalogue's, by code; else as raised."""
+        found = _message(self.code)
+        return found.localized(**self.params) if found is not None else self.message
 
 
 class DefinitionError(FormloomError):
@@ -20,6 +44,7 @@ class DefinitionError(FormloomError):
 
     status = 422
     title = "Invalid app definition"
+    code = "invalid_definition"
 
 
 class ValidationFailed(FormloomError):
@@ -27,16 +52,19 @@ class ValidationFailed(FormloomError):
 
     status = 422
     title = "Invalid record"
+    code = "invalid_record"
 
 
 class NotFound(FormloomError):
     status = 404
     title = "Not found"
+    code = "not_found"
 
 
 class PermissionDenied(FormloomError):
     status = 403
     title = "Forbidden"
+    code = "forbidden"
 
 
 class Conflict(FormloomError):
@@ -44,11 +72,13 @@ class Conflict(FormloomError):
 
     status = 409
     title = "Conflict"
+    code = "conflict"
 
 
 class PreconditionRequired(FormloomError):
     status = 428
     title = "Precondition required"
+    code = "precondition_required"
 
 
 class MigrationRefused(FormloomError):
@@ -56,3 +86,4 @@ class MigrationRefused(FormloomError):
 
     status = 409
     title = "Migration would lose data"
+    code = "migration_refused"

@@ -34,6 +34,7 @@ class UploadQuotaExceeded(FormloomError):
 
     status = 413
     title = "Upload quota exceeded"
+    code = "upload_quota_exceeded"
 
 
 def files_dir() -> Path:
@@ -164,4 +165,6 @@ def tick() -> dict | None:
     return None
 
 
-outbox.on_tick(tick)
+def init() -> None:
+    """Register the sweep of unattached uploads with the background tick (platform init_app)."""
+    outbox.on_tick(tick)

@@ -1,4 +1,13 @@
-"""Hook points: where the platform asks a layer above it a question it cannot answer itself.
+"""Hook points: named places where one module calls code another registers, at init.
+
+Two kinds. A `HookPoint` is one question with one answerer; a `Listeners` is a place many
+modules listen at, called in registration order by its owner (`records.service.ON_SUBMIT`,
+`access.FIELD_RULE_SOURCES`, and in the same spirit the outbox's `subscribe` and `on_tick`).
+Either is filled explicitly in a layer's `init_app` (never as an import's side effect), and
+registering twice is harmless. docs/contributing.md says which to use when.
+
+The hook points below are where the platform asks a layer above it a question it cannot
+answer itself.
 
 The platform knows users, apps and tokens but not what a published app holds. Where it needs
 that (how many records a user owns, giving them to someone else, a user's role in an app), it
@@ -10,6 +19,23 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+
+from formloom.platform.i18n import N_
+from formloom.platform.messages import message
+
+
+class Listeners(list):
+    """A named hook point many listeners register at (each once, in their `init_app`); its
+    owner calls them in order. A list, so the owner iterates it as before."""
+
+    def __init__(self, name: str, doc: str) -> None:
+        super().__init__()
+        self.name, self.__doc__ = name, doc
+
+    def register(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        if fn not in self:
+            self.append(fn)
+        return fn
 
 
 class HookPoint:
@@ -29,9 +55,10 @@ class HookPoint:
         return self._fn(*args, **kwargs)
 
 
-# Messages of the reassignment the organisation pages translate (org_web.MESSAGES).
-SAME_USER = "Choose another user to receive the records"
-INACTIVE_TARGET = "%(name)s is deactivated; choose an active user to receive the records"
+# Messages of the reassignment (platform/messages.py), said by whoever fills the hook point.
+SAME_USER = message("org.reassign_same_user", N_("Choose another user to receive the records"))
+INACTIVE_TARGET = message("org.reassign_inactive_target",
+                          N_("%(name)s is deactivated; choose an active user to receive the records"))
 
 records_owned = HookPoint(
     "records_owned", "records_owned(user_id) -> int: how many records the user owns across all published apps.")

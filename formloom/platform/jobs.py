@@ -22,6 +22,7 @@ plain dict of ids and values) and run inside an app context.
 """
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import queue as queue_mod
@@ -503,14 +504,14 @@ class RQRunner:
     """Hands job ids to RQ queues on Redis (the RQ job id is ours); `formloom worker` runs them."""
 
     def __init__(self, app: Flask):
-        from redis import Redis
+        from redis import Redis  # loaded only with REDIS_URL (the in-process runner needs neither)
 
         self.app = app
         # Short timeouts: a request waits at most this long for a Redis that is gone.
         self.redis = Redis.from_url(app.config["REDIS_URL"], socket_connect_timeout=2, socket_timeout=5)
 
     def queue(self, name: str):
-        from rq import Queue
+        from rq import Queue  # loaded only with REDIS_URL (the in-process runner needs neither)
 
         return Queue(name, connection=self.redis)
 
@@ -519,7 +520,9 @@ class RQRunner:
 
     def lost(self, ids: list[str]) -> list[str]:
         """The ids Redis holds no job for."""
-        from rq.job import Job as RQJob
+        from rq.job import (
+            Job as RQJob,  # loaded only with REDIS_URL (the in-process runner needs neither)
+        )
 
         with self.redis.pipeline(transaction=False) as pipe:
             for job_id in ids:
@@ -528,7 +531,7 @@ class RQRunner:
         return [job_id for job_id, there in zip(ids, found, strict=True) if not there]
 
     def submit(self, pending: list[tuple]) -> None:
-        from rq import Queue
+        from rq import Queue  # loaded only with REDIS_URL (the in-process runner needs neither)
 
         timeout = int(self.app.config.get("FORMLOOM_JOB_TIMEOUT_SECONDS") or DEFAULTS["FORMLOOM_JOB_TIMEOUT_SECONDS"])
         by_queue: dict[str, list] = {}
@@ -616,7 +619,6 @@ def rq_entry(job_id: str) -> str:
 
 
 def init_app(app: Flask) -> None:
-    import importlib
 
     for module in app.config.get("FORMLOOM_JOB_MODULES") or ():
         importlib.import_module(module)

@@ -3,7 +3,8 @@ queries the runtime needs (who reports to whom).
 
 Services take the acting administrator, check, write the change and its audit line in one
 transaction, and raise ValidationFailed, Conflict, NotFound or PermissionDenied. Messages
-are English for API clients; the pages translate the ones listed in `MESSAGES`.
+are `Message`s with a code (platform/messages.py): English for API clients, the reader's
+language on the pages.
 CSV imports of users and departments are in `org_import.py`.
 """
 from __future__ import annotations
@@ -28,36 +29,40 @@ from formloom.platform.exceptions import (
     ValidationFailed,
 )
 from formloom.platform.extensions import db, write_transaction
+from formloom.platform.i18n import N_
+from formloom.platform.messages import Message, message
 from formloom.platform.models import AppMember, Department, Job, Role, User, user_roles, utcnow
 
 INVITE_DAYS = 7
 MIN_PASSWORD = 8
 KEY = re.compile(r"[a-z][a-z0-9_]*")
 
-# Messages the pages translate (org_web.MESSAGES); keep the two lists in step.
-NOT_ADMIN = "Only organisation administrators manage users, departments and roles"
-BAD_EMAIL = "%(email)s is not a valid email address"
-EMAIL_TAKEN = "A user with email %(email)s exists already"
-BAD_NAME = "A name is 1 to 200 characters"
-SHORT_PASSWORD = "A password needs at least 8 characters"
-NO_DEPARTMENT = "There is no department %(id)s"
-NO_USER = "There is no user %(id)s"
-NO_ROLE = "There is no role %(id)s"
-UNKNOWN_ROLES = "Unknown roles: %(keys)s"
-LOCKOUT = "You cannot remove your own administrator rights or deactivate yourself; ask another administrator"
-INVITE_INACTIVE = "A deactivated user cannot be invited; reactivate them first"
-SLASH = 'A department name cannot contain "/": it separates the names in a path like Sales/East'
-CYCLE = "A department cannot be moved inside itself or one of its own sub-departments"
-SIBLING = 'There is already a department "%(name)s" at this place in the tree'
-DEPT_IN_USE = ('Department "%(name)s" still has %(members)s members and %(children)s sub-departments; '
-               "move them elsewhere first")
-BAD_KEY = "A role key is lower-case letters, digits and _, starting with a letter (e.g. sales_rep)"
-KEY_TAKEN = 'A role "%(key)s" exists already'
-IMPORT_FAILED = "Problems on %(count)s of %(total)s lines; nothing was saved"
-REQUIRED = "%(field)s is required"
-MESSAGES = (NOT_ADMIN, REQUIRED, BAD_EMAIL, EMAIL_TAKEN, BAD_NAME, SHORT_PASSWORD, NO_DEPARTMENT, NO_USER, NO_ROLE,
-            UNKNOWN_ROLES, LOCKOUT, INVITE_INACTIVE, SLASH, CYCLE, SIBLING, DEPT_IN_USE, BAD_KEY, KEY_TAKEN,
-            IMPORT_FAILED)
+# The service's messages by code (platform/messages.py): the API says them in English with
+# their code, the pages in the reader's language.
+NOT_ADMIN = message("org.not_admin", N_("Only organisation administrators manage users, departments and roles"))
+BAD_EMAIL = message("org.bad_email", N_("%(email)s is not a valid email address"))
+EMAIL_TAKEN = message("org.email_taken", N_("A user with email %(email)s exists already"))
+BAD_NAME = message("org.bad_name", N_("A name is 1 to 200 characters"))
+SHORT_PASSWORD = message("org.short_password", N_("A password needs at least 8 characters"))
+NO_DEPARTMENT = message("org.no_department", N_("There is no department %(id)s"))
+NO_USER = message("org.no_user", N_("There is no user %(id)s"))
+NO_ROLE = message("org.no_role", N_("There is no role %(id)s"))
+UNKNOWN_ROLES = message("org.unknown_roles", N_("Unknown roles: %(keys)s"))
+LOCKOUT = message("org.lockout", N_("You cannot remove your own administrator rights or deactivate yourself; "
+                                    "ask another administrator"))
+INVITE_INACTIVE = message("org.invite_inactive", N_("A deactivated user cannot be invited; reactivate them first"))
+SLASH = message("org.department_slash", N_('A department name cannot contain "/": it separates the names in a path '
+                                           "like Sales/East"))
+CYCLE = message("org.department_cycle", N_("A department cannot be moved inside itself or one of its own "
+                                           "sub-departments"))
+SIBLING = message("org.department_sibling", N_('There is already a department "%(name)s" at this place in the tree'))
+DEPT_IN_USE = message("org.department_in_use", N_('Department "%(name)s" still has %(members)s members and '
+                                                  '%(children)s sub-departments; move them elsewhere first'))
+BAD_KEY = message("org.bad_role_key", N_("A role key is lower-case letters, digits and _, starting with a letter "
+                                         "(e.g. sales_rep)"))
+KEY_TAKEN = message("org.role_key_taken", N_('A role "%(key)s" exists already'))
+IMPORT_FAILED = message("org.import_failed", N_("Problems on %(count)s of %(total)s lines; nothing was saved"))
+REQUIRED = message("org.required", N_("%(field)s is required"))
 
 
 # --- queries the runtime needs ---------------------------------------------------------------
@@ -194,13 +199,13 @@ def dept_state(d: Department) -> dict:
 
 def require_admin(actor: Actor) -> None:
     if not actor.org_admin:
-        raise PermissionDenied(NOT_ADMIN)
+        raise PermissionDenied.of(NOT_ADMIN)
 
 
-def _get(model, ident, message: str):
+def _get(model, ident, message: Message):
     found = db.session.get(model, ident) if isinstance(ident, int) else None
     if found is None:
-        raise NotFound(message % {"id": ident})
+        raise NotFound.of(message, id=ident)
     return found
 
 
@@ -211,14 +216,14 @@ def clean_email(value: str) -> str:
     try:
         return validate_email((value or "").strip(), check_deliverability=False).normalized.lower()
     except EmailNotValidError:
-        raise ValidationFailed(BAD_EMAIL % {"email": value},
-                               [{"field": "email", "message": "is not a valid email address"}]) from None
+        raise ValidationFailed.of(BAD_EMAIL,
+                                  [{"field": "email", "message": "is not a valid email address"}], email=value) from None
 
 
 def _check_name(value: str, key: str = "name") -> str:
     value = (value or "").strip()
     if not value or len(value) > 200:
-        raise ValidationFailed(BAD_NAME, [{"field": key, "message": "must be 1 to 200 characters"}])
+        raise ValidationFailed.of(BAD_NAME, [{"field": key, "message": "must be 1 to 200 characters"}])
     return value
 
 
@@ -227,8 +232,8 @@ def _roles(keys) -> list[Role]:
     roles = list(db.session.execute(sa.select(Role).where(Role.key.in_(keys))).scalars()) if keys else []
     unknown = [k for k in keys if k not in {r.key for r in roles}]
     if unknown:
-        raise ValidationFailed(UNKNOWN_ROLES % {"keys": ", ".join(unknown)},
-                               [{"field": "roles", "message": f"unknown: {', '.join(unknown)}"}])
+        raise ValidationFailed.of(UNKNOWN_ROLES,
+                                  [{"field": "roles", "message": f"unknown: {', '.join(unknown)}"}], keys=", ".join(unknown))
     return roles
 
 
@@ -236,25 +241,25 @@ def apply_user(actor: Actor, user: User, changes: dict) -> None:
     """Set the changed attributes of `user` after checking each one."""
     if user.id is not None and user.id == actor.user_id and (
             changes.get("is_admin") is False or changes.get("active") is False):
-        raise ValidationFailed(LOCKOUT, [{"field": "is_admin" if "is_admin" in changes else "active",
+        raise ValidationFailed.of(LOCKOUT, [{"field": "is_admin" if "is_admin" in changes else "active",
                                           "message": "would lock you out"}])
     if "email" in changes:
         email = clean_email(changes["email"])
         with db.session.no_autoflush:
             if db.session.execute(sa.select(User.id).where(User.email == email, User.id != user.id)).first():
-                raise Conflict(EMAIL_TAKEN % {"email": email}, [{"field": "email", "message": "is taken"}])
+                raise Conflict.of(EMAIL_TAKEN, [{"field": "email", "message": "is taken"}], email=email)
         user.email = email
     if "name" in changes:
         user.name = _check_name(changes["name"])
     if changes.get("password") is not None:
         if len(changes["password"]) < MIN_PASSWORD:
-            raise ValidationFailed(SHORT_PASSWORD, [{"field": "password", "message": "needs at least 8 characters"}])
+            raise ValidationFailed.of(SHORT_PASSWORD, [{"field": "password", "message": "needs at least 8 characters"}])
         user.set_password(changes["password"])
         user.invite_token_hash = None  # a password set by an administrator ends the invitation
     if "department_id" in changes:
         dept = changes["department_id"]
         if dept is not None and db.session.get(Department, dept) is None:
-            raise ValidationFailed(NO_DEPARTMENT % {"id": dept}, [{"field": "department", "message": "not found"}])
+            raise ValidationFailed.of(NO_DEPARTMENT, [{"field": "department", "message": "not found"}], id=dept)
         user.department_id = dept
     if "role_keys" in changes:
         user.roles = _roles(changes["role_keys"])
@@ -324,7 +329,7 @@ def create_user(actor: Actor, changes: dict) -> tuple[User, str | None]:
     require_admin(actor)
     for key in ("email", "name"):
         if not changes.get(key):
-            raise ValidationFailed(REQUIRED % {"field": key}, [{"field": key, "message": "is required"}])
+            raise ValidationFailed.of(REQUIRED, [{"field": key, "message": "is required"}], field=key)
     with write_transaction():
         user = User(email="", name="", active=True, is_admin=False)
         apply_user(actor, user, changes)
@@ -363,7 +368,7 @@ def reinvite(actor: Actor, user_id: int) -> tuple[User, str]:
     with write_transaction():
         user = _get(User, user_id, NO_USER)
         if not user.active:
-            raise ValidationFailed(INVITE_INACTIVE, [{"field": "active", "message": "is deactivated"}])
+            raise ValidationFailed.of(INVITE_INACTIVE, [{"field": "active", "message": "is deactivated"}])
         token = issue_invite(user)
         audit.record("user", actor, object_type="user", object_id=user.id, label=user.email, detail="invited again")
         email_invite(user, token)
@@ -375,6 +380,7 @@ class InvitationInvalid(FormloomError):
 
     status = 410
     title = "Invitation not valid"
+    code = "org.invitation_invalid"
 
     def __init__(self, message: str, reason: str, expired_at=None):
         super().__init__(message)
@@ -399,7 +405,7 @@ def accept_invite(token: str, password: str) -> User:
     with write_transaction():
         user = invited_user(token)
         if len(password or "") < MIN_PASSWORD:
-            raise ValidationFailed(SHORT_PASSWORD, [{"field": "password", "message": "needs at least 8 characters"}])
+            raise ValidationFailed.of(SHORT_PASSWORD, [{"field": "password", "message": "needs at least 8 characters"}])
         # Used up by a conditional UPDATE: of two people posting the link at once, one wins.
         used = db.session.execute(sa.update(User).where(User.id == user.id, User.invite_token_hash == hash_token(token))
                                   .values(invite_token_hash=None, last_login_at=utcnow()))
@@ -416,7 +422,7 @@ def accept_invite(token: str, password: str) -> User:
 def _check_dept_name(name: str) -> str:
     name = _check_name(name)
     if "/" in name:
-        raise ValidationFailed(SLASH, [{"field": "name", "message": 'must not contain "/"'}])
+        raise ValidationFailed.of(SLASH, [{"field": "name", "message": 'must not contain "/"'}])
     return name
 
 
@@ -425,7 +431,7 @@ def _check_place(dept: Department) -> None:
     walk = db.session.get(Department, dept.parent_id) if dept.parent_id is not None else None
     while walk is not None:
         if dept.id is not None and walk.id == dept.id:
-            raise ValidationFailed(CYCLE, [{"field": "parent", "message": "makes a cycle"}])
+            raise ValidationFailed.of(CYCLE, [{"field": "parent", "message": "makes a cycle"}])
         walk = walk.parent
     with db.session.no_autoflush:
         clash = db.session.execute(sa.select(Department.id).where(
@@ -433,7 +439,7 @@ def _check_place(dept: Department) -> None:
             sa.func.lower(Department.name) == dept.name.lower(),
             Department.id != (dept.id or 0))).first()
     if clash:
-        raise ValidationFailed(SIBLING % {"name": dept.name}, [{"field": "name", "message": "is taken here"}])
+        raise ValidationFailed.of(SIBLING, [{"field": "name", "message": "is taken here"}], name=dept.name)
 
 
 def _apply_dept(dept: Department, changes: dict) -> None:
@@ -442,12 +448,12 @@ def _apply_dept(dept: Department, changes: dict) -> None:
     if "parent_id" in changes:
         parent = changes["parent_id"]
         if parent is not None and db.session.get(Department, parent) is None:
-            raise ValidationFailed(NO_DEPARTMENT % {"id": parent}, [{"field": "parent", "message": "not found"}])
+            raise ValidationFailed.of(NO_DEPARTMENT, [{"field": "parent", "message": "not found"}], id=parent)
         dept.parent_id = parent
     if "head_id" in changes:
         head = changes["head_id"]
         if head is not None and db.session.get(User, head) is None:
-            raise ValidationFailed(NO_USER % {"id": head}, [{"field": "head", "message": "not found"}])
+            raise ValidationFailed.of(NO_USER, [{"field": "head", "message": "not found"}], id=head)
         dept.head_id = head
     _check_place(dept)
 
@@ -486,8 +492,8 @@ def delete_department(actor: Actor, dept_id: int) -> None:
         members = db.session.execute(sa.select(sa.func.count()).where(User.department_id == dept.id)).scalar()
         children = db.session.execute(sa.select(sa.func.count()).where(Department.parent_id == dept.id)).scalar()
         if members or children:
-            raise Conflict(DEPT_IN_USE % {"name": dept.name, "members": members, "children": children},
-                           members=members, children=children)
+            raise Conflict.of(DEPT_IN_USE, extra={"members": members, "children": children}, name=dept.name,
+                              members=members, children=children)
         audit.record("department", actor, object_type="department", object_id=dept.id, label=dept.name,
                      before=dept_state(dept), detail="deleted")
         db.session.delete(dept)
@@ -500,11 +506,11 @@ def create_role(actor: Actor, key: str, name: str) -> Role:
     require_admin(actor)
     key = (key or "").strip()
     if not KEY.fullmatch(key) or len(key) > 64:
-        raise ValidationFailed(BAD_KEY, [{"field": "key", "message": "is not a valid key"}])
+        raise ValidationFailed.of(BAD_KEY, [{"field": "key", "message": "is not a valid key"}])
     name = _check_name(name)
     with write_transaction():
         if db.session.execute(sa.select(Role.id).where(Role.key == key)).first():
-            raise Conflict(KEY_TAKEN % {"key": key}, [{"field": "key", "message": "is taken"}])
+            raise Conflict.of(KEY_TAKEN, [{"field": "key", "message": "is taken"}], key=key)
         role = Role(key=key, name=name)
         db.session.add(role)
         db.session.flush()
@@ -534,7 +540,7 @@ def set_role_members(actor: Actor, role_id: int, add: list[int] = (), remove: li
         users = {u.id: u for u in db.session.execute(sa.select(User).where(User.id.in_([*add, *remove]))).scalars()}
         missing = [i for i in [*add, *remove] if i not in users]
         if missing:
-            raise ValidationFailed(NO_USER % {"id": missing[0]}, [{"field": "users", "message": "not found"}])
+            raise ValidationFailed.of(NO_USER, [{"field": "users", "message": "not found"}], id=missing[0])
         added = [users[i].email for i in add if role not in users[i].roles]
         removed = [users[i].email for i in remove if role in users[i].roles]
         for i in add:

@@ -23,7 +23,7 @@ def init_app(app: Flask) -> None:
 @bp.before_request
 def admins_only():
     if not actor().org_admin:
-        raise PermissionDenied(org.NOT_ADMIN)
+        raise PermissionDenied.of(org.NOT_ADMIN)
 
 
 # --- reading the body ------------------------------------------------------------------------
@@ -117,7 +117,7 @@ def update_role(role_id):
         return jsonify(role_json(org.rename_role(actor(), role_id, _str(body, "name"))))
     role = db.session.get(Role, role_id)
     if role is None:
-        raise NotFound(org.NO_ROLE % {"id": role_id})
+        raise NotFound.of(org.NO_ROLE, id=role_id)
     return jsonify(role_json(role))
 
 

@@ -172,8 +172,8 @@ def _plan_user(actor: Actor, line: int, row: dict, ctx: dict, errors: list[dict]
 def _check_plan(errors: list[dict], total: int) -> None:
     if errors:
         lines = {e["line"] for e in errors}
-        raise ValidationFailed(IMPORT_FAILED % {"count": len(lines), "total": total},
-                               sorted(errors, key=lambda e: e["line"] or 0))
+        raise ValidationFailed.of(IMPORT_FAILED,
+                                  sorted(errors, key=lambda e: e["line"] or 0), count=len(lines), total=total)
 
 
 def _audit_import(actor: Actor, kind: str, plan: list[Planned]) -> None:

@@ -47,32 +47,6 @@ invite_bp = Blueprint("invite", __name__)
 PER_PAGE = 25
 MAX_UPLOAD = 2 * 1024 * 1024
 
-# The services' English messages, as the pages show them (see org.MESSAGES).
-MESSAGES = {
-    org.NOT_ADMIN: _l("Only organisation administrators manage users, departments and roles"),
-    org.REQUIRED: _l("%(field)s is required"),
-    org.BAD_EMAIL: _l("%(email)s is not a valid email address"),
-    org.EMAIL_TAKEN: _l("A user with email %(email)s exists already"),
-    org.BAD_NAME: _l("A name is 1 to 200 characters"),
-    org.SHORT_PASSWORD: _l("A password needs at least 8 characters"),
-    org.NO_DEPARTMENT: _l("There is no department %(id)s"),
-    org.NO_USER: _l("There is no user %(id)s"),
-    org.NO_ROLE: _l("There is no role %(id)s"),
-    org.UNKNOWN_ROLES: _l("Unknown roles: %(keys)s"),
-    org.LOCKOUT: _l("You cannot remove your own administrator rights or deactivate yourself; "
-                    "ask another administrator"),
-    org.INVITE_INACTIVE: _l("A deactivated user cannot be invited; reactivate them first"),
-    org.SLASH: _l('A department name cannot contain "/": it separates the names in a path like Sales/East'),
-    org.CYCLE: _l("A department cannot be moved inside itself or one of its own sub-departments"),
-    org.SIBLING: _l('There is already a department "%(name)s" at this place in the tree'),
-    org.DEPT_IN_USE: _l('Department "%(name)s" still has %(members)s members and %(children)s sub-departments; '
-                        "move them elsewhere first"),
-    org.BAD_KEY: _l("A role key is lower-case letters, digits and _, starting with a letter (e.g. sales_rep)"),
-    org.KEY_TAKEN: _l('A role "%(key)s" exists already'),
-    org.IMPORT_FAILED: _l("Problems on %(count)s of %(total)s lines; nothing was saved"),
-    hooks.SAME_USER: _l("Choose another user to receive the records"),
-    hooks.INACTIVE_TARGET: _l("%(name)s is deactivated; choose an active user to receive the records"),
-}
 # Row messages of a CSV import (org._plan_user / _plan_dept / read_csv).
 ROW_MESSAGES = {
     "is required": _l("is required"),
@@ -109,13 +83,13 @@ def _patterns(table: dict) -> list:
     return out
 
 
-_MESSAGE_PATTERNS = _patterns(MESSAGES)
 _ROW_PATTERNS = _patterns(ROW_MESSAGES)
 
 
-def translate(message: str, rows: bool = False) -> str:
-    """A service message in the reader's language (as written when we do not know it)."""
-    for regex, text in _ROW_PATTERNS if rows else _MESSAGE_PATTERNS:
+def translate(message: str, rows: bool = True) -> str:
+    """A CSV import's row message in the reader's language (as written when we do not know it).
+    Errors themselves are shown with `exc.localized()` (by code, platform/messages.py)."""
+    for regex, text in _ROW_PATTERNS:
         m = regex.fullmatch(message)
         if m:
             return str(text) % m.groupdict()
@@ -187,7 +161,7 @@ FIELD_OF = {"department": "department", "roles": "roles", "is_admin": "is_admin"
 
 def _show_error(form: FlaskForm, exc: FormloomError) -> None:
     """Put a service error under its field (or above the form when it has none)."""
-    message = translate(exc.message)
+    message = exc.localized()
     for error in exc.errors[:1]:
         name = FIELD_OF.get(error.get("field"))
         if name and name in form:
@@ -327,7 +301,7 @@ def _set_active(user_id: int, active: bool):
     try:
         org.set_active(current_actor(), user.id, active)
     except FormloomError as exc:
-        flash(translate(exc.message), "danger")
+        flash(exc.localized(), "danger")
     else:
         flash(_("%(name)s can sign in again.", name=user.name) if active else
               _("%(name)s is deactivated: they can no longer sign in. Their records stay.", name=user.name),
@@ -342,7 +316,7 @@ def user_invite(user_id):
     try:
         user, token = org.reinvite(current_actor(), user.id)
     except FormloomError as exc:
-        flash(translate(exc.message), "danger")
+        flash(exc.localized(), "danger")
         return redirect(url_for("org.user_edit", user_id=user.id))
     return _invite_page(user, token, created=False)
 
@@ -416,7 +390,7 @@ def department_delete(dept_id):
     try:
         org.delete_department(current_actor(), dept.id)
     except FormloomError as exc:
-        flash(translate(exc.message), "danger")
+        flash(exc.localized(), "danger")
     else:
         flash(_("Deleted the department %(name)s.", name=name), "success")
     return redirect(url_for("org.departments"))
@@ -477,7 +451,7 @@ def role_members(role_id):
     try:
         org.set_role_members(current_actor(), role.id, add=[add] if add else [], remove=[remove] if remove else [])
     except FormloomError as exc:
-        flash(translate(exc.message), "danger")
+        flash(exc.localized(), "danger")
     else:
         user = db.session.get(User, add or remove)
         flash(_("%(name)s now has the role %(role)s.", name=user.name, role=role.name) if add else
@@ -492,7 +466,7 @@ def role_delete(role_id):
     try:
         n = org.delete_role(current_actor(), role.id)
     except FormloomError as exc:
-        flash(translate(exc.message), "danger")
+        flash(exc.localized(), "danger")
     else:
         flash(ngettext("Deleted the role %(name)s; %(num)d user lost it.",
                        "Deleted the role %(name)s; %(num)d users lost it.", n, name=name), "success")
@@ -542,7 +516,7 @@ def import_page(kind):
                 result = IMPORTS[kind](current_actor(), data, dry_run=not apply)
             except FormloomError as exc:
                 errors = exc.errors or [{"line": None, "field": "file", "message": exc.message}]
-                flash(translate(exc.message) if exc.errors and exc.errors[0].get("field") != "file"
+                flash(exc.localized() if exc.errors and exc.errors[0].get("field") != "file"
                       else _("The file cannot be imported; nothing was saved."), "danger")
             else:
                 if apply:

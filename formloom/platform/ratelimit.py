@@ -113,7 +113,9 @@ def tick() -> dict | None:
     return {"rate_limit_counters_removed": removed} if removed else None
 
 
-outbox.on_tick(tick)
+def init() -> None:
+    """Register the counters' purge with the background tick (platform init_app)."""
+    outbox.on_tick(tick)
 
 
 # --- endpoints that take a secret ------------------------------------------------------------

@@ -16,6 +16,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from formloom.platform import epoch
+from formloom.platform.models import ApiToken, App, AppMember, Department, Role, User
 
 WATCHED: tuple[type, ...] = ()
 _ATTR = "_formloom_cache"
@@ -49,7 +50,6 @@ def _touches_org(session: Session) -> bool:
 def init() -> None:
     """Watch the organisation models (called once the models are imported)."""
     global WATCHED
-    from formloom.platform.models import ApiToken, App, AppMember, Department, Role, User
 
     WATCHED = (ApiToken, App, AppMember, Department, Role, User)
     if not event.contains(Session, "before_flush", _before_flush):

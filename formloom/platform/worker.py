@@ -41,8 +41,12 @@ def _tick(app: Flask, reconcile: bool | None = None) -> None:
 
 
 def _is_connection_error(exc: BaseException) -> bool:
-    from redis.exceptions import ConnectionError as RedisConnectionError
-    from redis.exceptions import TimeoutError as RedisTimeoutError
+    from redis.exceptions import (
+        ConnectionError as RedisConnectionError,  # loaded only with REDIS_URL (the in-process runner needs neither)
+    )
+    from redis.exceptions import (
+        TimeoutError as RedisTimeoutError,  # loaded only with REDIS_URL (the in-process runner needs neither)
+    )
 
     return isinstance(exc, (RedisConnectionError, RedisTimeoutError))
 
@@ -121,8 +125,12 @@ def _burst_worker(base):
 
 def work(app: Flask, names: list[str], burst: bool, fork: bool = False) -> None:
     """Run RQ's worker; when Redis goes away, say so once, reconnect with backoff and go on."""
-    from redis import Redis
-    from rq import Queue, SimpleWorker, Worker
+    from redis import Redis  # loaded only with REDIS_URL (the in-process runner needs neither)
+    from rq import (  # loaded only with REDIS_URL (the in-process runner needs neither)
+        Queue,
+        SimpleWorker,
+        Worker,
+    )
 
     base = Worker if fork else SimpleWorker  # SimpleWorker: jobs run in this process, one after another
     BurstWorker = _burst_worker(base)  # noqa: N806 - a class

@@ -3,11 +3,10 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    import formloom.runtime.automations  # noqa: F401 - registers the automation jobs and tick
     import formloom.runtime.imports.service  # noqa: F401 - registers the import job
     import formloom.runtime.records.refreshes  # noqa: F401 - registers the refresh job and tick
     from formloom.platform import hooks
-    from formloom.runtime import access, flows
+    from formloom.runtime import access, automations, flows
     from formloom.runtime.api import init_app as init_api
     from formloom.runtime.records import reassign
     from formloom.runtime.web import init_app as init_web
@@ -16,5 +15,6 @@ def init_app(app: Flask) -> None:
     hooks.reassign_records.register(reassign.reassign_owner)
     hooks.app_role.register(access.app_role)
     flows.init()
+    automations.init()
     init_api(app)
     init_web(app)

@@ -20,20 +20,21 @@ actor may see: lookups and rollups read every source record, as reference data.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 
-from formloom.platform import epoch, orgtree, reqcache
+from formloom.platform import epoch, hooks, orgtree, reqcache
 from formloom.platform.actor import Actor
 from formloom.platform.extensions import db
 from formloom.platform.models import App, AppMember, Role
 from formloom.runtime import conditions
+from formloom.runtime.apps import runtime_for
 from formloom.runtime.exceptions import NotFound, PermissionDenied
 from formloom.runtime.grants import Grant
 from formloom.runtime.schema.validate import operand_resolver
+from formloom.runtime.storage.store import flat_values, load_records
 
 WRITE_ACTIONS = frozenset(("add", "edit", "delete", "import", "bulk_edit"))
 
@@ -46,8 +47,9 @@ class FieldRules:
     readonly: frozenset[str] = frozenset()
 
 
-# (actor, runtime, form_key, record) -> FieldRules | None; the flow engine adds its step's rules.
-FIELD_RULE_SOURCES: list[Callable[[Actor, Any, str, dict], FieldRules | None]] = []
+FIELD_RULE_SOURCES = hooks.Listeners(
+    "field_rules", "(actor, runtime, form_key, record) -> FieldRules | None: more hidden or read-only fields "
+    "for this record (the flow engine adds its step's rules).")
 
 
 # -- who is in the app -------------------------------------------------------------
@@ -88,7 +90,6 @@ def grant_names(to: dict, actor: Actor, member: bool) -> bool:
 
 
 def _published_runtime(app_id: int):
-    from formloom.runtime.apps import runtime_for
 
     version = epoch.cached("app_version", app_id, lambda: db.session.execute(
         sa.select(App.published_version).where(App.id == app_id)).scalar())
@@ -197,7 +198,9 @@ class FormAccess:
 
     # rows
     def env(self) -> conditions.Env:
-        from formloom.runtime.records.context import condition_env
+        from formloom.runtime.records.context import (
+            condition_env,  # records.context imports this module
+        )
 
         return condition_env(self.actor, self.runtime)
 
@@ -215,7 +218,7 @@ class FormAccess:
         return sa.or_(*parts) if parts else sa.false()
 
     def _grant_sql(self, g: Grant, table: sa.Table):
-        from formloom.runtime.records.query import sql_resolver
+        from formloom.runtime.records.query import sql_resolver  # records.query imports this module
 
         key = (g.index, table.name)
         if key not in self._sql:
@@ -230,7 +233,6 @@ class FormAccess:
         return bool(self._python[g.index](values))
 
     def _matching(self, action: str, record: dict) -> list[Grant]:
-        from formloom.runtime.storage.store import flat_values
 
         candidates = [g for g in self.grants if g.allows(action)]
         if not candidates:
@@ -370,7 +372,6 @@ def may_download(actor: Actor, runtime, row) -> bool:
     if app_role(actor, runtime.app_id, runtime) == "admin" or (row.created_by_id and row.created_by_id == actor.user_id):
         return True
     pattern = f"%{row.id}%"
-    from formloom.runtime.storage.store import load_records
 
     for form_key, form in runtime.definition.forms.items():
         if form.parent:

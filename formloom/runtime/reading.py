@@ -15,6 +15,7 @@ import copy
 
 from formloom.platform.actor import Actor
 from formloom.runtime import access
+from formloom.runtime.views.query import OpenView, open_views
 
 APP_KEYS = ("key", "name", "name_en", "description", "icon", "timezone", "format_version")
 FORM_KEYS = ("key", "name", "name_en", "description", "icon", "title_field", "owner_field", "members")
@@ -40,7 +41,6 @@ def reader_definition(actor: Actor, runtime) -> dict:
     out["forms"] = forms
     if "views" in raw:
         # The views the API lets them open, without the fields hidden from them.
-        from formloom.runtime.views.query import OpenView, open_views
 
         out["views"] = [OpenView(actor, runtime, v.key).reader_raw() for v in open_views(actor, runtime)]
     if "dashboards" in raw:

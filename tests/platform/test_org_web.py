@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from formloom.platform import org, org_web
+from formloom.platform import org
 from formloom.platform.extensions import db
 from formloom.platform.models import (
     AppMember,
@@ -255,9 +255,16 @@ def test_admin_pages_render_in_both_languages(client, admin, make):
             assert resp.status_code == 200 and words in text(resp), url
 
 
-def test_every_service_message_has_a_translation():
-    from formloom.platform import hooks
+def test_every_service_message_has_a_translation(app):
+    from flask_babel import force_locale
 
-    assert set(org.MESSAGES) | {hooks.SAME_USER, hooks.INACTIVE_TARGET} == set(org_web.MESSAGES)
-    assert org_web.translate(org.DEPT_IN_USE % {"name": "Sales", "members": 2, "children": 0}).startswith(
-        'Department "Sales" still has 2')
+    from formloom.platform import hooks, messages
+    from formloom.platform.exceptions import Conflict
+
+    said = set(messages.catalogue().values())
+    assert {hooks.SAME_USER, hooks.INACTIVE_TARGET, org.NOT_ADMIN, org.IMPORT_FAILED} <= said
+    exc = Conflict.of(org.DEPT_IN_USE, name="Sales", members=2, children=0)
+    with app.test_request_context(), force_locale("en"):
+        assert exc.localized().startswith('Department "Sales" still has 2')
+    with app.test_request_context(), force_locale("zh_CN"):
+        assert "Sales" in exc.localized() and not exc.localized().startswith("Department")

@@ -203,4 +203,6 @@ def _disable(hook_id: int, now, reason: str) -> None:
            app_id=hook.app_id, dedupe_key=f"webhook-disabled:{hook_id}:{now.isoformat()}")
 
 
-outbox.subscribe_batch("webhook.deliver", delivery_rows)
+def init() -> None:
+    """Subscribe the delivery fan-out to the outbox (platform init_app)."""
+    outbox.subscribe_batch("webhook.deliver", delivery_rows)

@@ -15,6 +15,9 @@ import socket
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from flask import current_app
+from flask_babel import gettext
+
 from formloom.platform.i18n import N_
 
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
@@ -34,7 +37,6 @@ class UnsafeURL(Exception):
 
 def explain(exc: UnsafeURL) -> str:
     """Why the URL was refused, in the reader's language."""
-    from flask_babel import gettext
 
     params = {k: gettext(v) if k == "reason" else v for k, v in exc.params.items()}
     return gettext(exc.message, **params)
@@ -51,7 +53,6 @@ class Target:
 
 def allowed_hosts() -> list[str]:
     """Host names the instance's admin lets webhooks reach although they are internal."""
-    from flask import current_app
 
     value = current_app.config.get("FORMLOOM_WEBHOOK_ALLOWED_HOSTS") or ""
     items = value.split(",") if isinstance(value, str) else list(value)

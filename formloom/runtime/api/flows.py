@@ -175,7 +175,7 @@ def act_in_batch():
                             "task": service.act(actor(), task_id, action, comment=comment)})
         except FormloomError as exc:  # this task's transaction rolled back; the others stand
             results.append({"id": task_id, "ok": False, "status": exc.status, "title": exc.title,
-                            "detail": exc.message, **({"reason": exc.extra["reason"]} if "reason" in exc.extra else {})})
+                            "code": exc.code, "detail": exc.message, **({"reason": exc.extra["reason"]} if "reason" in exc.extra else {})})
     return jsonify({"results": results, "done": sum(r["ok"] for r in results),
                     "failed": sum(not r["ok"] for r in results)})
 

@@ -18,6 +18,7 @@ from formloom.runtime.api.openapi_fixed import fixed_paths
 from formloom.runtime.apps import get_runtime
 from formloom.runtime.exceptions import NotFound
 from formloom.runtime.records.projections import fields_schema
+from formloom.runtime.records.refreshes import derived_fields
 from formloom.runtime.views import query as views_query
 
 PROBLEM = {"description": "A problem (RFC 9457)",
@@ -349,7 +350,6 @@ def _view_paths(app_key: str, view, name: str) -> dict:
 
 def _relation_paths(app_key: str, rt) -> dict:
     """Rebuilding a form's lookups, rollups and formulas, and the refreshes (app administrators)."""
-    from formloom.runtime.records.refreshes import derived_fields
 
     tag = [f"{app_key}.relations"]
     op = _camel(app_key)

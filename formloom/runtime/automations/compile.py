@@ -1,26 +1,15 @@
 """Checking and compiling a definition's automations at publish."""
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-
 from formloom.runtime.automations.actions import check_action
-from formloom.runtime.automations.model import Automation, Err
+from formloom.runtime.automations.model import Automation, CheckContext, Err
 from formloom.runtime.automations.triggers import check_trigger
 from formloom.runtime.definition import FormDef
 
 MAX_ACTIONS = 20
 
 
-@dataclass(frozen=True)
-class Checking:
-    """What checks of triggers and actions may read: the forms and their formula kinds."""
-
-    forms: dict[str, FormDef]
-    types: Callable[[FormDef], dict[str, str]]
-
-
-def _noting(problems: list, err: Err) -> Err:
+def noting(problems: list, err: Err) -> Err:
     """`err` that also remembers each pointer in `problems`."""
     def note(pointer: str, message: str) -> None:
         problems.append(pointer)
@@ -30,7 +19,6 @@ def _noting(problems: list, err: Err) -> Err:
 
 def compile_automations(raw_list, forms: dict[str, FormDef], types, err: Err) -> dict[str, Automation]:
     """The definition's automations by key; each problem reported with its pointer."""
-    app = Checking(forms, types)
     out: dict[str, Automation] = {}
     seen: set = set()
     for i, raw in enumerate(raw_list if isinstance(raw_list, list) else []):
@@ -38,17 +26,18 @@ def compile_automations(raw_list, forms: dict[str, FormDef], types, err: Err) ->
         if not isinstance(raw, dict) or not isinstance(raw.get("trigger"), dict):
             continue  # the meta-schema has said what is wrong with it
         problems: list = []
-        note = _noting(problems, err)
+        note = noting(problems, err)
+        ctx = CheckContext(forms, types, note)
 
         key = raw.get("key")
         if key in seen:
             note(ptr + "/key", f'automation key "{key}" is used twice')
         seen.add(key)
-        if check_trigger(raw["trigger"], ptr + "/trigger", app, note):
-            source = raw["trigger"].get("form")
+        if check_trigger(raw["trigger"], ptr + "/trigger", ctx):
+            ctx = CheckContext(forms, types, note, source=raw["trigger"].get("form"))
             for j, action in enumerate(raw.get("actions") or []):
                 if isinstance(action, dict):
-                    check_action(action, f"{ptr}/actions/{j}", app, source, note)
+                    check_action(action, f"{ptr}/actions/{j}", ctx)
         if not problems and isinstance(key, str):
             out[key] = Automation(index=i, key=key, name=raw.get("name") or key, name_en=raw.get("name_en", ""),
                                   enabled=raw.get("enabled", True), trigger=raw["trigger"],

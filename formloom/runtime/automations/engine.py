@@ -242,4 +242,6 @@ def update_result(app_id: int, key: str, slot: str, index: int, result: dict) ->
         row.results = results
 
 
-outbox.subscribe_batch(RUN_JOB, jobs_for)
+def init() -> None:
+    """Subscribe the automations to the outbox (automations.init)."""
+    outbox.subscribe_batch(RUN_JOB, jobs_for)

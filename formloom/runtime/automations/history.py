@@ -18,6 +18,7 @@ from formloom.platform.extensions import db, write_transaction
 from formloom.platform.models import AutomationRun, Job, utcnow
 from formloom.runtime import access
 from formloom.runtime.apps import get_runtime
+from formloom.runtime.automations import messages as msg
 from formloom.runtime.automations.actions import webhook_secret
 from formloom.runtime.automations.engine import run_job_row
 from formloom.runtime.automations.model import Automation, action_types, trigger_types
@@ -53,7 +54,7 @@ def _admin_runtime(actor: Actor, app_key: str, write: bool = False):
 def automation_of(runtime, key: str) -> Automation:
     auto = runtime.definition.automations.get(key)
     if auto is None:
-        raise NotFound(_('No automation "%(key)s" in this app', key=key))
+        raise NotFound.of(msg.NO_AUTOMATION, key=key)
     return auto
 
 
@@ -80,7 +81,7 @@ def summaries(actor: Actor, app_key: str, locale: str) -> tuple[object, list[Sum
     for auto in autos:
         trigger, steps = describe(runtime, auto, locale)
         secret = (webhook_secret(runtime.app_id, auto.key)
-                  if any(a["type"] == "webhook" for a in auto.actions) else None)
+                  if any(action_types.get(a["type"]).calls_out for a in auto.actions) else None)
         out.append(Summary(auto, trigger, steps, last.get(auto.key), counts.get(auto.key, 0),
                            failed.get(auto.key, 0), secret))
     return runtime, out
@@ -92,7 +93,7 @@ def runs(actor: Actor, app_key: str, key: str, status: str | None = None, before
     runtime = _admin_runtime(actor, app_key)
     auto = automation_of(runtime, key)
     if status and status not in (*STATUSES, "running"):
-        raise ValidationFailed(_("Unknown status"), [{"field": "status", "message": _(
+        raise ValidationFailed.of(msg.UNKNOWN_STATUS, [{"field": "status", "message": _(
             "must be one of: %(values)s", values=", ".join(STATUSES))}])
     stmt = sa.select(AutomationRun).where(AutomationRun.app_id == runtime.app_id,
                                           AutomationRun.automation_key == key)
@@ -127,11 +128,11 @@ def run_now(actor: Actor, app_key: str, key: str) -> str:
     """Run a schedule automation (one without records to go through) now; the run's slot."""
     runtime = _admin_runtime(actor, app_key, write=True)
     auto = automation_of(runtime, key)
-    if auto.on != "schedule" or auto.form:
-        raise ValidationFailed(_("Only a schedule that does not go through records can be run by hand"),
+    if not trigger_types.get(auto.on).runs_by_hand(auto.trigger):
+        raise ValidationFailed.of(msg.NOT_BY_HAND,
                                [{"field": "automation", "message": _("is started by its trigger")}])
     if not auto.enabled:
-        raise ValidationFailed(_("This automation is switched off"),
+        raise ValidationFailed.of(msg.SWITCHED_OFF,
                                [{"field": "automation", "message": _("is switched off in the definition")}])
     now = utcnow()
     slot = f"manual:{now:%Y-%m-%dT%H:%M:%S.%f}"
@@ -151,11 +152,11 @@ def retry(actor: Actor, app_key: str, key: str, run_id: int) -> bool:
         AutomationRun.id == run_id, AutomationRun.app_id == runtime.app_id,
         AutomationRun.automation_key == key)).scalar()
     if row is None:
-        raise NotFound(_("No such run"))
+        raise NotFound.of(msg.NO_RUN)
     if row.status != "failed":
         return False
     job_id = db.session.execute(sa.select(Job.id).where(
         Job.dedupe_key == f"automation:{runtime.app_id}:{key}:{row.slot}")).scalar()
     if job_id is None:
-        raise PermissionDenied(_("The job of this run is gone; it cannot be retried"))
+        raise PermissionDenied.of(msg.JOB_GONE)
     return jobs.retry(job_id) or jobs.run_now(job_id)

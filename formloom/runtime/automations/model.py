@@ -14,14 +14,35 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from jsonschema import Draft202012Validator
 
 from formloom.platform.i18n import localized
 from formloom.runtime.registry import Instance, Registry
+from formloom.runtime.schema.errors import schema_errors
+
+if TYPE_CHECKING:
+    from formloom.runtime.definition import FormDef
 
 Err = Callable[[str, str], None]  # (json pointer, message)
+
+
+@dataclass(frozen=True)
+class CheckContext:
+    """What every `check` of a trigger, an action or a flow step may read, and where it reports.
+
+    `forms` are the app's forms by key and `types(form)` their formula kinds; `form` is the
+    form the part works on (a flow's form), `source` the key of the form whose record started
+    the automation (None for a schedule without records); `err(pointer, message)` reports."""
+
+    forms: dict[str, FormDef]
+    types: Callable[[FormDef], dict[str, str]]
+    err: Err
+    form: FormDef | None = None
+    source: str | None = None
 
 
 @dataclass(frozen=True)
@@ -49,9 +70,12 @@ class Automation:
 
 
 class Part(Instance):
-    """What triggers and actions share: a JSON schema of their settings and a check."""
+    """What triggers, actions and flow steps share: a JSON schema of their settings and a check."""
 
     schema: dict = {}
+
+    def check(self, raw: dict, ptr: str, ctx: CheckContext) -> None:
+        """Report (`ctx.err`) what is wrong with `raw` beyond its schema."""
 
     def validator(self) -> Draft202012Validator:
         cached = self.__dict__.get("_validator")
@@ -65,8 +89,13 @@ class TriggerType(Part):
     events: tuple[str, ...] = ()  # outbox event types it reacts to (none: time-driven)
     timed = False  # started by the scheduler, not by events
 
-    def check(self, trigger: dict, ptr: str, app, err: Err) -> None:
-        """Report what is wrong with `trigger` beyond its schema."""
+    def runs_by_hand(self, trigger: dict) -> bool:
+        """Whether an admin may start the automation now (no record to go through)."""
+        return False
+
+    def slots(self, runtime, auto: Automation, now, floor, tz) -> list[tuple[int, str, str, dict]]:
+        """A timed trigger's runs due in [floor, now]: (app id, automation key, slot, payload)."""
+        return []
 
     def wants(self, trigger: dict, event) -> bool:
         """Whether this outbox event may start the automation (the condition is checked later)."""
@@ -77,8 +106,7 @@ class TriggerType(Part):
 
 
 class ActionType(Part):
-    def check(self, action: dict, ptr: str, app, source: str | None, err: Err) -> None:
-        """Report what is wrong with `action`; `source` is the trigger's form, if any."""
+    calls_out = False  # sends the run to a URL (its URL is a secret, masked wherever it is shown)
 
     def run(self, run, action: dict, index: int) -> dict:
         """Do the action inside the run's transaction; a short JSON result for the history."""
@@ -87,6 +115,18 @@ class ActionType(Part):
     def describe(self, action: dict, app, locale: str) -> str:
         raise NotImplementedError
 
+    def done_words(self, result: dict) -> str:
+        """What a finished run of this action did, in the current locale; "%(ids)s" stands
+        for the links to the records it created (the page fills them in)."""
+        if result.get("created"):
+            return ngettext("Created record %(ids)s", "Created records %(ids)s", len(result["created"]),
+                            ids="%(ids)s")
+        if "matched" in result:
+            matched = result["matched"]
+            return _("Updated %(updated)s of %(matched)s matched", updated=matched - result.get("unchanged", 0),
+                     matched=matched)
+        return _("Done")
+
 
 trigger_types: Registry[TriggerType] = Registry("automation triggers")
 action_types: Registry[ActionType] = Registry("automation actions")
@@ -94,11 +134,7 @@ action_types: Registry[ActionType] = Registry("automation actions")
 
 def check_schema(part: Part, raw: Any, ptr: str, err: Err) -> bool:
     """Check `raw` against the part's schema; whether it passed."""
-    from formloom.runtime.schema.validate import (
-        schema_errors as check,  # validate imports this module
-    )
-
-    errors = check(part.validator(), raw, ptr)
+    errors = schema_errors(part.validator(), raw, ptr)
     for e in errors:
         err(e["pointer"], e["message"])
     return not errors

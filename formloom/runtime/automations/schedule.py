@@ -12,11 +12,10 @@ when it comes back, and publishing a new schedule does not run yesterday's slots
 from __future__ import annotations
 
 import time
-from datetime import UTC, date, datetime, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from croniter import croniter
 from sqlalchemy.exc import IntegrityError
 
 from formloom.platform import jobs, outbox
@@ -56,48 +55,10 @@ def scan(now: datetime | None = None) -> dict:
 
 def due_slots(runtime, auto: Automation, now: datetime, floor: datetime) -> list[tuple[int, str, str, dict]]:
     """(app id, automation key, slot, extra payload) of the automation's slots due in [floor, now]."""
-    tz = ZoneInfo(app_timezone(runtime))
-    if auto.on == "schedule":
-        local_now = now.replace(tzinfo=UTC).astimezone(tz)
-        fired = croniter(auto.trigger["cron"], local_now).get_prev(datetime)
-        at = fired.astimezone(UTC).replace(tzinfo=None)
-        if not floor <= at <= now:
-            return []
-        slot = f"cron:{fired:%Y-%m-%dT%H:%M}"
-        if not auto.form:
-            return [(runtime.app_id, auto.key, slot, {"at": at.isoformat()})]
-        ids = _records(runtime, auto, now, tz)
-        return [(runtime.app_id, auto.key, f"{slot}:{rid}", {"at": at.isoformat(), "record_id": rid}) for rid in ids]
-    return _dates_reached(runtime, auto, now, floor, tz)
+    return trigger_types.get(auto.on).slots(runtime, auto, now, floor, ZoneInfo(app_timezone(runtime)))
 
 
-def _dates_reached(runtime, auto: Automation, now: datetime, floor: datetime, tz: ZoneInfo) -> list:
-    form = runtime.form(auto.form)
-    field = form.fields[auto.trigger["field"]]
-    offset = timedelta(days=auto.trigger.get("offset", 0))
-    col = runtime.form_tables(auto.form).columns[auto.trigger["field"]]
-    out = []
-    if form.type_of(field["key"]).result_kind(field) == "datetime":
-        # Fires at the field's instant plus the offset.
-        rows = _records(runtime, auto, now, tz, sa.and_(col >= floor - offset, col <= now - offset), col)
-        for rid, value in rows:
-            out.append((runtime.app_id, auto.key, f"date:{rid}:{value:%Y-%m-%dT%H:%M}",
-                        {"record_id": rid, "at": (value + offset).isoformat()}))
-        return out
-    hour, minute = (int(x) for x in auto.trigger.get("at", "09:00").split(":"))
-    today = now.replace(tzinfo=UTC).astimezone(tz).date()
-    for day in (today - timedelta(days=1), today):
-        fires = datetime(day.year, day.month, day.day, hour, minute, tzinfo=tz).astimezone(UTC).replace(tzinfo=None)
-        if not floor <= fires <= now:
-            continue
-        target: date = day - offset
-        for rid in _records(runtime, auto, now, tz, col == target):
-            out.append((runtime.app_id, auto.key, f"date:{rid}:{target.isoformat()}",
-                        {"record_id": rid, "at": fires.isoformat()}))
-    return out
-
-
-def _records(runtime, auto: Automation, now: datetime, tz: ZoneInfo, extra=None, *columns):
+def records_due(runtime, auto: Automation, now: datetime, tz: ZoneInfo, extra=None, *columns):
     """Ids (or rows of id and `columns`) of the live records the trigger's condition takes."""
     ft = runtime.form_tables(auto.form)
     t = ft.table
@@ -146,4 +107,6 @@ def tick() -> dict | None:
     return scan()
 
 
-outbox.on_tick(tick)
+def init() -> None:
+    """Register the scan with the background tick (automations.init)."""
+    outbox.on_tick(tick)

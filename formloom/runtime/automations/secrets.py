@@ -12,7 +12,14 @@ import copy
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
+from formloom.runtime.automations.model import action_types
+
 MASK = "…"
+
+
+def _calls_out(action: dict) -> bool:
+    kind = action.get("type")
+    return isinstance(kind, str) and kind in action_types and action_types.get(kind).calls_out
 
 
 def webhook_actions(definition) -> Iterator[tuple[str, str | None, int, dict]]:
@@ -21,7 +28,7 @@ def webhook_actions(definition) -> Iterator[tuple[str, str | None, int, dict]]:
     for i, auto in enumerate(autos if isinstance(autos, list) else []):
         actions = auto.get("actions") if isinstance(auto, dict) else None
         for j, action in enumerate(actions if isinstance(actions, list) else []):
-            if isinstance(action, dict) and action.get("type") == "webhook" and isinstance(action.get("url"), str):
+            if isinstance(action, dict) and _calls_out(action) and isinstance(action.get("url"), str):
                 yield f"/automations/{i}/actions/{j}", auto.get("key"), j, action
 
 

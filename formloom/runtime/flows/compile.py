@@ -1,11 +1,10 @@
 """Checking a definition's flows at publish and compiling them to nodes."""
 from __future__ import annotations
 
-from formloom.runtime.automations.compile import Checking, _noting
-from formloom.runtime.automations.model import Err
+from formloom.runtime.automations.compile import noting
+from formloom.runtime.automations.model import CheckContext, Err
 from formloom.runtime.automations.model import check_schema as _check_schema
-from formloom.runtime.flows import nodes as _nodes  # noqa: F401 - registers the step kinds
-from formloom.runtime.flows.model import END, JOIN, Flow, Node, flow_node_types
+from formloom.runtime.flows.model import END, Flow, Node, flow_node_types
 from formloom.runtime.flows.nodes import STEP_TYPES
 
 MAX_STEPS = 200
@@ -14,8 +13,8 @@ MAX_STEPS = 200
 class _Walker:
     """Gives each step an id and a `next`, checking it on the way."""
 
-    def __init__(self, flow_ptr: str, form, app: Checking, err: Err):
-        self.ptr, self.form, self.app, self.err = flow_ptr, form, app, err
+    def __init__(self, flow_ptr: str, ctx: CheckContext):
+        self.ptr, self.ctx, self.err = flow_ptr, ctx, ctx.err
         self.nodes: dict[str, Node] = {}
         self.counts: dict[str, int] = {}
         self.order: list[tuple[dict, str]] = []  # (step, pointer), definition order
@@ -39,10 +38,8 @@ class _Walker:
             step["_id"] = node_id
             self.nodes[node_id] = Node(node_id, step["type"], step)
             self.order.append((step, sptr))
-            if kind.holds_steps:
-                for j, case in enumerate(step.get("cases") or []):
-                    self.ids(case.get("steps"), f"{sptr}/cases/{j}/steps")
-                self.ids(step.get("default"), f"{sptr}/default")
+            for below, sequence in kind.sequences(step):
+                self.ids(sequence, sptr + below)
 
     def link(self, steps, after: str, parallel: str | None, lane: str) -> str:
         """Second pass: `next` pointers, back to front; the first step's id (or `after`)."""
@@ -50,31 +47,17 @@ class _Walker:
         for step in reversed([s for s in steps or [] if isinstance(s, dict) and "_id" in s]):
             node = self.nodes[step["_id"]]
             node.next, node.parallel, node.lane = nxt, parallel, lane
-            if node.type == "branch":
-                node.cases = [(case["when"], self.link(case["steps"], nxt, parallel, lane))
-                              for case in step["cases"]]
-                node.default = self.link(step.get("default"), nxt, parallel, lane)
-            elif node.type == "parallel":
-                join = JOIN + node.id
-                self.nodes[join] = Node(join, "join", {"cases": len(step["cases"])}, next=nxt, parallel=parallel,
-                                        lane=lane)
-                node.cases = [(None, self.link(case["steps"], join, node.id, f"{lane}/{node.id}.{i}".lstrip("/")))
-                              for i, case in enumerate(step["cases"])]
+            flow_node_types.get(node.type).link(self, node, step, nxt, parallel, lane)
             nxt = node.id
         return nxt
 
     def check(self) -> None:
         for step, sptr in self.order:
-            kind = flow_node_types.get(step["type"])
-            if step["type"] == "action":
-                kind.check(step, sptr, self.form, self.err, self.app)
-            else:
-                kind.check(step, sptr, self.form, self.err)
+            flow_node_types.get(step["type"]).check(step, sptr, self.ctx)
 
 
 def compile_flows(raw_list, forms: dict, types, err: Err) -> dict[str, Flow]:
     """The definition's flows by key; each problem reported with its pointer."""
-    app = Checking(forms, types)
     out: dict[str, Flow] = {}
     enabled_for: dict[str, str] = {}
     for i, raw in enumerate(raw_list if isinstance(raw_list, list) else []):
@@ -82,7 +65,7 @@ def compile_flows(raw_list, forms: dict, types, err: Err) -> dict[str, Flow]:
         if not isinstance(raw, dict) or not isinstance(raw.get("steps"), list):
             continue  # the meta-schema has said what is wrong with it
         problems: list = []
-        note = _noting(problems, err)
+        note = noting(problems, err)
         form = forms.get(raw.get("form"))
         if form is None or form.parent:
             note(ptr + "/form", f'"{raw.get("form")}" is not a form of this app')
@@ -93,7 +76,7 @@ def compile_flows(raw_list, forms: dict, types, err: Err) -> dict[str, Flow]:
         if enabled and form.key in enabled_for:
             note(ptr + "/form", f'form "{form.key}" has a flow already ("{enabled_for[form.key]}"); '
                                 "switch one off (\"enabled\": false)")
-        walker = _Walker(ptr, form, app, note)
+        walker = _Walker(ptr, CheckContext(forms, types, note, form=form, source=form.key))
         walker.ids(raw["steps"], ptr + "/steps")
         if len(walker.nodes) > MAX_STEPS:
             note(ptr + "/steps", f"a flow has at most {MAX_STEPS} steps")

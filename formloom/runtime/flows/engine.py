@@ -19,7 +19,6 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
 
 from formloom.platform import jobs, reqcache
 from formloom.platform.actor import Actor
@@ -40,9 +39,14 @@ from formloom.platform.models import (
 from formloom.platform.models import Role as RoleRow
 from formloom.platform.notify import message, notify
 from formloom.runtime import conditions
+from formloom.runtime.automations import values as vals
+from formloom.runtime.automations.engine import Run as AutoRun
+from formloom.runtime.automations.model import Automation, action_types
 from formloom.runtime.conditions.values import parse_duration
+from formloom.runtime.flows import messages as msg
 from formloom.runtime.flows.model import END, Flow, Node, flow_node_types
 from formloom.runtime.flows.nodes import assignee_list
+from formloom.runtime.records import service
 from formloom.runtime.records.context import app_timezone
 from formloom.runtime.schema.validate import operand_resolver
 from formloom.runtime.storage import store
@@ -150,10 +154,6 @@ class Run:
             self.add_task(token, node, user_id, "unread", kind="cc")
 
     def do_actions(self, token: str, node: Node) -> None:
-        from formloom.runtime.automations import values as vals
-        from formloom.runtime.automations.engine import Run as AutoRun
-        from formloom.runtime.automations.model import Automation, action_types
-        from formloom.runtime.records import service
 
         chain = (f"flow:{self.flow.key}",)
         auto = Automation(index=-1, key=f"{self.flow.key}.{node.id}", name=node.name, enabled=True,
@@ -268,8 +268,8 @@ class Run:
         moved = db.session.execute(sa.update(FlowInstance).where(FlowInstance.id == self.instance.id,
                                                                  FlowInstance.rev == rev).values(**values)).rowcount
         if moved != 1:
-            raise Conflict(_("Someone acted on this approval a moment ago; reload to see where it stands"),
-                           reason="flow_moved")
+            raise Conflict.of(msg.MOVED,
+                           extra={"reason": "flow_moved"})
         self.instance.rev = rev + 1
         reqcache.clear()  # who sees which fields of the record may have changed with the step
         for kind, payload in self.events:

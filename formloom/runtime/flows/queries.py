@@ -20,16 +20,11 @@ from formloom.platform.i18n import localized
 from formloom.platform.models import App, FlowInstance, FlowLog, FlowTask, User
 from formloom.runtime import access
 from formloom.runtime.apps import runtime_for
+from formloom.runtime.flows import messages as msg
 from formloom.runtime.flows.engine import OPEN
 from formloom.runtime.flows.model import Flow, Node
-from formloom.runtime.flows.service import (
-    ACTED,
-    LIVE,
-    SUBMITTER_STEP,
-    latest_instance,
-    load_record,
-    pinned,
-)
+from formloom.runtime.flows.reading import ACTED, LIVE, latest_instance, load_record, pinned
+from formloom.runtime.flows.service import SUBMITTER_STEP
 
 BOXES = ("pending", "done", "submitted", "cc")
 DONE = ("approved", "rejected", "returned", "transferred", "submitted")
@@ -76,7 +71,7 @@ def inbox(actor: Actor, box: str = "pending", before: int | None = None, limit: 
           locale: str = "zh") -> tuple[list[Item], int | None]:
     """A page of one inbox list, newest first, and the cursor of the next page (or None)."""
     if box not in BOXES:
-        raise NotFound(_("No such list"))
+        raise NotFound.of(msg.NO_LIST)
     if box == "submitted":
         stmt = sa.select(FlowInstance).where(FlowInstance.submitter_id == actor.user_id, *_in_app(actor, FlowInstance))
         if before:
@@ -179,12 +174,12 @@ def task_view(actor: Actor, task_id: int, locale: str = "zh") -> TaskView:
     """A task for its assignee (or an app admin, read-only); NotFound for anyone else."""
     task = db.session.get(FlowTask, task_id)
     if task is None or (actor.app_id is not None and task.app_id != actor.app_id):
-        raise NotFound(_("No such task"))
+        raise NotFound.of(msg.NO_TASK)
     instance = db.session.get(FlowInstance, task.instance_id)
     runtime, flow = pinned(instance)
     mine = task.assignee_id == actor.user_id and actor.user_id is not None
     if not mine and access.app_role(actor, runtime.app_id) != "admin":
-        raise NotFound(_("No such task"))
+        raise NotFound.of(msg.NO_TASK)
     record = load_record(runtime, instance.form_key, instance.record_id, include_deleted=True)
     node = flow.nodes.get(task.step_key)
     settings = (node.spec.get("fields") or {}) if node else {}

@@ -5,33 +5,47 @@ Each action is one transaction: the task is claimed with a conditional UPDATE (p
 its outcome) and the instance moves with `Run.commit_state` (a conditional UPDATE on its
 `rev`), so a double click or two approvers racing give exactly one transition; the other
 gets Conflict (409) and changes nothing. Raises NotFound, PermissionDenied,
-ValidationFailed and Conflict.
+ValidationFailed and Conflict. The submitter's actions are in `submitter.py`, reading
+(pinned versions, JSON, field rules) in `reading.py`; this module re-exports them for callers.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
-from formloom.platform import reqcache
 from formloom.platform.actor import Actor
 from formloom.platform.exceptions import Conflict, NotFound, PermissionDenied, ValidationFailed
 from formloom.platform.extensions import db, write_transaction
-from formloom.platform.i18n import N_
-from formloom.platform.models import App, FlowInstance, FlowLog, FlowTask, User, utcnow
+from formloom.platform.models import FlowInstance, FlowTask, User, utcnow
 from formloom.runtime import access
-from formloom.runtime.apps import runtime_for
-from formloom.runtime.flows.engine import OPEN, ROOT, Run, engine_writes, writing
-from formloom.runtime.flows.model import Flow, Node
-from formloom.runtime.storage import store
+from formloom.runtime.automations.values import as_input
+from formloom.runtime.flows import messages as msg
+from formloom.runtime.flows.engine import OPEN, ROOT, Run, engine_writes
+from formloom.runtime.flows.model import Flow, Node, flow_node_types
+from formloom.runtime.flows.reading import (
+    ACTED,
+    LIVE,
+    _status_word,
+    flow_field_rules,
+    instance_json,
+    latest_instance,
+    load_record,
+    lock,
+    pinned,
+    task_json,
+)
+from formloom.runtime.flows.submitter import comment, urge, withdraw
+from formloom.runtime.records import service as records
+
+# Read and used by the pages and the API through this module.
+__all__ = ["ACTED", "ACTIONS", "LIVE", "SUBMITTER_STEP", "act", "comment", "flow_field_rules", "init", "instance_json",
+           "latest_instance", "load_record", "lock", "on_submit", "pinned", "start", "submit_record", "task_json",
+           "urge", "withdraw"]
 
 ACTIONS = ("approve", "reject", "return", "transfer", "add_signer", "submit")
-ACTED = ("approved", "rejected", "returned", "transferred", "signer_added")  # someone acted: no withdrawing
 SUBMITTER_STEP = "submitter"
-URGE_EVERY = timedelta(minutes=10)
-LIVE = ("in_progress", "returned")
 
 
 # -- starting --------------------------------------------------------------------------------------
@@ -43,7 +57,7 @@ def start(actor: Actor, runtime, form_key: str, record: dict) -> FlowInstance | 
     if db.session.execute(sa.select(FlowInstance.id).where(
             FlowInstance.app_id == runtime.app_id, FlowInstance.form_key == form_key,
             FlowInstance.record_id == record["id"], FlowInstance.status.in_(LIVE))).first():
-        raise Conflict(_("This record is in an approval already"), reason="in_flow")
+        raise Conflict.of(msg.IN_FLOW, extra={"reason": "in_flow"})
     submitter = actor.user_id or record.get("owner")
     instance = FlowInstance(app_id=runtime.app_id, flow_key=flow.key, form_key=form_key, record_id=record["id"],
                             app_version=runtime.version, status="in_progress", submitter_id=submitter,
@@ -73,11 +87,11 @@ def submit_record(actor: Actor, runtime, form_key: str, record_id: int) -> FlowI
         record = load_record(runtime, form_key, record_id)
         fa = access.form_access(actor, runtime, form_key)
         if not (fa.permits("edit", record) or record.get("owner") == actor.user_id):
-            raise PermissionDenied(_("Only someone who may change this record can submit it"))
+            raise PermissionDenied.of(msg.SUBMIT_DENIED)
         if record.get("flow_status") in ("in_progress",):
-            raise Conflict(_("This record is in an approval already"), reason="in_flow")
+            raise Conflict.of(msg.IN_FLOW, extra={"reason": "in_flow"})
         if runtime.definition.flow_for(form_key) is None:
-            raise ValidationFailed(_("This form has no approval flow"), [{"field": "form", "message": _("has no flow")}])
+            raise ValidationFailed.of(msg.NO_FLOW, [{"field": "form", "message": _("has no flow")}])
         return start(actor, runtime, form_key, record)
 
 
@@ -95,10 +109,10 @@ def act(actor: Actor, task_id: int, action: str, comment: str | None = None, fie
         to=None, position: str | None = None) -> dict:
     """Do `action` on the actor's task; the task afterwards, as `task_json` gives it."""
     if action not in ACTIONS:
-        raise ValidationFailed(_("Unknown action"), [{"field": "action", "message": _(
+        raise ValidationFailed.of(msg.UNKNOWN_ACTION, [{"field": "action", "message": _(
             "must be one of: %(values)s", values=", ".join(ACTIONS))}])
     if actor.read_only:
-        raise PermissionDenied(_("This API token is read-only"))
+        raise PermissionDenied.of(msg.READ_ONLY)
     comment = (comment or "").strip()[:5000] or None
     with write_transaction():
         acting = _claim(actor, task_id, action)
@@ -114,7 +128,7 @@ def _claim(actor: Actor, task_id: int, action: str) -> Acting:
     task = db.session.get(FlowTask, task_id)
     if task is None or task.assignee_id != actor.user_id or actor.user_id is None or (
             actor.app_id is not None and task.app_id != actor.app_id):
-        raise NotFound(_("No such task"))
+        raise NotFound.of(msg.NO_TASK)
     lock(task.instance_id)
     db.session.refresh(task)
     wanted_kind = "submit" if action == "submit" else "approval"
@@ -122,7 +136,7 @@ def _claim(actor: Actor, task_id: int, action: str) -> Acting:
         raise Conflict(_("This task is no longer waiting for you (it is %(status)s)", status=_status_word(task.status)),
                        reason="not_pending")
     if task.kind != wanted_kind:
-        raise ValidationFailed(_("This task cannot be done this way"), [{"field": "action", "message": _(
+        raise ValidationFailed.of(msg.WRONG_WAY, [{"field": "action", "message": _(
             "a returned record is submitted again; an approval is approved, rejected or returned")}])
     instance = db.session.get(FlowInstance, task.instance_id)
     runtime, flow = pinned(instance)
@@ -132,19 +146,13 @@ def _claim(actor: Actor, task_id: int, action: str) -> Acting:
     return Acting(task, run, node)
 
 
-def lock(instance_id: int) -> None:
-    """Queue the actions on one instance (PostgreSQL row lock; SQLite has one writer anyway):
-    two approvers racing otherwise lock each other's tasks in turn, a deadlock."""
-    db.session.execute(sa.select(FlowInstance.id).where(FlowInstance.id == instance_id).with_for_update())
-
-
 def close_task(acting: Acting, status: str, comment: str | None) -> None:
     """Claim the task: pending -> `status`, or Conflict if someone was faster."""
     now = acting.run.now
     done = db.session.execute(sa.update(FlowTask).where(FlowTask.id == acting.task.id, FlowTask.status == "pending")
                               .values(status=status, acted_at=now, comment=comment)).rowcount
     if done != 1:
-        raise Conflict(_("This task was acted on a moment ago"), reason="not_pending")
+        raise Conflict.of(msg.ACTED_JUST_NOW, extra={"reason": "not_pending"})
     db.session.refresh(acting.task)
 
 
@@ -164,9 +172,8 @@ def _apply_fields(acting: Acting, fields: dict) -> dict:
     editable = set((node.spec.get("fields") or {}).get("editable", []))
     refused = sorted(set(fields) - editable)
     if refused:
-        raise PermissionDenied(_("This step does not let you change: %(fields)s", fields=", ".join(refused)),
-                               [{"field": k, "message": _("is not editable at this step")} for k in refused])
-    from formloom.runtime.records import service as records
+        raise PermissionDenied.of(msg.NOT_EDITABLE,
+                               [{"field": k, "message": _("is not editable at this step")} for k in refused], fields=", ".join(refused))
 
     before = run.record["fields"]
     with engine_writes(run.record["id"]):
@@ -178,7 +185,6 @@ def _apply_fields(acting: Acting, fields: dict) -> dict:
 
 
 def store_json(value):
-    from formloom.runtime.automations.values import as_input
 
     return as_input(value)
 
@@ -253,14 +259,14 @@ def _return(acting: Acting, comment, to=None, **_ignored) -> None:
         run.instance.status = "returned"
         submitter = run.instance.submitter_id
         if submitter is None:
-            raise ValidationFailed(_("Nobody submitted this record: return it to a step instead"),
+            raise ValidationFailed.of(msg.NO_SUBMITTER,
                                    [{"field": "to", "message": _("there is no submitter")}])
         run.add_task(ROOT, Node(SUBMITTER_STEP, "submit", {}), submitter, "pending", kind="submit")
         run.event("flow.step", step=SUBMITTER_STEP)
         return
     target = run.flow.nodes.get(to)
-    if target is None or target.type != "approval" or not _visited(run, to) or to == node.id:
-        raise ValidationFailed(_("A record can be returned to the submitter or to an earlier approval step"),
+    if target is None or not flow_node_types.get(target.type).decides or not _visited(run, to) or to == node.id:
+        raise ValidationFailed.of(msg.RETURN_TARGET,
                                [{"field": "to", "message": _("is not an earlier approval step of this record")}])
     close_task(acting, "returned", comment)
     run.log("returned", node.id, task, comment, {"to": to})
@@ -272,7 +278,7 @@ def _return(acting: Acting, comment, to=None, **_ignored) -> None:
         run.state = {"tokens": {}, "joins": {}}
         run.advance(ROOT, to)
     else:
-        raise ValidationFailed(_("A step inside another parallel branch cannot be returned to"),
+        raise ValidationFailed.of(msg.OTHER_BRANCH,
                                [{"field": "to", "message": _("is in another parallel branch")}])
 
 
@@ -286,7 +292,6 @@ def _resubmit(acting: Acting, comment, fields, **_ignored) -> None:
     run, task = acting.run, acting.task
     changes = {}
     if fields:
-        from formloom.runtime.records import service as records
 
         before = run.record["fields"]
         with engine_writes(run.record["id"]):
@@ -320,7 +325,7 @@ def _transfer(acting: Acting, comment, to=None, **_ignored) -> None:
     run, task, node = acting.run, acting.task, acting.node
     user = _active_user(to, "to")
     if user.id == task.assignee_id:
-        raise ValidationFailed(_("The task is yours already"), [{"field": "to", "message": _("is you")}])
+        raise ValidationFailed.of(msg.YOURS_ALREADY, [{"field": "to", "message": _("is you")}])
     _refuse_second_task(run, node, user)
     hand_over(acting, user, "transferred", comment, {"to": user.id, "to_name": user.name})
 
@@ -345,22 +350,22 @@ def approves_here(run: Run, node: Node, user_id: int) -> bool:
 
 def _refuse_second_task(run: Run, node: Node, user: User) -> None:
     if approves_here(run, node, user.id):
-        raise ValidationFailed(_("%(name)s is already an approver of this step", name=user.name),
-                               [{"field": "to", "message": _("is already an approver of this step")}])
+        raise ValidationFailed.of(msg.APPROVER_ALREADY,
+                               [{"field": "to", "message": _("is already an approver of this step")}], name=user.name)
 
 
 def _add_signer(acting: Acting, comment, to=None, position=None, **_ignored) -> None:
     run, task, node = acting.run, acting.task, acting.node
     user = _active_user(to, "to")
     if position not in ("before", "after"):
-        raise ValidationFailed(_("Say whether the signer comes before or after you"),
+        raise ValidationFailed.of(msg.SIGNER_POSITION,
                                [{"field": "position", "message": _('must be "before" or "after"')}])
     _refuse_second_task(run, node, user)
     # The task stays the actor's: it is not closed, only (for "before") put to wait.
     moved = db.session.execute(sa.update(FlowTask).where(FlowTask.id == task.id, FlowTask.status == "pending")
                                .values(status="waiting" if position == "before" else "pending")).rowcount
     if moved != 1:
-        raise Conflict(_("This task was acted on a moment ago"), reason="not_pending")
+        raise Conflict.of(msg.ACTED_JUST_NOW, extra={"reason": "not_pending"})
     db.session.refresh(task)
     run.log("signer_added", node.id, task, comment, {"user": user.id, "name": user.name, "position": position})
     run.add_task(task.token, node, user.id, "pending" if position == "before" else "waiting", seq=task.seq,
@@ -370,162 +375,12 @@ def _add_signer(acting: Acting, comment, to=None, position=None, **_ignored) -> 
 def _active_user(value, field: str) -> User:
     user = db.session.get(User, value) if isinstance(value, int) and not isinstance(value, bool) else None
     if user is None or not user.active:
-        raise ValidationFailed(_("Choose an active user"), [{"field": field, "message": _("is not an active user")}])
+        raise ValidationFailed.of(msg.INACTIVE_USER, [{"field": field, "message": _("is not an active user")}])
     return user
-
-
-# -- the submitter's actions -------------------------------------------------------------------------
-def _live_instance(actor: Actor, runtime, form_key: str, record_id: int) -> FlowInstance:
-    instance = db.session.execute(sa.select(FlowInstance).where(
-        FlowInstance.app_id == runtime.app_id, FlowInstance.form_key == form_key,
-        FlowInstance.record_id == record_id, FlowInstance.status.in_(LIVE))).scalar()
-    if instance is None:
-        raise Conflict(_("This record is not in an approval"), reason="not_in_flow")
-    lock(instance.id)
-    db.session.refresh(instance)
-    if instance.status not in LIVE:
-        raise Conflict(_("This record is not in an approval"), reason="not_in_flow")
-    return instance
-
-
-def withdraw(actor: Actor, runtime, form_key: str, record_id: int, comment: str | None = None) -> dict:
-    """The submitter takes the record back, while nobody has acted on it."""
-    with write_transaction():
-        load_record(runtime, form_key, record_id)
-        instance = _live_instance(actor, runtime, form_key, record_id)
-        if instance.submitter_id != actor.user_id or actor.user_id is None:
-            raise PermissionDenied(_("Only the person who submitted the record can withdraw it"))
-        if db.session.execute(sa.select(FlowLog.id).where(FlowLog.instance_id == instance.id,
-                                                          FlowLog.action.in_(ACTED))).first():
-            raise Conflict(_("An approver has acted already: the record can no longer be withdrawn"),
-                           reason="acted")
-        runtime_pinned, flow = pinned(instance)
-        run = Run(runtime_pinned, flow, instance, actor, load_record(runtime, form_key, record_id))
-        run.log("withdrawn", None, comment=comment)
-        run.finish("withdrawn")
-        run.commit_state()
-        return instance_json(instance)
-
-
-def urge(actor: Actor, runtime, form_key: str, record_id: int) -> int:
-    """Remind the people whose turn it is (the submitter, at most every 10 minutes); how many."""
-    with write_transaction():
-        instance = _live_instance(actor, runtime, form_key, record_id)
-        if instance.submitter_id != actor.user_id and access.app_role(actor, runtime.app_id) != "admin":
-            raise PermissionDenied(_("Only the submitter or an app administrator can send a reminder"))
-        now = utcnow()
-        pending = list(db.session.execute(sa.select(FlowTask).where(
-            FlowTask.instance_id == instance.id, FlowTask.status == "pending")).scalars())
-        if any(t.urged_at and now - t.urged_at < URGE_EVERY for t in pending):
-            raise Conflict(_("A reminder was sent a moment ago; try again in a few minutes"), reason="urged")
-        _runtime, flow = pinned(instance)
-        run = Run(_runtime, flow, instance, actor, load_record(runtime, form_key, record_id))
-        for task in pending:
-            task.urged_at = now
-            run.tell([task.assignee_id], "flow_task", N_("Reminder: %(title)s is waiting for you"), task)
-        run.log("urged", None, detail={"told": len(pending)})
-        return len(pending)
-
-
-def comment(actor: Actor, runtime, form_key: str, record_id: int, text: str) -> None:
-    """A comment in the flow's timeline, by anyone taking part (or an app administrator)."""
-    text = (text or "").strip()
-    if not text:
-        raise ValidationFailed(_("Write a comment"), [{"field": "comment", "message": _("is empty")}])
-    with write_transaction():
-        instance = latest_instance(runtime, form_key, record_id)
-        if instance is None:
-            raise Conflict(_("This record has no approval to comment on"), reason="not_in_flow")
-        takes_part = instance.submitter_id == actor.user_id or db.session.execute(sa.select(FlowTask.id).where(
-            FlowTask.instance_id == instance.id, FlowTask.assignee_id == actor.user_id)).first()
-        if not takes_part and access.app_role(actor, runtime.app_id) != "admin":
-            raise PermissionDenied(_("Only the people taking part in this approval can comment on it"))
-        db.session.add(FlowLog(instance_id=instance.id, actor_id=actor.user_id, action="commented",
-                               comment=text[:5000], at=utcnow()))
-
-
-# -- reading -----------------------------------------------------------------------------------------
-def pinned(instance: FlowInstance) -> tuple[object, Flow]:
-    runtime = runtime_for(instance.app_id, instance.app_version)
-    flow = runtime.definition.flows.get(instance.flow_key)
-    if flow is None:
-        raise NotFound(_("The flow of this approval is gone"))
-    return runtime, flow
-
-
-def load_record(runtime, form_key: str, record_id: int, include_deleted: bool = False) -> dict:
-    found = store.load_records(runtime.form_tables(form_key), [record_id], include_deleted=include_deleted)
-    if record_id not in found:
-        raise NotFound(_("No such record"))
-    return found[record_id]
-
-
-def latest_instance(runtime, form_key: str, record_id: int) -> FlowInstance | None:
-    return db.session.execute(sa.select(FlowInstance).where(
-        FlowInstance.app_id == runtime.app_id, FlowInstance.form_key == form_key,
-        FlowInstance.record_id == record_id).order_by(FlowInstance.id.desc()).limit(1)).scalar()
-
-
-def task_json(task: FlowTask) -> dict:
-    app_key = reqcache.cached("app_key", task.app_id, lambda: db.session.execute(
-        sa.select(App.key).where(App.id == task.app_id)).scalar())  # keys never change
-    return {"id": task.id, "app": app_key, "form": task.form_key, "record_id": task.record_id, "step": task.step_key,
-            "kind": task.kind, "status": task.status, "assignee": task.assignee_id, "instance": task.instance_id,
-            "due_at": _iso(task.due_at), "created_at": _iso(task.created_at), "acted_at": _iso(task.acted_at),
-            "comment": task.comment}
-
-
-def instance_json(instance: FlowInstance) -> dict:
-    return {"id": instance.id, "flow": instance.flow_key, "form": instance.form_key, "record_id": instance.record_id,
-            "status": instance.status, "submitter": instance.submitter_id, "version": instance.app_version,
-            "started_at": _iso(instance.started_at), "finished_at": _iso(instance.finished_at)}
-
-
-def _iso(value) -> str | None:
-    return value.isoformat() + "Z" if value is not None else None
-
-
-def _status_word(status: str) -> str:
-    return {"approved": _("approved"), "rejected": _("rejected"), "returned": _("returned"),
-            "transferred": _("transferred"), "cancelled": _("closed: the step went on without it"),
-            "waiting": _("waiting for someone else first")}.get(status, status)
-
-
-# -- the record while it is in a flow ----------------------------------------------------------------
-def flow_field_rules(actor: Actor, runtime, form_key: str, record: dict):
-    """An access.FIELD_RULE_SOURCES source: a record in an approval is read-only to everyone
-    (changes go through the tasks); fields the current step hides are hidden from its approvers."""
-    if record.get("flow_status") != "in_progress" or writing(record.get("id")) or actor.via in ("system",
-                                                                                              "automation"):
-        return None
-    form = runtime.form(form_key)
-    hidden = reqcache.cached("flow_hidden", (actor.user_id, runtime.app_id, form_key, record["id"]),
-                             lambda: frozenset(_hidden_for(actor, runtime, form_key, record["id"])))
-    return access.FieldRules(hidden=hidden, readonly=frozenset(form.fields))
-
-
-def _hidden_for(actor: Actor, runtime, form_key: str, record_id: int) -> set[str]:
-    """Fields the step of the actor's pending task on this record hides from them."""
-    if actor.user_id is None:
-        return set()
-    tasks = db.session.execute(sa.select(FlowTask.instance_id, FlowTask.step_key).where(
-        FlowTask.app_id == runtime.app_id, FlowTask.form_key == form_key, FlowTask.record_id == record_id,
-        FlowTask.assignee_id == actor.user_id, FlowTask.status == "pending")).all()
-    hidden: set[str] = set()
-    for instance_id, step in tasks:
-        instance = db.session.get(FlowInstance, instance_id)
-        _runtime, flow = pinned(instance)
-        node = flow.nodes.get(step)
-        if node is not None:
-            hidden |= set((node.spec.get("fields") or {}).get("hidden", []))
-    return hidden
 
 
 def init() -> None:
     """Hook the flows into access and the records service (once)."""
-    from formloom.runtime.records import service as records
 
-    if flow_field_rules not in access.FIELD_RULE_SOURCES:
-        access.FIELD_RULE_SOURCES.append(flow_field_rules)
-    if on_submit not in records.ON_SUBMIT:
-        records.ON_SUBMIT.append(on_submit)
+    access.FIELD_RULE_SOURCES.register(flow_field_rules)
+    records.ON_SUBMIT.register(on_submit)

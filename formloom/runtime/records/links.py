@@ -19,6 +19,7 @@ from formloom.platform.extensions import db
 from formloom.platform.models import RecordRevision
 from formloom.runtime.exceptions import Conflict
 from formloom.runtime.fields import type_of
+from formloom.runtime.records import service
 from formloom.runtime.storage import store
 
 SHOWN = 10  # records named in a refusal
@@ -92,7 +93,6 @@ def _title(runtime, form_key: str, record_id: int) -> str:
 
 def apply_rules(actor: Actor, runtime, form_key: str, record_id: int, version: int) -> None:
     """Clear the links and delete the children the rules ask for (the record is deleted already)."""
-    from formloom.runtime.records import service
 
     by = _acting_for(actor, cause_of(form_key, record_id, version))
     for ref in referrers(runtime, form_key):
@@ -110,7 +110,6 @@ def apply_rules(actor: Actor, runtime, form_key: str, record_id: int, version: i
 
 def undo_rules(actor: Actor, runtime, form_key: str, record_id: int) -> None:
     """After a restore: put back the links its delete cleared and restore the records it deleted."""
-    from formloom.runtime.records import service
 
     # The version its last delete wrote (lookups and rollups may have moved it since).
     deleted_version = db.session.execute(sa.select(RecordRevision.version).where(

@@ -75,9 +75,9 @@ def reassign_owner(actor: Actor, from_user_id: int, to_user_id: int) -> int:
             if user is None:
                 raise NotFound(f"There is no user {ident}")
         if source.id == target.id:
-            raise ValidationFailed(SAME_USER, [{"field": "to", "message": "is the same user"}])
+            raise ValidationFailed.of(SAME_USER, [{"field": "to", "message": "is the same user"}])
         if not target.active:
-            raise ValidationFailed(INACTIVE_TARGET % {"name": target.name}, [{"field": "to", "message": "is deactivated"}])
+            raise ValidationFailed.of(INACTIVE_TARGET, [{"field": "to", "message": "is deactivated"}], name=target.name)
         now = now_utc()
         per_app = {}
         for rt in _published():

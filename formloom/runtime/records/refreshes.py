@@ -17,7 +17,9 @@ call TODAY() or NOW() ("days to renewal").
 from __future__ import annotations
 
 import logging
+import time
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -25,8 +27,11 @@ from sqlalchemy.exc import IntegrityError
 from formloom.platform import epoch, jobs, outbox
 from formloom.platform.extensions import db, write_transaction
 from formloom.platform.models import App, Job, RelationPending, RelationRefresh, utcnow
+from formloom.runtime import access
+from formloom.runtime.apps import runtime_for
 from formloom.runtime.exceptions import Conflict, FormloomError, NotFound, PermissionDenied
 from formloom.runtime.records import relations
+from formloom.runtime.records.context import app_timezone
 from formloom.runtime.storage import store
 
 log = logging.getLogger(__name__)
@@ -137,7 +142,6 @@ def _ask(refresh: RelationRefresh, dedupe_key: str | None = None, at: datetime |
 
 def _published(app_id: int):
     """The app's published runtime (what a job works with, whatever version made the refresh)."""
-    from formloom.runtime.apps import runtime_for
 
     app = db.session.get(App, app_id)
     return runtime_for(app.id, app.published_version)
@@ -168,7 +172,6 @@ def derived_fields(runtime, form_key: str) -> list[str]:
 
 def rebuild(actor, runtime, form_key: str) -> RelationRefresh:
     """Recompute every lookup, rollup and formula of a form, in the background (app admins)."""
-    from formloom.runtime import access
 
     access.require_app(actor, runtime, admin=True)
     if actor.read_only:
@@ -403,10 +406,7 @@ def clock_forms(runtime) -> dict[str, str]:
 def scan(now: datetime | None = None) -> int:
     """Once per app-local day ("today") or hour ("now"), refresh the forms whose rollups read
     the clock. A dedupe key per form and slot makes it once however many processes look."""
-    from zoneinfo import ZoneInfo
 
-    from formloom.runtime.apps import runtime_for
-    from formloom.runtime.records.context import app_timezone
 
     now = now or utcnow()
     made = 0
@@ -430,7 +430,6 @@ def scan(now: datetime | None = None) -> int:
 
 
 def tick() -> dict | None:
-    import time
 
     if time.monotonic() - _last_tick[0] < TICK_EVERY:
         return None

@@ -25,10 +25,16 @@ from flask import current_app, has_app_context
 
 from formloom.platform.actor import Actor
 from formloom.platform.extensions import db
+from formloom.platform.models import OutboxEvent, RecordRevision
 from formloom.runtime import conditions
 from formloom.runtime.exceptions import Conflict
 from formloom.runtime.fields import field_types, type_of
 from formloom.runtime.fields.lookup import TARGET
+from formloom.runtime.fields.rollup import RollupFieldType
+from formloom.runtime.records import query, refreshes
+from formloom.runtime.records.context import app_timezone, now_utc, value_context
+from formloom.runtime.records.serialize import json_value, record_json
+from formloom.runtime.records.values import compute_formulas
 from formloom.runtime.storage import store
 
 MAX_DEPTH = 8
@@ -172,7 +178,6 @@ def _bring_up_to_date(runtime, todo: dict[str, set[int]], cause: dict, depth: in
                       fields: dict[str, set[str]] | None = None) -> None:
     for target, ids in todo.items():
         if len(ids) > inline_limit() and not _BACKGROUND.get():
-            from formloom.runtime.records import refreshes
             refreshes.defer(runtime, target, sorted(ids), {**cause, "fields": sorted((fields or {}).get(target, ()))})
         else:
             refresh(runtime, target, sorted(ids), depth + 1, caused_by=revision_cause(cause))
@@ -211,8 +216,6 @@ def refresh(runtime, form_key: str, ids: list[int], depth: int = 1, quiet: bool 
         return 0
     if depth > MAX_DEPTH:
         raise RuntimeError(f"lookups and rollups kept changing each other past {MAX_DEPTH} forms deep")
-    from formloom.runtime.records.context import value_context
-    from formloom.runtime.records.values import compute_formulas
 
     form = runtime.form(form_key)
     ft = runtime.form_tables(form_key)
@@ -272,9 +275,6 @@ def _write(runtime, form_key: str, pairs: list[tuple[dict, dict]], quiet: bool =
     """Write the moved values (version-checked), with their revisions and events."""
     if not pairs:
         return
-    from formloom.platform.models import OutboxEvent, RecordRevision
-    from formloom.runtime.records.context import now_utc
-    from formloom.runtime.records.serialize import json_value, record_json
 
     form = runtime.form(form_key)
     ft = runtime.form_tables(form_key)
@@ -310,9 +310,6 @@ def _write(runtime, form_key: str, pairs: list[tuple[dict, dict]], quiet: bool =
 
 def aggregate(runtime, dep: Rollup, parent_ids: list[int]) -> dict[int, object]:
     """The rollup's value for each parent that has related records (one GROUP BY query)."""
-    from formloom.runtime.fields.rollup import RollupFieldType
-    from formloom.runtime.records import query
-    from formloom.runtime.records.context import app_timezone
 
     ft = runtime.form_tables(dep.other)
     t = ft.table

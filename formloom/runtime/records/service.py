@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
+from formloom.platform import hooks
 from formloom.platform.actor import Actor
 from formloom.platform.extensions import db, write_transaction
 from formloom.platform.models import OutboxEvent, RecordRevision
@@ -36,7 +37,8 @@ from formloom.runtime.storage.tables import unique_index_name
 MAX_BULK = 10_000
 # (actor, runtime, form_key, record) called in the transaction that submits a record: created
 # without "draft", or a draft completed. The flow engine starts the form's approval here.
-ON_SUBMIT: list = []
+ON_SUBMIT = hooks.Listeners("record_submitted", "(actor, runtime, form_key, record), in the submit's transaction; "
+                            "an optional `wants(runtime, form_key)` says whether it cares")
 _INSERT_REVISION = sa.insert(RecordRevision.__table__)
 _INSERT_EVENT = sa.insert(OutboxEvent.__table__)
 

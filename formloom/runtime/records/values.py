@@ -98,6 +98,8 @@ class FormulaFailed(ValidationFailed):
 
     `errors` name the formula field (with `row` and `column` inside a subform)."""
 
+    code = "formula_failed"
+
 
 def compute_formulas(form: FormDef, values: dict, ctx: ValueContext, system: dict | None = None,
                      prefix: dict | None = None) -> None:

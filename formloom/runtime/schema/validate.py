@@ -7,13 +7,11 @@ from __future__ import annotations
 
 import copy
 import json
-import re
 from functools import lru_cache
 from importlib import resources
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from jsonschema import Draft202012Validator
-from jsonschema.exceptions import best_match
 
 from formloom.platform.inputs import pointer_token as escape
 from formloom.runtime import conditions, formulas, grants
@@ -23,12 +21,8 @@ from formloom.runtime.fields import FieldValueError, ValueContext, field_types, 
 from formloom.runtime.fields.base import COMMON_KEYS
 from formloom.runtime.fields.formula import RESULT
 from formloom.runtime.schema import dependencies, linkage, relations
+from formloom.runtime.schema.errors import schema_errors
 
-TYPE_WORDS = {"integer": "a whole number", "number": "a number", "string": "text",
-              "boolean": "true or false", "array": "a list", "object": "an object", "null": "empty"}
-FORMAT_WORDS = {"date": "a date like 2026-01-31", "date-time": "a date and time like 2026-01-31T09:30:00Z",
-                "email": "an e-mail address"}
-REQUIRED = re.compile(r"'(.*)' is a required property")
 # What a broken structure makes the semantic checks trip on, once the meta-schema has spoken.
 # Parts a stored version may hold that a later check refuses: left out rather than fatal.
 LENIENT = ("/views/", "/dashboards/")
@@ -39,42 +33,6 @@ STRUCTURE_ERRORS = (KeyError, TypeError, AttributeError, ValueError, IndexError,
 def meta_validator() -> Draft202012Validator:
     text = resources.files("formloom.runtime.schema").joinpath("app.schema.json").read_text("utf-8")
     return Draft202012Validator(json.loads(text))
-
-
-def _pointer(path) -> str:
-    return "".join(f"/{escape(p)}" for p in path)
-
-
-def schema_errors(validator: Draft202012Validator, doc, base: str = "") -> list[dict]:
-    errors = []
-    for err in validator.iter_errors(doc):
-        # oneOf/anyOf failures: report the most relevant branch rather than the whole blob.
-        best = best_match([err])
-        ptr = base + _pointer(best.absolute_path)
-        if best.validator == "additionalProperties" and isinstance(best.instance, dict):
-            known = best.schema.get("properties", {})
-            errors.extend({"pointer": f"{ptr}/{escape(k)}", "message": f'unknown setting "{k}"'}
-                          for k in best.instance if k not in known)
-        else:
-            errors.append({"pointer": ptr, "message": _plain(best)})
-    return errors
-
-
-def _plain(err) -> str:
-    custom = err.schema.get("x-message") if isinstance(err.schema, dict) else None
-    if custom:
-        return f'"{err.instance}" {custom}' if isinstance(err.instance, str) else custom
-    if err.validator == "required":
-        missing = REQUIRED.fullmatch(err.message)
-        return f'"{missing.group(1)}" is required' if missing else err.message
-    if err.validator == "format":
-        return f'"{err.instance}" is not {FORMAT_WORDS.get(err.validator_value, err.validator_value)}'
-    if err.validator == "type":
-        wanted = err.validator_value if isinstance(err.validator_value, list) else [err.validator_value]
-        return "must be " + " or ".join(TYPE_WORDS.get(t, t) for t in wanted)
-    if err.validator == "enum":
-        return "must be one of: " + ", ".join(json.dumps(v, ensure_ascii=False) for v in err.validator_value)
-    return err.message
 
 
 def validate_definition(defn) -> list[dict]:

@@ -12,6 +12,7 @@ from formloom.platform.i18n import current_locale_name, localized
 from formloom.runtime import access
 from formloom.runtime.apps import AppRuntime, get_runtime
 from formloom.runtime.definition import FormDef
+from formloom.runtime.views.query import open_views
 
 
 @dataclass
@@ -46,7 +47,6 @@ class Page:
 
     def views(self) -> list:
         """The app's views the actor may open (runtime/views/query.py decides), in order."""
-        from formloom.runtime.views.query import open_views
 
         if self._views is None:  # asked once per form by the navigation: read once
             self._views = open_views(self.actor, self.runtime)

@@ -17,6 +17,7 @@ from formloom.platform.models import Department, User
 from formloom.runtime import access
 from formloom.runtime.exceptions import Conflict, NotFound, PermissionDenied, ValidationFailed
 from formloom.runtime.fields import FieldValueError, type_of
+from formloom.runtime.flows import queries
 from formloom.runtime.forms import attr, build_form_class, entry_fields, mark_required
 from formloom.runtime.forms.errors import Problem, place
 from formloom.runtime.forms.rules import hidden_fields
@@ -394,7 +395,6 @@ def _task_fields(page: Page, task_id: int) -> set[str]:
     """The fields the reader may change on their open task of this form: the step's editable
     ones, or the whole form (less the step's hidden fields) when a returned record is theirs to
     submit again. NotFound for anyone else's task or one already done."""
-    from formloom.runtime.flows import queries
 
     view = queries.task_view(page.actor, task_id, page.locale)
     if view.instance.form_key != page.form.key or view.runtime.app_id != page.runtime.app_id:

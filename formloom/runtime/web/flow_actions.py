@@ -171,7 +171,7 @@ def _act(app_key: str, form_key: str, record_id: int, do, done: str):
     try:
         result = do(page)
     except (Conflict, PermissionDenied, ValidationFailed) as exc:
-        flash(exc.message, "error")
+        flash(exc.localized(), "error")
     else:
         flash(done(result) if callable(done) else done, "success")
     return redirect(page.url("web.record_detail", record_id=record_id) + "#approval")

@@ -155,7 +155,7 @@ def inbox_approve():
             service.act(actor, task_id, "approve", request.form.get("comment"))
             approved += 1
         except (Conflict, ValidationFailed, PermissionDenied, NotFound) as exc:
-            failed.append(_("%(title)s: %(reason)s", title=_task_title(actor, task_id), reason=exc.message))
+            failed.append(_("%(title)s: %(reason)s", title=_task_title(actor, task_id), reason=exc.localized()))
     text = ngettext("%(num)d approved", "%(num)d approved", approved)
     if failed:
         text += "; " + ngettext("%(num)d could not be: %(reasons)s", "%(num)d could not be: %(reasons)s",
@@ -341,12 +341,12 @@ def _refused(page: Page, inputs: Inputs, action: str, exc) -> None:
     """Put the service's errors next to what they are about: the action's own inputs, or fields."""
     mine = [e for e in exc.errors if e.get("field") in ACTION_FIELDS]
     fields = [e for e in exc.errors if e.get("field") not in ACTION_FIELDS]
-    inputs.errors = {e["field"]: exc.message for e in mine}
+    inputs.errors = {e["field"]: exc.localized() for e in mine}
     inputs.panel = action if mine else ""
     if fields and inputs.wt is not None:
         inputs.problems, inputs.table_errors = place(page.form, inputs.wt, fields, inputs.rows_sent, page.locale)
     elif fields or not exc.errors:
-        inputs.problems = [Problem("", exc.message)]
+        inputs.problems = [Problem("", exc.localized())]
 
 
 @bp.route("/tasks/<int:task_id>", methods=["GET", "POST"])
@@ -375,7 +375,7 @@ def task_page(task_id):
         service.act(actor, task_id, action, request.form.get("comment"), fields=fields, to=_target(action),
                     position=request.form.get("position"))
     except Conflict as exc:
-        flash(_("Someone acted on this task already, so nothing was changed: %(reason)s", reason=exc.message),
+        flash(_("Someone acted on this task already, so nothing was changed: %(reason)s", reason=exc.localized()),
               "warning")
         return redirect(url_for("web.task_page", task_id=task_id))
     except (ValidationFailed, PermissionDenied) as exc:

@@ -1,0 +1,33 @@
+"""What the flow services say when they refuse (platform/messages.py: a stable code each;
+the API says them in English, pages in the reader's language)."""
+from formloom.platform.i18n import N_
+from formloom.platform.messages import message
+
+IN_FLOW = message("flow.in_flow", N_('This record is in an approval already'))
+NOT_IN_FLOW = message("flow.not_in_flow", N_('This record is not in an approval'))
+SUBMIT_DENIED = message("flow.submit_denied", N_('Only someone who may change this record can submit it'))
+NO_FLOW = message("flow.no_flow", N_('This form has no approval flow'))
+UNKNOWN_ACTION = message("flow.unknown_action", N_('Unknown action'))
+READ_ONLY = message("flow.read_only_token", N_('This API token is read-only'))
+NO_TASK = message("flow.no_task", N_('No such task'))
+WRONG_WAY = message("flow.wrong_action_for_task", N_('This task cannot be done this way'))
+ACTED_JUST_NOW = message("flow.task_acted_on", N_('This task was acted on a moment ago'))
+NOT_EDITABLE = message("flow.fields_not_editable", N_('This step does not let you change: %(fields)s'))
+NO_SUBMITTER = message("flow.no_submitter", N_('Nobody submitted this record: return it to a step instead'))
+RETURN_TARGET = message("flow.bad_return_target", N_('A record can be returned to the submitter or to an earlier approval step'))
+OTHER_BRANCH = message("flow.return_to_other_branch", N_('A step inside another parallel branch cannot be returned to'))
+YOURS_ALREADY = message("flow.task_yours_already", N_('The task is yours already'))
+APPROVER_ALREADY = message("flow.approver_already", N_('%(name)s is already an approver of this step'))
+SIGNER_POSITION = message("flow.signer_position", N_('Say whether the signer comes before or after you'))
+INACTIVE_USER = message("flow.inactive_user", N_('Choose an active user'))
+WITHDRAW_DENIED = message("flow.withdraw_denied", N_('Only the person who submitted the record can withdraw it'))
+WITHDRAW_TOO_LATE = message("flow.withdraw_too_late", N_('An approver has acted already: the record can no longer be withdrawn'))
+URGE_DENIED = message("flow.urge_denied", N_('Only the submitter or an app administrator can send a reminder'))
+URGED_JUST_NOW = message("flow.urged_just_now", N_('A reminder was sent a moment ago; try again in a few minutes'))
+EMPTY_COMMENT = message("flow.empty_comment", N_('Write a comment'))
+NOTHING_TO_COMMENT = message("flow.nothing_to_comment", N_('This record has no approval to comment on'))
+COMMENT_DENIED = message("flow.comment_denied", N_('Only the people taking part in this approval can comment on it'))
+FLOW_GONE = message("flow.flow_gone", N_('The flow of this approval is gone'))
+NO_RECORD = message("flow.no_record", N_('No such record'))
+NO_LIST = message("flow.no_list", N_('No such list'))
+MOVED = message("flow.moved", N_('Someone acted on this approval a moment ago; reload to see where it stands'))
