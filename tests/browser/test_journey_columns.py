@@ -102,3 +102,28 @@ def test_a_twelve_column_list_fits_at_1366_with_the_chosen_columns(browser, live
     tab.wait_for_load_state()
     assert len(_headers(tab)) == 13 and _headers(tab)[1] == label["company"]
     context.close()
+
+
+def test_a_table_view_takes_the_same_panel(signed_in, live_server):
+    def seed():
+        from formloom.runtime.apps import get_runtime
+        from formloom.runtime.records import service
+
+        user = db.session.execute(sa.select(User).where(User.email == live_server.email)).scalar_one()
+        actor, rt = Actor.from_user(user), get_runtime("sales_mini")
+        acme = service.create(actor, rt, "company", {"name": "Acme Ltd"})["id"]
+        service.create(actor, rt, "deal", {"title": "Acme renewal", "company": acme, "stage": "won", "amount": 1200,
+                                           "probability": 50, "close_date": "2026-03-01"})
+
+    live_server.run(seed)
+    tab = signed_in
+    tab.goto("/a/sales_mini/v/my_deals")
+    assert _headers(tab)[:3] == ["Title", "Company", "Stage"]
+    tab.locator("[data-columns-button]").click()
+    tab.locator("[data-columns-form] input[value=company]").uncheck()
+    tab.locator("[data-column=amount] [data-move=up]").click()
+    _shot(tab, "columns-view-panel-en-US")
+    tab.locator("[data-columns-save]").click()
+    tab.wait_for_load_state()
+    assert _headers(tab)[:3] == ["Title", "Amount", "Stage"] and "Company" not in _headers(tab)
+    _shot(tab, "columns-view-chosen-en-US")
