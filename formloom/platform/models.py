@@ -403,6 +403,19 @@ class NotificationPreference(db.Model):
     email = db.Column(db.Boolean, nullable=False, default=True)
 
 
+class UserPreference(db.Model):
+    """One small setting a user keeps for one place, e.g. the columns they chose for a list
+    ("scope" names the place: "app:3:form:deals:columns"); "value" is its JSON."""
+
+    __tablename__ = "user_preferences"
+    __table_args__ = (UniqueConstraint("user_id", "scope"),)
+    id = db.Column(db.Integer, primary_key=True)
+    user_id = db.Column(db.Integer, db.ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
+    scope = db.Column(db.String(200), nullable=False)
+    value = db.Column(JSON, nullable=False)
+    updated_at = db.Column(db.DateTime, nullable=False, default=utcnow, onupdate=utcnow)
+
+
 class AutomationRun(db.Model):
     """One run of an automation: what triggered it, and each action's result or error."""
 

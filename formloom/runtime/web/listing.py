@@ -26,12 +26,14 @@ def columns(form: FormDef, sortable_keys: set[str], locale: str) -> list[Column]
     if form.title_field in keys:
         keys.remove(form.title_field)
         keys.insert(0, form.title_field)
-    out = []
-    for key in keys:
-        f = form.fields[key]
-        numeric = widget_for(f["type"]).numeric(f, field_types.get(f["type"]))
-        out.append(Column(key, form.label(key, locale), key in sortable_keys, numeric))
-    return out
+    return [column(form, key, sortable_keys, locale) for key in keys]
+
+
+def column(form: FormDef, key: str, sortable_keys: set[str], locale: str) -> Column:
+    """One field as a column: its label in the reader's language, sortable or not, numeric or not."""
+    f = form.fields[key]
+    return Column(key, form.label(key, locale), key in sortable_keys,
+                  widget_for(f["type"]).numeric(f, field_types.get(f["type"])))
 
 
 def sortable(form: FormDef, stored_columns) -> set[str]:

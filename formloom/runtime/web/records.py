@@ -14,6 +14,7 @@ from formloom.runtime.records import query, refreshes, service
 from formloom.runtime.records.context import condition_env
 from formloom.runtime.storage.store import flat_values
 from formloom.runtime.views import counts
+from formloom.runtime.web import chooser as column_chooser
 from formloom.runtime.web import filterbuilder, listing
 from formloom.runtime.web.blueprint import bp
 from formloom.runtime.web.common import Page, load, record_form
@@ -65,7 +66,11 @@ def record_list(app_key, form_key):
         condition, built, filter_error = filterbuilder.with_built(page, condition, request.args.get("filter", "")[:20000])
     (records, next_cursor), sort = _page_of_records(page, condition, request.args.get("sort") or None,
                                                     request.args.get("cursor") or None, deleted)
-    columns = listing.columns(form, listing.sortable(form, page.runtime.form_tables(form.key).columns), page.locale)
+    title = form.title_field if form.title_field in form.fields else None
+    chooser = column_chooser.choose(page, "form", form.key, column_chooser.list_default(page),
+                                    page.access.hidden(), fixed=title)
+    sortable = listing.sortable(form, page.runtime.form_tables(form.key).columns)
+    columns = [listing.column(form, k, sortable, page.locale) for k in chooser.keys]
     display = Display(page)
     display.want(form, [r["fields"] for r in records], keys=[c.key for c in columns])
     links = [c for c in filters if type_of(form.fields[c.key]).refers_to == "record"]
@@ -85,7 +90,7 @@ def record_list(app_key, form_key):
                                page.locale, matching=bool(condition))
     filtered = bool(condition)
     return render_template(
-        "web/list.html", page=page, columns=columns, rows=rows, sort=sort, search=search, filters=filters,
+        "web/list.html", page=page, columns=columns, chooser=chooser, rows=rows, sort=sort, search=search, filters=filters,
         built=json.dumps(built) if built else "", filter_error=filter_error,
         filter_fields=json.dumps(filterbuilder.spec(form, page.access.hidden(), page.locale)),
         operator_labels=json.dumps(filterbuilder.operator_labels()),

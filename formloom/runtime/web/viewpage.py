@@ -14,10 +14,10 @@ from formloom.runtime.exceptions import NotFound, ValidationFailed
 from formloom.runtime.views import counts, query
 from formloom.runtime.views.base import groupable
 from formloom.runtime.web import calendarpage, filterbuilder, gallerypage, inline, kanban, listing
+from formloom.runtime.web import chooser as column_chooser
 from formloom.runtime.web.blueprint import bp
 from formloom.runtime.web.common import load
 from formloom.runtime.web.display import Display, count_label, count_text
-from formloom.runtime.web.fields import widget_for
 from formloom.runtime.web.viewparts import group_arg, group_labels, totals
 
 PAGE_SIZE = 25
@@ -73,9 +73,9 @@ def table(page, ov):
         ov2, records, next_cursor = query.view_records(page.actor, runtime, view_key, condition=condition,
                                                        limit=PAGE_SIZE)
     sortable = listing.sortable(form, runtime.form_tables(form.key).columns)
-    keys = [k for k in ov.columns if k in form.fields] or [c.key for c in listing.columns(form, sortable, page.locale)]
-    columns = [listing.Column(k, form.label(k, page.locale), k in sortable,
-                              widget_for(form.fields[k]["type"]).numeric(form.fields[k], form.type_of(k))) for k in keys]
+    chooser = column_chooser.choose(page, "view", view_key, column_chooser.view_default(page, ov), ov.hidden)
+    keys = chooser.keys
+    columns = [listing.column(form, k, sortable, page.locale) for k in keys]
     display = Display(page)
     display.want(form, [r["fields"] for r in records], keys=keys)
     display.load()
@@ -111,7 +111,7 @@ def table(page, ov):
     group_fields = [(k, form.label(k, page.locale)) for k in form.fields
                     if k not in ov.hidden and groupable(form, k)]
     return render_template(
-        "web/view.html", page=page, view=view, view_label=view.label(page.locale), columns=columns, rows=rows,
+        "web/view.html", page=page, view=view, view_label=view.label(page.locale), columns=columns, chooser=chooser, rows=rows,
         sort=sort or ov2.view.sort_text, groups=groups, one_group=group is not query.NO_GROUP, grouping=grouping,
         group_error=group_error, group_fields=group_fields, total=total, total_row=total_row,
         search=request.args.get("q", "")[:200], built=json.dumps(built) if built else "",
