@@ -95,7 +95,7 @@ def test_filter_builder_and_inline_edit(signed_in, live_server, browser):
     cell.click()
     cell.locator("[data-cell-input]").fill("2500")
     cell.locator("[data-cell-input]").press("Enter")
-    expect(cell).to_contain_text("2500.00")
+    expect(cell).to_contain_text("2,500.00")
     expect(page.locator("[data-view-totals]")).to_contain_text("2,500.00")  # the totals row follows
     assert _amount(live_server, "Acme renewal") == 2500
     # A negative amount is refused: the old value stays, the reason is shown.
@@ -103,7 +103,7 @@ def test_filter_builder_and_inline_edit(signed_in, live_server, browser):
     cell.locator("[data-cell-input]").fill("-3")
     cell.locator("[data-cell-input]").press("Enter")
     expect(cell.locator("[data-cell-error]")).to_contain_text("Not saved")
-    expect(cell.locator("[data-cell]")).to_contain_text("2500.00")
+    expect(cell.locator("[data-cell]")).to_contain_text("2,500.00")
     assert _amount(live_server, "Acme renewal") == 2500
     _shot(page, "view-inline-refused-en")
     # Removing the conditions shows every deal again.
