@@ -2,13 +2,17 @@
 records' own (computed here from the records API), and a sales rep sees only her numbers."""
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from test_crm_template import everything, org  # noqa: F401  (the installed CRM with its demo org)
 
 from formloom.app_templates import crm
 
 BASE = "/api/v1/apps/crm/dashboards"
+
+
+def _at(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def data(api, dashboard: str, widget: str) -> dict:
@@ -70,6 +74,13 @@ def test_every_widget_answers_with_the_records_numbers(org, api_as):  # noqa: F8
     scores = [t["satisfaction"] for t in tickets if t["status"] == "closed" and t["satisfaction"]]
     sat = data(api, "service", "satisfaction")
     assert abs(sat["rows"][0][-1] - sum(scores) / len(scores)) < 1e-6 and sat["target"]["value"] == 5
+    closed = [t for t in tickets if t["status"] == "closed" and t["resolved_at"]]
+    hours = [(_at(t["resolved_at"]) - _at(t["opened_at"])).total_seconds() / 3600 for t in closed]
+    resolution = data(api, "service", "resolution")["rows"][0][-1]
+    assert closed and abs(resolution - sum(hours) / len(hours)) < 0.06  # each record's hours are rounded to 0.1
+    sla = {"urgent": 4, "high": 24, "medium": 48, "low": 72}
+    late = [t for t, h in zip(closed, hours, strict=True) if h > sla[t["priority"]] + 0.05]
+    assert late and sum(r[1] for r in data(api, "service", "resolved_late")["rows"]) == len(late)
     by_status = data(api, "service", "status_priority")
     assert sum(r[-1] for r in by_status["rows"]) == len(tickets)
     year = str(date.today().year)
