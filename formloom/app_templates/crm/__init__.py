@@ -1,7 +1,7 @@
 """The CRM template pack (../shared/CRM.md): one bilingual definition and its sample data.
 
-The definition is data in three JSON files: `app.json` (views, flows, automations, roles,
-grants) and the forms in `forms_sales.json` and `forms_deals.json`. Every label is written
+The definition is data in four JSON files: `app.json` (views, flows, automations, roles,
+grants), the forms in `forms_sales.json` and `forms_deals.json`, and `dashboards.json`. Every label is written
 twice, `label`/`name` in Chinese and `label_en`/`name_en` in English; `definition(language)`
 puts the chosen language first. Texts the runtime keeps in one language only (notification
 titles and messages, descriptions) carry an `_en` twin here that `definition` resolves.
@@ -18,6 +18,9 @@ LANGUAGES = ("zh", "en")
 SINGLE = ("title", "message", "description")
 # Labels the runtime shows per reader: the chosen language goes in the first slot.
 PAIRED = (("label", "label_en"), ("name", "name_en"))
+# Dashboards show widget titles per reader too: "title" is paired there, not single.
+DASHBOARD_SINGLE = ("message", "description")
+DASHBOARD_PAIRED = PAIRED + (("title", "title_en"),)
 # Grant shorthands of app.json -> (preset or actions, rows).
 ALL_ACTIONS = ["view", "add", "edit", "delete", "import", "export", "print", "bulk_edit", "reassign"]
 TEAM_ACTIONS = ["view", "add", "edit", "delete", "export", "print", "reassign"]
@@ -41,6 +44,7 @@ def source() -> dict:
     """The pack as written: both languages, grants in shorthand."""
     app = _read("app.json")
     app["forms"] = _read("forms_sales.json") + _read("forms_deals.json")
+    app["dashboards"] = _read("dashboards.json")
     return app
 
 
@@ -49,7 +53,9 @@ def definition(language: str = "zh") -> dict:
     app = source()
     grants = app.pop("grants")
     app["permissions"] = [_grant(form, role, kind) for role, forms in grants.items() for form, kind in forms.items()]
-    return _localise(app, "zh" if language.startswith("zh") else "en")
+    language = "zh" if language.startswith("zh") else "en"
+    dashboards = _localise(app.pop("dashboards"), language, DASHBOARD_SINGLE, DASHBOARD_PAIRED)
+    return {**_localise(app, language), "dashboards": dashboards}
 
 
 def _grant(form: str, role: str, kind: str | dict) -> dict:
@@ -64,18 +70,18 @@ def _grant(form: str, role: str, kind: str | dict) -> dict:
     return grant
 
 
-def _localise(node, language: str):
+def _localise(node, language: str, single=SINGLE, paired=PAIRED):
     if isinstance(node, list):
-        return [_localise(x, language) for x in node]
+        return [_localise(x, language, single, paired) for x in node]
     if not isinstance(node, dict):
         return node
-    out = {k: _localise(v, language) for k, v in node.items()}
-    for key in SINGLE:
+    out = {k: _localise(v, language, single, paired) for k, v in node.items()}
+    for key in single:
         twin = out.pop(key + "_en", None)
         if language == "en" and twin is not None:
             out[key] = twin
     if language == "en":
-        for zh, en in PAIRED:
+        for zh, en in paired:
             if out.get(en):
                 out[zh] = out[en]
     return out
