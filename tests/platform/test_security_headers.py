@@ -89,7 +89,7 @@ def _samples(world, file_id) -> dict:
         "app_key": "sales_mini", "form_key": "deal", "record_id": world["deal"], "file_id": file_id,
         "user_id": 1, "dept_id": world["dept"], "role_id": world["role"], "kind": "users",
         "task_id": 1, "webhook_id": 1, "refresh_id": 1, "key": "nightly", "token": "no-such-invite",
-        "view_key": "pipeline", "dashboard_key": "sales_review", "widget_key": "by_month",
+        "view_key": "pipeline", "dashboard_key": "sales_review", "widget_key": "by_month", "import_id": 1, "number": 1, "app_id": 1,
     }
 
 

@@ -19,6 +19,7 @@ from formloom.runtime.fields import type_of
 from formloom.runtime.fields.select import option_label, options
 from formloom.runtime.forms.errors import translate
 from formloom.runtime.imports import mapping, service
+from formloom.runtime.records.context import app_timezone
 from formloom.runtime.web.blueprint import bp
 from formloom.runtime.web.common import Page, load
 
@@ -102,7 +103,7 @@ def import_page(app_key, form_key):
     people = dict(db.session.execute(sa.select(User.id, User.name).where(
         User.id.in_({r.created_by_id for r in past if r.created_by_id}))).all()) if past else {}
     return render_template("web/import.html", page=page, past=past, may=_may_import(page), people=people,
-                           encodings=ENCODINGS), status
+                           encodings=ENCODINGS, app_tz=app_timezone(page.runtime)), status
 
 
 def _options_from_form(draft) -> dict:

@@ -157,7 +157,7 @@ def test_group_by_a_select_with_every_measure(world):
         assert row[5] == (max(dates) if dates else None)
         assert row[6] == len({x["company"] for x in rs})
         assert row[7] == len(dates)
-    assert body["labels"]["stage"]["won"] == "won"
+    assert body["labels"]["stage"]["won"] == "赢单"  # the option's label in the reader's language (Chinese by default)
 
 
 def test_date_buckets_in_the_app_time_zone(world):
