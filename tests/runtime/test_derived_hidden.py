@@ -251,7 +251,7 @@ def test_an_approval_step_hiding_a_field_hides_what_is_computed_from_it(any_db, 
     read = checker.get(f"{API}/product/records/{shop.product}")
     assert not {"cost", "margin"} & set(read.get_json()["fields"])
     page = shop.web("checker").get(f"/tasks/{task}").get_data(as_text=True)
-    assert ">90001<" in page  # the price, shown
+    assert ">90,001<" in page  # the price, shown (grouped digits)
     assert [s for s in leaked(read.get_data(as_text=True) + page) if s.replace(",", "") in ("13579", "76422")] == []
 
 
