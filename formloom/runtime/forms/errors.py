@@ -7,7 +7,9 @@ messages are translated here; anything else is shown as the service wrote it.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -66,8 +68,13 @@ PATTERNS = [
 ]
 
 
-def translate(message: str) -> str:
-    """The service's message in the reader's language, when we know it."""
+def translate(message: str, first: Sequence[tuple[re.Pattern, Any]] = ()) -> str:
+    """The service's message in the reader's language, when we know it; `first`: a caller's own
+    (pattern, words) pairs, tried before the common ones (the import's row messages)."""
+    for pattern, text in first:
+        m = pattern.fullmatch(message)
+        if m:
+            return str(text) % m.groupdict()
     if message in EXACT:
         return str(EXACT[message])
     for pattern, text in PATTERNS:

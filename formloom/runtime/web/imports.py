@@ -46,11 +46,7 @@ MESSAGES = [
 
 def message(text: str) -> str:
     """A row error in the reader's language, where we know it."""
-    for pattern, words in MESSAGES:
-        m = pattern.fullmatch(text or "")
-        if m:
-            return str(words) % m.groupdict()
-    return translate(text or "")
+    return translate(text or "", MESSAGES)
 
 
 def _file_problem(exc: FormloomError) -> str:
