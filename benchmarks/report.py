@@ -56,6 +56,18 @@ def table(title: str, columns: list[str], rows: list[list]) -> str:
     return "\n".join(out)
 
 
+def timed_measures(result: dict, title: str) -> str:
+    """A result whose `results` hold `timings` per measure, `records`, `load_seconds`,
+    `rows_returned`, and whose `aims` each say their value and whether it was met, as text."""
+    r = result["results"]
+    rows = [[key.replace("_", " "), t["runs"], t["p50_ms"], t["p95_ms"], t["max_ms"]] for key, t in r["timings"].items()]
+    out = table(title, ["measure", "runs", "p50 ms", "p95 ms", "max ms"], rows)
+    out += f"\nloaded in {r['load_seconds']} s; rows returned per measure: {r['rows_returned']}"
+    for aim in result["aims"]:
+        out += f"\naim: {aim['aim']}: {aim['value']} ms, {'met' if aim['met'] else 'NOT met'}"
+    return out
+
+
 def _cell(value) -> str:
     if isinstance(value, float):
         return f"{value:,.2f}" if value < 100 else f"{value:,.0f}"

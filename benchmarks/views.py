@@ -90,11 +90,4 @@ def run(env, scale: float = 1.0, **_options) -> dict:
 
 
 def format_result(result: dict) -> str:
-    r = result["results"]
-    rows = [[key.replace("_", " "), t["runs"], t["p50_ms"], t["p95_ms"], t["max_ms"]] for key, t in r["timings"].items()]
-    out = report.table(f"views over {r['records']:,} deals on {result['db']}",
-                       ["measure", "runs", "p50 ms", "p95 ms", "max ms"], rows)
-    out += f"\nloaded in {r['load_seconds']} s; rows returned per measure: {r['rows_returned']}"
-    for aim in result["aims"]:
-        out += f"\naim: {aim['aim']}: {aim['value']} ms, {'met' if aim['met'] else 'NOT met'}"
-    return out
+    return report.timed_measures(result, f"views over {result['results']['records']:,} deals on {result['db']}")
